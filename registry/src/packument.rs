@@ -1,0 +1,153 @@
+//! Abbreviated packuments (`application/vnd.npm.install-v1+json`) and the manifest of one version.
+//!
+//! Only the version list and dist-tags are decoded up front; a version's manifest is decoded when it is
+//! picked, so a packument with thousands of versions costs little.
+
+use std::collections::BTreeMap;
+
+use nodejs_semver::Version;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::Error;
+
+/// A decoded packument: the versions (sorted ascending), dist-tags, and each version's raw manifest.
+#[derive(Debug)]
+pub struct Packument {
+    /// Package name as requested.
+    pub name: String,
+    /// `dist-tags`, e.g. `latest -> 4.17.21`.
+    pub dist_tags: BTreeMap<String, String>,
+    /// Parseable versions, ascending. Versions that are not valid semver are left out (npm ignores them too).
+    /// Each paired with its key in `versions` (the text may differ from the parsed form, e.g. a `v` prefix).
+    pub versions: Vec<(Version, String)>,
+    manifests: BTreeMap<String, Box<RawValue>>,
+}
+
+#[derive(Deserialize)]
+struct Wire {
+    #[serde(rename = "dist-tags", default)]
+    dist_tags: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    versions: BTreeMap<String, Box<RawValue>>,
+}
+
+/// One version's manifest, as far as installation needs it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Manifest {
+    pub version: String,
+    #[serde(default)]
+    pub dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    pub optional_dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    pub peer_dependencies: BTreeMap<String, String>,
+    #[serde(default)]
+    pub peer_dependencies_meta: BTreeMap<String, PeerMeta>,
+    #[serde(default)]
+    pub os: Option<serde_json::Value>,
+    #[serde(default)]
+    pub cpu: Option<serde_json::Value>,
+    pub dist: Dist,
+}
+
+/// `peerDependenciesMeta.<name>`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PeerMeta {
+    #[serde(default)]
+    pub optional: bool,
+}
+
+/// `dist` of a version.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Dist {
+    pub tarball: String,
+    #[serde(default)]
+    pub integrity: Option<String>,
+    #[serde(default)]
+    pub shasum: Option<String>,
+    #[serde(rename = "unpackedSize", default)]
+    pub unpacked_size: Option<u64>,
+}
+
+impl Packument {
+    /// Decodes packument JSON for `name`.
+    pub fn parse(name: &str, body: &[u8]) -> Result<Packument, Error> {
+        let wire: Wire = serde_json::from_slice(body).map_err(|e| Error::InvalidPackument {
+            package: name.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut versions: Vec<(Version, String)> = wire
+            .versions
+            .keys()
+            .filter_map(|v| Version::parse(v).ok().map(|parsed| (parsed, v.clone())))
+            .collect();
+        versions.sort_by(|a, b| a.0.cmp(&b.0));
+        let dist_tags = wire
+            .dist_tags
+            .into_iter()
+            .filter_map(|(tag, v)| v.as_str().map(|v| (tag, v.to_string())))
+            .collect();
+        Ok(Packument {
+            name: name.to_string(),
+            dist_tags,
+            versions,
+            manifests: wire.versions,
+        })
+    }
+
+    /// The manifest of `version` (a key of `versions`).
+    pub fn manifest(&self, version: &str) -> Result<Manifest, Error> {
+        let raw = self
+            .manifests
+            .get(version)
+            .ok_or_else(|| Error::InvalidPackument {
+                package: self.name.clone(),
+                message: format!("version {version} is listed but has no manifest"),
+            })?;
+        serde_json::from_str(raw.get()).map_err(|e| Error::InvalidPackument {
+            package: format!("{}@{version}", self.name),
+            message: e.to_string(),
+        })
+    }
+
+    /// The `latest` dist-tag, or "none" (for messages).
+    pub fn latest(&self) -> &str {
+        self.dist_tags.get("latest").map_or("none", String::as_str)
+    }
+}
+
+impl Manifest {
+    /// Whether `os` / `cpu` allow this machine (npm's rules: `!x` excludes, a plain list includes).
+    pub fn supports_platform(&self) -> bool {
+        let os = match std::env::consts::OS {
+            "macos" => "darwin",
+            "windows" => "win32",
+            other => other,
+        };
+        let cpu = match std::env::consts::ARCH {
+            "x86_64" => "x64",
+            "aarch64" => "arm64",
+            "x86" => "ia32",
+            other => other,
+        };
+        allows(self.os.as_ref(), os) && allows(self.cpu.as_ref(), cpu)
+    }
+}
+
+fn allows(list: Option<&serde_json::Value>, current: &str) -> bool {
+    let items: Vec<&str> = match list {
+        Some(serde_json::Value::Array(items)) => items.iter().filter_map(|v| v.as_str()).collect(),
+        Some(serde_json::Value::String(one)) => vec![one.as_str()],
+        _ => return true,
+    };
+    if items.is_empty() {
+        return true;
+    }
+    if items.iter().any(|i| i.strip_prefix('!') == Some(current)) {
+        return false;
+    }
+    let includes: Vec<&&str> = items.iter().filter(|i| !i.starts_with('!')).collect();
+    includes.is_empty() || includes.iter().any(|i| **i == current)
+}

@@ -1,0 +1,245 @@
+//! Resolution: from declared dependencies to a complete, deduplicated [`Lockfile`], level by level
+//! (packuments of one level are fetched concurrently, placement is sequential and deterministic).
+//!
+//! Peer dependencies are reported, not installed: a package's peers must be provided by the action's own
+//! dependencies (npm 7+ would auto-install missing ones; we prefer an explicit, reviewable list).
+
+mod packuments;
+mod tree;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use crate::cache::Cache;
+use crate::lockfile::{LockEntry, Lockfile};
+use crate::source::PackageSource;
+use crate::spec::DepSpec;
+use crate::Error;
+use packuments::Packuments;
+use tree::{Pending, Tree};
+
+/// When the network may be used for packuments (tarballs are always taken from the cache when present).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetworkMode {
+    /// Use cached packuments younger than `packument_max_age_ms`; revalidate older ones.
+    Online,
+    /// Use any cached packument; go to the network only for missing ones.
+    PreferOffline,
+    /// Never use the network; anything missing from the cache is an error.
+    Offline,
+}
+
+/// Limits and policies of one resolution / installation.
+#[derive(Debug, Clone)]
+pub struct ResolveOptions {
+    /// Packages in the resolved tree.
+    pub packages_max: usize,
+    /// Total unpacked size of all packages.
+    pub unpacked_bytes_max: u64,
+    /// Size of one downloaded tarball.
+    pub tarball_bytes_max: u64,
+    /// Size of one file inside a tarball.
+    pub entry_bytes_max: u64,
+    /// Entries in one tarball.
+    pub tarball_entries_max: u64,
+    /// Tarball downloads and unpackings in flight.
+    pub concurrency_max: usize,
+    pub network: NetworkMode,
+    /// Age under which a cached packument is used without asking the registry (npm uses 5 minutes).
+    pub packument_max_age_ms: u64,
+}
+
+impl Default for ResolveOptions {
+    fn default() -> Self {
+        ResolveOptions {
+            packages_max: 1000,
+            unpacked_bytes_max: 512 << 20,
+            tarball_bytes_max: 64 << 20,
+            entry_bytes_max: 64 << 20,
+            tarball_entries_max: 50_000,
+            concurrency_max: 16,
+            network: NetworkMode::Online,
+            packument_max_age_ms: 5 * 60 * 1000,
+        }
+    }
+}
+
+/// A peer dependency of a resolved package and what the tree provides for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerReport {
+    /// Lockfile key of the package declaring the peer.
+    pub dependent: String,
+    pub peer: String,
+    pub range: String,
+    pub optional: bool,
+    /// Version visible from the dependent, if any.
+    pub found: Option<String>,
+    pub satisfied: bool,
+}
+
+/// The outcome of [`resolve`].
+#[derive(Debug, Clone)]
+pub struct Resolution {
+    pub lockfile: Lockfile,
+    /// Skipped optional dependencies, unmet peer dependencies.
+    pub warnings: Vec<String>,
+    pub peers: Vec<PeerReport>,
+    /// Packument requests that went to the source (0 when everything came from the cache).
+    pub packument_requests: usize,
+}
+
+/// Resolves `dependencies` (install name → spec, e.g. `"lodash" → "^4"`) into a lockfile.
+pub async fn resolve(
+    source: &dyn PackageSource,
+    cache: &Cache,
+    dependencies: &BTreeMap<String, String>,
+    options: &ResolveOptions,
+) -> Result<Resolution, Error> {
+    let mut packuments = Packuments::new(source, cache, options);
+    let mut tree = Tree::default();
+    let mut level: Vec<Pending> = Vec::new();
+    for (name, spec) in dependencies {
+        let spec = DepSpec::parse(name, spec)?;
+        level.push(Pending {
+            from: String::new(),
+            spec,
+            optional: false,
+        });
+    }
+    while !level.is_empty() {
+        let names: BTreeSet<String> = level.iter().map(|p| p.spec.package.clone()).collect();
+        packuments.load_all(names).await;
+        let mut placed = Vec::new();
+        for pending in level {
+            if let Some(key) = tree.resolve(&mut packuments, pending, options)? {
+                placed.push(key);
+            }
+        }
+        placed.sort();
+        level = Vec::new();
+        for key in placed {
+            level.extend(pending_of(&mut tree, &key)?);
+        }
+    }
+    let peers = peer_reports(&tree);
+    let mut warnings = std::mem::take(&mut tree.warnings);
+    warnings.extend(
+        peers
+            .iter()
+            .filter(|p| !p.satisfied && (!p.optional || p.found.is_some()))
+            .map(|p| {
+                format!(
+                    "{} wants peer {}@{} but {}",
+                    p.dependent,
+                    p.peer,
+                    p.range,
+                    p.found
+                        .as_ref()
+                        .map_or("none is installed".to_string(), |v| format!(
+                            "{v} is visible"
+                        ))
+                )
+            }),
+    );
+    Ok(Resolution {
+        lockfile: to_lockfile(&tree, dependencies),
+        warnings,
+        peers,
+        packument_requests: packuments.network_requests,
+    })
+}
+
+/// The dependencies of a placed package (optional ones override regular ones of the same name, as in npm).
+fn pending_of(tree: &mut Tree, key: &str) -> Result<Vec<Pending>, Error> {
+    let Some(node) = tree.nodes.get(key) else {
+        return Ok(Vec::new());
+    };
+    let mut all: BTreeMap<&String, (&String, bool)> = BTreeMap::new();
+    for (name, spec) in &node.manifest.dependencies {
+        all.insert(name, (spec, false));
+    }
+    for (name, spec) in &node.manifest.optional_dependencies {
+        all.insert(name, (spec, true));
+    }
+    let label = format!("{}@{}", node.package, node.version_text);
+    let mut out = Vec::new();
+    let mut skipped = Vec::new();
+    for (name, (spec, optional)) in all {
+        match DepSpec::parse(name, spec) {
+            Ok(spec) => out.push(Pending {
+                from: key.to_string(),
+                spec,
+                optional,
+            }),
+            Err(error) if optional => skipped.push(format!(
+                "skipped optional dependency {name} of {label}: {error}"
+            )),
+            Err(error) => return Err(error),
+        }
+    }
+    tree.warnings.extend(skipped);
+    Ok(out)
+}
+
+fn peer_reports(tree: &Tree) -> Vec<PeerReport> {
+    let mut reports = Vec::new();
+    for (key, node) in &tree.nodes {
+        for (peer, range) in &node.manifest.peer_dependencies {
+            let optional = node
+                .manifest
+                .peer_dependencies_meta
+                .get(peer)
+                .is_some_and(|m| m.optional);
+            let found = tree.lookup(key, peer).map(|(_, k)| &tree.nodes[&k]);
+            let satisfied = match (found, nodejs_semver::Range::parse(range)) {
+                (Some(found), Ok(r)) => r.satisfies(&found.version),
+                _ => false,
+            };
+            reports.push(PeerReport {
+                dependent: key.clone(),
+                peer: peer.clone(),
+                range: range.clone(),
+                optional,
+                found: found.map(|n| n.version_text.clone()),
+                satisfied,
+            });
+        }
+    }
+    reports
+}
+
+/// Keys reachable from the root through non-optional edges only; the others are `optional`.
+fn required_keys(tree: &Tree) -> BTreeSet<String> {
+    let mut required = BTreeSet::new();
+    let mut queue: VecDeque<&str> = VecDeque::from([""]);
+    while let Some(from) = queue.pop_front() {
+        for edge in tree.edges.iter().filter(|e| e.from == from && !e.optional) {
+            if required.insert(edge.to.clone()) {
+                queue.push_back(&edge.to);
+            }
+        }
+    }
+    required
+}
+
+fn to_lockfile(tree: &Tree, dependencies: &BTreeMap<String, String>) -> Lockfile {
+    let mut lockfile = Lockfile::new(dependencies.clone());
+    let required = required_keys(tree);
+    for (key, node) in &tree.nodes {
+        let alias = crate::lockfile::install_name(key).unwrap_or(&node.package);
+        let manifest = &node.manifest;
+        lockfile.packages.insert(
+            key.clone(),
+            LockEntry {
+                name: (alias != node.package).then(|| node.package.clone()),
+                version: Some(node.version_text.clone()),
+                resolved: Some(manifest.dist.tarball.clone()),
+                integrity: Some(node.integrity.clone()),
+                dependencies: manifest.dependencies.clone(),
+                optional_dependencies: manifest.optional_dependencies.clone(),
+                peer_dependencies: manifest.peer_dependencies.clone(),
+                optional: !required.contains(key),
+            },
+        );
+    }
+    lockfile
+}

@@ -1,0 +1,274 @@
+//! npm-style placement: each dependency resolves to the first `node_modules/<name>` found walking up from
+//! its dependent; a new package goes as high as it can without shadowing a copy someone else relies on,
+//! so there is one copy per name@version unless ranges conflict.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use nodejs_semver::Version;
+
+use super::packuments::Packuments;
+use super::ResolveOptions;
+use crate::integrity::Integrity;
+use crate::packument::{Manifest, Packument};
+use crate::spec::{DepSpec, Wanted};
+use crate::Error;
+
+/// A placed package.
+#[derive(Debug)]
+pub(crate) struct Node {
+    pub package: String,
+    pub version: Version,
+    pub version_text: String,
+    pub manifest: Manifest,
+    /// The SRI recorded in the lockfile (`dist.integrity`, or the sha1 `shasum` in SRI form).
+    pub integrity: String,
+}
+
+/// A dependency to resolve from the package at `from` (`""` for the root).
+#[derive(Debug, Clone)]
+pub(crate) struct Pending {
+    pub from: String,
+    pub spec: DepSpec,
+    pub optional: bool,
+}
+
+/// A resolved dependency: `from` uses the package at `to`.
+#[derive(Debug)]
+pub(crate) struct Edge {
+    pub from: String,
+    pub spec: DepSpec,
+    pub optional: bool,
+    pub to: String,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Tree {
+    pub nodes: BTreeMap<String, Node>,
+    pub edges: Vec<Edge>,
+    pub warnings: Vec<String>,
+    unpacked_declared_bytes: u64,
+}
+
+/// `dir/node_modules/name` (`node_modules/name` at the root).
+pub(crate) fn child_key(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        format!("node_modules/{name}")
+    } else {
+        format!("{dir}/node_modules/{name}")
+    }
+}
+
+/// `key` and each directory above it, deepest first, ending with the root `""`.
+pub(crate) fn chain(key: &str) -> Vec<&str> {
+    let mut out = vec![key];
+    let mut current = key;
+    while !current.is_empty() {
+        current = crate::lockfile::parent_key(current);
+        out.push(current);
+    }
+    out
+}
+
+fn in_subtree(key: &str, dir: &str) -> bool {
+    dir.is_empty()
+        || key == dir
+        || key
+            .strip_prefix(dir)
+            .is_some_and(|rest| rest.starts_with("/node_modules/"))
+}
+
+fn accepts(spec: &DepSpec, version: &Version, packument: Option<&Packument>) -> bool {
+    let tagged = match &spec.wanted {
+        Wanted::Tag(tag) => packument
+            .and_then(|p| p.dist_tags.get(tag))
+            .map(String::as_str),
+        Wanted::Range(_) => None,
+    };
+    spec.accepts(version, tagged)
+}
+
+impl Tree {
+    /// The key `name` resolves to from `from`, walking up; `None` if no directory above has it.
+    pub(crate) fn lookup(&self, from: &str, name: &str) -> Option<(usize, String)> {
+        chain(from)
+            .iter()
+            .enumerate()
+            .map(|(depth, dir)| (depth, child_key(dir, name)))
+            .find(|(_, key)| self.nodes.contains_key(key))
+    }
+
+    /// Resolves one dependency: reuse what is visible if it satisfies, else pick a version and place it.
+    /// Returns the key of a newly placed package (whose own dependencies then need resolving).
+    pub(crate) fn resolve(
+        &mut self,
+        packuments: &mut Packuments<'_>,
+        dep: Pending,
+        options: &ResolveOptions,
+    ) -> Result<Option<String>, Error> {
+        let label = format!(
+            "{}@{} (dependency of {})",
+            dep.spec.package,
+            dep.spec.text,
+            describe(&dep.from)
+        );
+        let loaded = packuments
+            .get(&dep.spec.package)
+            .map(|r| r.map_err(|e| e.to_string()));
+        let packument = match loaded {
+            Some(Ok(p)) => p,
+            Some(Err(error)) if dep.optional => return self.skip(&label, &error),
+            _ => {
+                return Err(packuments.take_error(&dep.spec.package).unwrap_or(
+                    Error::NotCachedOffline {
+                        package: dep.spec.package.clone(),
+                    },
+                ))
+            }
+        };
+        let visible = self.lookup(&dep.from, &dep.spec.alias);
+        if let Some((_, key)) = &visible {
+            let node = &self.nodes[key];
+            if node.package == dep.spec.package
+                && accepts(&dep.spec, &node.version, Some(&packument))
+            {
+                let to = key.clone();
+                self.edges.push(Edge {
+                    from: dep.from,
+                    spec: dep.spec,
+                    optional: dep.optional,
+                    to,
+                });
+                return Ok(None);
+            }
+        }
+        let node = match make_node(&dep.spec, &packument) {
+            Ok(node) if dep.optional && !node.manifest.supports_platform() => {
+                return self.skip(&label, "its os/cpu do not include this platform")
+            }
+            Ok(node) => node,
+            Err(error) if dep.optional => return self.skip(&label, &error.to_string()),
+            Err(error) => return Err(error),
+        };
+        let chain = chain(&dep.from);
+        let allowed = &chain[..visible.map_or(chain.len(), |(depth, _)| depth)];
+        let dir = allowed
+            .iter()
+            .rev()
+            .find(|dir| self.can_place(dir, &dep.spec, &node.version, packuments))
+            .ok_or_else(|| Error::InvalidSpec {
+                package: dep.spec.package.clone(),
+                spec: dep.spec.text.clone(),
+                reason: format!("no place in the tree for it under {}", describe(&dep.from)),
+            })?
+            .to_string();
+        self.check_limits(&node, options)?;
+        let key = child_key(&dir, &dep.spec.alias);
+        self.repoint(&dir, &dep.spec.alias, &key);
+        self.nodes.insert(key.clone(), node);
+        self.edges.push(Edge {
+            from: dep.from,
+            spec: dep.spec,
+            optional: dep.optional,
+            to: key.clone(),
+        });
+        Ok(Some(key))
+    }
+
+    fn skip(&mut self, label: &str, why: &str) -> Result<Option<String>, Error> {
+        let warning = format!("skipped optional dependency {label}: {why}");
+        tracing::warn!("{warning}");
+        self.warnings.push(warning);
+        Ok(None)
+    }
+
+    /// Placing `spec`'s package at `dir` must not change what already-resolved dependents below `dir` get,
+    /// unless the new version satisfies them too.
+    fn can_place(
+        &self,
+        dir: &str,
+        spec: &DepSpec,
+        version: &Version,
+        packuments: &Packuments<'_>,
+    ) -> bool {
+        self.edges
+            .iter()
+            .filter(|e| e.spec.alias == spec.alias && in_subtree(&e.from, dir))
+            .filter(|e| !in_subtree(crate::lockfile::parent_key(&e.to), dir))
+            .all(|e| {
+                let packument = packuments.get(&e.spec.package).and_then(Result::ok);
+                e.spec.package == spec.package && accepts(&e.spec, version, packument.as_deref())
+            })
+    }
+
+    /// Dependents below `dir` that resolved `alias` above it now see the new copy at `key`.
+    fn repoint(&mut self, dir: &str, alias: &str, key: &str) {
+        for edge in self.edges.iter_mut() {
+            if edge.spec.alias == alias
+                && in_subtree(&edge.from, dir)
+                && !in_subtree(crate::lockfile::parent_key(&edge.to), dir)
+            {
+                edge.to = key.to_string();
+            }
+        }
+    }
+
+    fn check_limits(&mut self, node: &Node, options: &ResolveOptions) -> Result<(), Error> {
+        let label = format!("{}@{}", node.package, node.version_text);
+        let count = self.nodes.len() as u64 + 1;
+        if count > options.packages_max as u64 {
+            return Err(Error::LimitExceeded {
+                package: label,
+                limit: "packages_max",
+                value: count,
+                max: options.packages_max as u64,
+            });
+        }
+        self.unpacked_declared_bytes += node.manifest.dist.unpacked_size.unwrap_or(0);
+        if self.unpacked_declared_bytes > options.unpacked_bytes_max {
+            return Err(Error::LimitExceeded {
+                package: label,
+                limit: "unpacked_bytes_max",
+                value: self.unpacked_declared_bytes,
+                max: options.unpacked_bytes_max,
+            });
+        }
+        Ok(())
+    }
+}
+
+fn make_node(spec: &DepSpec, packument: &Arc<Packument>) -> Result<Node, Error> {
+    let version_text = spec.pick(packument)?.to_string();
+    let manifest = packument.manifest(&version_text)?;
+    let label = format!("{}@{version_text}", spec.package);
+    let dist = &manifest.dist;
+    let parsed = Integrity::from_dist(&label, dist.integrity.as_deref(), dist.shasum.as_deref())?;
+    let integrity = match dist.integrity.as_deref().filter(|s| !s.trim().is_empty()) {
+        Some(sri) => sri.trim().to_string(),
+        None => parsed.to_sri(),
+    };
+    let version = packument
+        .versions
+        .iter()
+        .find(|(_, key)| *key == version_text)
+        .map(|(v, _)| v.clone())
+        .ok_or_else(|| Error::InvalidPackument {
+            package: label,
+            message: "picked version vanished".into(),
+        })?;
+    Ok(Node {
+        package: spec.package.clone(),
+        version,
+        version_text,
+        manifest,
+        integrity,
+    })
+}
+
+fn describe(from: &str) -> String {
+    if from.is_empty() {
+        "the root".to_string()
+    } else {
+        from.to_string()
+    }
+}
