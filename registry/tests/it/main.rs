@@ -1,1 +1,12 @@
-//! x
+//! Integration tests of actionflow-registry against a registry served by the test harness itself.
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod cache_reuse;
+mod config;
+mod errors;
+mod ranges;
+mod real_registry;
+mod resolve;
+mod support;
+mod tarballs;
