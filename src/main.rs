@@ -1,1 +1,58 @@
-fn main() {}
+//! The `actionflow` binary: the local runner (`run`), the trigger catalog (`triggers`) and the
+//! benchmark (`bench`). It owns configuration and turns library errors into one readable line and an
+//! exit code; the engine itself lives in the `actionflow-runtime` crate.
+
+mod bench;
+mod cli;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "actionflow", version, about = "Run tenants' JavaScript actions on identity-platform triggers")]
+struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one action file once, locally, and print its outcome.
+    Run(cli::run::RunArgs),
+    /// List the triggers with their handler names and api methods.
+    Triggers(cli::triggers::TriggersArgs),
+    /// Measure cold and warm executions against a Node.js webhook baseline and print a table.
+    Bench(bench::BenchArgs),
+}
+
+/// A bad input from the user: printed as one line, exit code 2.
+#[derive(Debug)]
+pub struct BadInput(pub String);
+
+impl std::fmt::Display for BadInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadInput {}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match args.command {
+        Command::Run(a) => cli::run::main(a),
+        Command::Triggers(a) => cli::triggers::main(&a),
+        Command::Bench(a) => bench::main(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            if e.downcast_ref::<BadInput>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::from(1)
+            }
+        }
+    }
+}

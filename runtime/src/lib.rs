@@ -1,1 +1,138 @@
-//! placeholder
+//! Runs tenants' actions in V8 isolates (deno_core): one action version, one trigger, one event in;
+//! an [`Outcome`] out (the ordered `api` calls, console logs, duration, and how it ended).
+//!
+//! This crate owns the isolates and everything inside them: the bootstrap JavaScript, the ops an
+//! action may call, limits, secret redaction, the warm pool. It knows nothing about tenants' storage,
+//! HTTP, bindings or queues, and nothing of npm: packages arrive as [`ModuleFiles`] to load from.
+//!
+//! ```text
+//! Runtime::execute(ExecutionRequest) ──► Pool ──► isolate thread (one JsRuntime per thread)
+//!                                          │          └─ watchdog terminates it at the deadline
+//!                                          └─ warm isolates per (tenant, action, version, heap)
+//! ```
+
+mod cache;
+mod errors;
+mod isolate;
+mod limits;
+pub mod modules;
+mod net;
+mod ops;
+mod outcome;
+mod pool;
+mod redact;
+mod snapshot;
+pub mod trigger;
+mod watchdog;
+
+pub use errors::RuntimeError;
+pub use limits::{CacheLimits, Limits, PoolConfig};
+pub use modules::{ModuleFiles, NoFiles, PackageMounts};
+pub use outcome::{ActionError, ApiCall, LogLevel, LogLine, Outcome, Status};
+pub use pool::PoolStats;
+pub use redact::REDACTED;
+pub use trigger::{Delivery, Trigger, TRIGGERS};
+
+use pool::{IsolateKey, Job, Pool};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// Secret values by name. `Debug` never prints the values.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Secrets(pub BTreeMap<String, String>);
+
+impl fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.0.keys()).finish()
+    }
+}
+
+/// One execution of one action version.
+#[derive(Clone)]
+pub struct ExecutionRequest {
+    pub tenant: String,
+    /// The action's id: `api.cache` is shared by the executions of one action.
+    pub action: String,
+    /// Identifies the code. Warm isolates are reused only for the same tenant, action and version, so a
+    /// version must never change its code (deployed versions are immutable; a draft uses a content hash).
+    pub version: String,
+    pub code: Arc<str>,
+    /// Packages the action can `require`/`import`.
+    pub files: Arc<dyn ModuleFiles>,
+    pub trigger_id: String,
+    /// The event as the trigger defines it; `secrets` is added to it, and the whole is frozen.
+    pub event: serde_json::Value,
+    pub secrets: Secrets,
+    pub limits: Limits,
+}
+
+impl fmt::Debug for ExecutionRequest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ExecutionRequest")
+            .field("tenant", &self.tenant)
+            .field("action", &self.action)
+            .field("version", &self.version)
+            .field("trigger_id", &self.trigger_id)
+            .field("secrets", &self.secrets)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The engine: a pool of isolates shared by every tenant (never an isolate shared between them).
+/// Cheap to clone; `execute` may be called from any tokio runtime.
+#[derive(Clone)]
+pub struct Runtime {
+    pool: Arc<Pool>,
+}
+
+impl Runtime {
+    pub fn new(config: PoolConfig) -> Result<Runtime, RuntimeError> {
+        Ok(Runtime { pool: Arc::new(Pool::new(config)?) })
+    }
+
+    /// Runs one execution. `Err` only for failures of the engine or a request it cannot accept
+    /// (unknown trigger, event not an object); anything the action does is in the `Outcome`.
+    pub async fn execute(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
+        let trigger = trigger::find(&request.trigger_id)
+            .ok_or_else(|| RuntimeError::UnknownTrigger(request.trigger_id.clone(), trigger::ids().join(", ")))?;
+        if request.code.len() > request.limits.code_bytes_max {
+            let message = format!(
+                "the action's code is {} bytes, more than the limit of {} bytes",
+                request.code.len(),
+                request.limits.code_bytes_max
+            );
+            let mut outcome = Outcome::empty(Status::InvalidCode);
+            outcome.error = Some(errors::action_error("RangeError", &message));
+            return Ok(outcome);
+        }
+        let mut event = request.event;
+        let fields = event.as_object_mut().ok_or(RuntimeError::EventNotObject)?;
+        fields.insert("secrets".into(), serde_json::to_value(&request.secrets.0).unwrap_or_default());
+        let event_json = event.to_string();
+        let key = IsolateKey {
+            tenant: request.tenant.clone(),
+            action: request.action.clone(),
+            version: request.version,
+            heap_bytes_max: request.limits.heap_bytes_max,
+        };
+        let cache_scope = format!("{}\u{0}{}", request.tenant, request.action);
+        let secret_values = request.secrets.0.into_values().collect();
+        self.pool
+            .run(key, move |reply| Job {
+                code: request.code,
+                files: request.files,
+                cache_scope,
+                trigger,
+                event_json,
+                secret_values,
+                limits: request.limits,
+                reply,
+            })
+            .await
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        self.pool.stats()
+    }
+}

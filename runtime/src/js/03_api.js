@@ -1,0 +1,97 @@
+// Copyright Actionflow authors. Apache-2.0.
+// The `api` object handed to a handler. Which methods a trigger has comes from Rust's trigger catalog;
+// this file only knows how each method checks its arguments. Calls are recorded as data, in order.
+import { op_af_cache_delete, op_af_cache_get, op_af_cache_set } from "ext:core/ops";
+
+const stringifyJson = JSON.stringify;
+const parseJson = JSON.parse;
+
+function fail(method, message) {
+  throw new TypeError(`api.${method}: ${message}`);
+}
+
+function str(method, args, i, name, optional = false) {
+  const v = args[i];
+  if (v === undefined && optional) return;
+  if (typeof v !== "string") fail(method, `${name} must be a string, got ${v === null ? "null" : typeof v}`);
+  if (!optional && v.length === 0) fail(method, `${name} must not be empty`);
+}
+
+function obj(method, args, i, name) {
+  const v = args[i];
+  if (v !== undefined && (v === null || typeof v !== "object" || Array.isArray(v))) fail(method, `${name} must be an object`);
+}
+
+function json(method, args, i, name) {
+  const v = args[i];
+  if (typeof v === "function" || typeof v === "symbol" || typeof v === "bigint") fail(method, `${name} must be JSON-serializable, got ${typeof v}`);
+  try {
+    stringifyJson(v === undefined ? null : v);
+  } catch (e) {
+    fail(method, `${name} must be JSON-serializable: ${e.message}`);
+  }
+}
+
+// method -> argument check. `claim`/`metadata` values may be any JSON value (null/undefined clears).
+const CHECKS = {
+  "access.deny": (m, a) => { str(m, a, 0, "reason"); str(m, a, 1, "userMessage", true); },
+  "accessToken.setCustomClaim": (m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); },
+  "idToken.setCustomClaim": (m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); },
+  "user.setAppMetadata": (m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); },
+  "user.setUserMetadata": (m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); },
+  "multifactor.enable": (m, a) => { str(m, a, 0, "provider"); obj(m, a, 1, "options"); json(m, a, 1, "options"); },
+  "redirect.sendUserTo": (m, a) => {
+    str(m, a, 0, "url");
+    try { new URL(a[0]); } catch { fail(m, `url must be an absolute URL, got "${a[0]}"`); }
+    obj(m, a, 1, "options");
+    json(m, a, 1, "options");
+  },
+  "validation.error": (m, a) => { str(m, a, 0, "code"); str(m, a, 1, "message"); },
+};
+
+function makeCache() {
+  return Object.freeze({
+    get(key) {
+      if (typeof key !== "string") fail("cache.get", "key must be a string");
+      const hit = op_af_cache_get(key);
+      return hit === null ? undefined : { value: hit[0], expires_at: hit[1] };
+    },
+    set(key, value, options = {}) {
+      if (typeof key !== "string") fail("cache.set", "key must be a string");
+      if (typeof value !== "string") fail("cache.set", "value must be a string");
+      if (options === null || typeof options !== "object") fail("cache.set", "options must be an object");
+      const { ttl, expires_at } = options;
+      if (ttl !== undefined && (typeof ttl !== "number" || !(ttl > 0))) fail("cache.set", "options.ttl must be a positive number of milliseconds");
+      if (expires_at !== undefined && typeof expires_at !== "number") fail("cache.set", "options.expires_at must be a number (ms since the epoch)");
+      const ttlMs = ttl ?? (expires_at !== undefined ? expires_at - Date.now() : 0);
+      const res = op_af_cache_set(key, value, ttlMs);
+      return typeof res === "string" ? { type: "error", code: res } : { type: "success", record: { value, expires_at: res } };
+    },
+    delete(key) {
+      if (typeof key !== "string") fail("cache.delete", "key must be a string");
+      const prev = op_af_cache_delete(key);
+      return prev === null ? { type: "success" } : { type: "success", record: { value: prev[0], expires_at: prev[1] } };
+    },
+  });
+}
+
+/** Builds the `api` for one execution; every call is appended to `calls` as `{method, args}`. */
+export function buildApi(methods, calls) {
+  const api = {};
+  for (const method of methods) {
+    if (method.startsWith("cache.")) continue;
+    const check = CHECKS[method];
+    if (check === undefined) throw new Error(`internal: no argument check for api.${method}`);
+    const [ns, name] = method.split(".");
+    api[ns] ??= {};
+    api[ns][name] = (...args) => {
+      check(method, args);
+      // Snapshot the arguments now, so later mutation by the action does not change what was recorded.
+      calls.push({ method, args: parseJson(stringifyJson(args, (_k, v) => (v === undefined ? null : v))) });
+      return api;
+    };
+  }
+  api.cache = makeCache();
+  for (const ns of Object.keys(api)) Object.freeze(api[ns]);
+  return Object.freeze(api);
+}

@@ -1,0 +1,79 @@
+// Copyright Actionflow authors. Apache-2.0.
+// CommonJS `require` for actions and their packages. Resolution (relative paths, node_modules,
+// package.json main/exports) is done in Rust by `op_af_resolve` so ESM `import` and `require` agree;
+// this file compiles and caches the modules and hands out the built-in modules.
+import { core } from "ext:core/mod.js";
+import { op_af_read_file, op_af_resolve } from "ext:core/ops";
+
+const PARAMS = ["exports", "require", "module", "__filename", "__dirname"];
+const cache = new Map(); // virtual path -> module
+let builtins = {}; // name -> exports (filled by 99_main.js)
+
+export function setBuiltins(map) {
+  builtins = map;
+}
+
+function dirname(path) {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+export function makeRequire(parentPath) {
+  const require = (request) => {
+    if (typeof request !== "string") throw new TypeError("require: the module name must be a string");
+    const [kind, target] = op_af_resolve(request, parentPath, false);
+    if (kind === "builtin") return requireBuiltin(target);
+    const hit = cache.get(target);
+    if (hit !== undefined) return hit.exports;
+    if (kind === "json") {
+      const module = { id: target, filename: target, loaded: true, exports: JSON.parse(op_af_read_file(target)) };
+      cache.set(target, module);
+      return module.exports;
+    }
+    if (kind === "esm") {
+      const err = new Error(`require() of ES module ${target} from ${parentPath} is not supported: use import`);
+      err.code = "ERR_REQUIRE_ESM";
+      throw err;
+    }
+    return loadCommonJs(target).exports;
+  };
+  require.resolve = (request) => op_af_resolve(request, parentPath, false)[1];
+  require.cache = Object.create(null);
+  return require;
+}
+
+/** Compiles and runs a CommonJS file of a package (the action's own file goes through `runCommonJs`). */
+function loadCommonJs(path) {
+  const source = op_af_read_file(path);
+  const [fn, error] = core.compileFunction(source, "file://" + path, undefined, PARAMS);
+  if (error) throw error.thrown;
+  return runCommonJs(fn, path);
+}
+
+export function runCommonJs(fn, path) {
+  const module = { id: path, filename: path, loaded: false, exports: {}, children: [], paths: [] };
+  cache.set(path, module);
+  try {
+    fn.call(module.exports, module.exports, makeRequire(path), module, path, dirname(path));
+  } catch (e) {
+    cache.delete(path);
+    throw e;
+  }
+  module.loaded = true;
+  return module;
+}
+
+/** A built-in module by name, for `require` and for the ESM wrapper of `import "node:x"`. */
+export function requireBuiltin(name) {
+  const m = builtins[name];
+  if (m === undefined) throw new Error(`module '${name}' is not available in actions`);
+  return m;
+}
+
+/** Used by the ESM wrapper the Rust module loader generates when ESM code imports a CommonJS file. */
+export function requireForImport(path) {
+  const hit = cache.get(path);
+  if (hit !== undefined) return hit.exports;
+  if (path.endsWith(".json")) return makeRequire("/")(path);
+  return loadCommonJs(path).exports;
+}

@@ -1,0 +1,75 @@
+// Copyright Actionflow authors. Apache-2.0.
+// Entry point of the bootstrap, evaluated once into the startup snapshot. It installs the globals an
+// action may use and leaves `globalThis.__afBootstrap` for Rust to take (and delete) when an isolate is
+// created from the snapshot, so actions cannot reach the engine's own functions.
+import { inspect, makeConsole } from "ext:actionflow/00_console.js";
+import { atob, btoa, crypto, DOMException, structuredClone, TextDecoder, TextEncoder, timerGlobals, URL, URLSearchParams } from "ext:actionflow/01_web.js";
+import { fetch, Headers, Response } from "ext:actionflow/02_fetch.js";
+import { buildApi } from "ext:actionflow/03_api.js";
+import { requireForImport, runCommonJs, setBuiltins } from "ext:actionflow/04_require.js";
+
+const stringifyJson = JSON.stringify;
+const parseJson = JSON.parse;
+
+const globals = {
+  console: makeConsole(),
+  ...timerGlobals,
+  TextEncoder, TextDecoder, atob, btoa, URL, URLSearchParams, crypto, structuredClone, DOMException,
+  fetch, Headers, Response,
+};
+for (const [name, value] of Object.entries(globals)) {
+  Object.defineProperty(globalThis, name, { value, writable: true, enumerable: false, configurable: true });
+}
+setBuiltins({});
+
+let handlers = null;
+
+function deepFreeze(value) {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze(value[key]);
+  }
+  return value;
+}
+
+function describe(e) {
+  try {
+    if (e instanceof Error) {
+      return { name: String(e.name), message: String(e.message), stack: typeof e.stack === "string" ? e.stack : null };
+    }
+    return { name: "Error", message: `Uncaught ${inspect(e, 1)}`, stack: null };
+  } catch {
+    return { name: "Error", message: "Uncaught exception that could not be described", stack: null };
+  }
+}
+
+/** The action is CommonJS: `fn` is its source compiled by Rust as a function wrapper. */
+function setCommonJs(fn) {
+  handlers = runCommonJs(fn, "/action.js").exports;
+}
+
+/** The action is an ES module: `ns` is its namespace. */
+function setModule(ns) {
+  handlers = ns;
+}
+
+function exportNames() {
+  return handlers === null || typeof handlers !== "object" ? [] : Object.keys(handlers);
+}
+
+/** Runs one execution. Never rejects: a throw from the action is returned as `error`. */
+async function run(handlerName, methods, eventJson) {
+  const calls = [];
+  let error = null;
+  try {
+    const handler = handlers?.[handlerName];
+    if (typeof handler !== "function") return stringifyJson({ missing: exportNames() });
+    const event = deepFreeze(parseJson(eventJson));
+    await handler(event, buildApi(methods, calls));
+  } catch (e) {
+    error = describe(e);
+  }
+  return stringifyJson({ calls, error });
+}
+
+globalThis.__afBootstrap = { run, setCommonJs, setModule, requireForImport, describe };

@@ -1,0 +1,94 @@
+//! Limits on one execution and on the pool of isolates. Units are part of every name.
+
+use std::time::Duration;
+
+/// Bounds on one execution. Every field can be set by the embedder; defaults follow Auth0 Actions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Wall clock for loading (first run) plus running the handler and its pending work.
+    pub wall_ms_max: u64,
+    /// V8 heap of the isolate. Part of the isolate's identity: a different value gets another isolate.
+    pub heap_bytes_max: usize,
+    /// Size of the action's source.
+    pub code_bytes_max: usize,
+    /// Console lines kept per execution; later lines are counted in `logs_dropped`.
+    pub log_lines_max: usize,
+    /// Console bytes kept per execution (a longer line is cut).
+    pub log_bytes_max: usize,
+    /// Body size accepted from one `fetch`.
+    pub fetch_response_bytes_max: usize,
+    /// `fetch` calls per execution.
+    pub fetch_requests_max: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            wall_ms_max: 20_000,
+            heap_bytes_max: 128 * 1024 * 1024,
+            code_bytes_max: 100 * 1024,
+            log_lines_max: 1_000,
+            log_bytes_max: 256 * 1024,
+            fetch_response_bytes_max: 10 * 1024 * 1024,
+            fetch_requests_max: 50,
+        }
+    }
+}
+
+impl Limits {
+    pub fn wall(&self) -> Duration {
+        Duration::from_millis(self.wall_ms_max)
+    }
+}
+
+/// Bounds on `api.cache`, which lives in the pool and is shared by the isolates of one action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheLimits {
+    pub entries_per_action_max: usize,
+    pub key_bytes_max: usize,
+    pub value_bytes_max: usize,
+    pub ttl_ms_default: u64,
+    pub ttl_ms_max: u64,
+    /// Actions whose cache is kept; the least recently used action's cache is dropped beyond it.
+    pub actions_max: usize,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        CacheLimits {
+            entries_per_action_max: 100,
+            key_bytes_max: 256,
+            value_bytes_max: 4 * 1024,
+            ttl_ms_default: 15 * 60 * 1000,
+            ttl_ms_max: 24 * 60 * 60 * 1000,
+            actions_max: 10_000,
+        }
+    }
+}
+
+/// Settings of the pool of isolates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolConfig {
+    /// Executions running at once; more wait their turn.
+    pub concurrency_max: usize,
+    /// Isolates kept (warm and busy); the least recently used idle one is dropped beyond it.
+    pub warm_isolates_max: usize,
+    /// V8 heap in use summed over kept isolates; least recently used idle ones are dropped beyond it.
+    pub warm_bytes_max: usize,
+    /// `fetch` to loopback, private, link-local and other non-public addresses. Off in production.
+    pub allow_private_network: bool,
+    pub cache: CacheLimits,
+}
+
+impl Default for PoolConfig {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        PoolConfig {
+            concurrency_max: cores * 2,
+            warm_isolates_max: 64,
+            warm_bytes_max: 1024 * 1024 * 1024,
+            allow_private_network: false,
+            cache: CacheLimits::default(),
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! The deno_core module loader for actions written as ES modules: resolves `import` through the same
+//! resolver as `require`, loads ESM files as they are, and wraps CommonJS/JSON files and built-ins in a
+//! generated ES module (default export = `module.exports`, plus the named exports it can find).
+
+use super::resolve::{resolve, FileKind, Resolved};
+use super::{ModuleFiles, ACTION_URL};
+use deno_core::{
+    ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader, ModuleResolveResponse, ModuleSource,
+    ModuleSourceCode, ModuleSpecifier, ModuleType, RequestedModuleType, ResolutionKind,
+};
+use deno_error::JsErrorBox;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+const CJS_SCHEME: &str = "actionflow-cjs";
+const BUILTIN_SCHEME: &str = "actionflow-builtin";
+const REQUIRE_MODULE: &str = "ext:actionflow/04_require.js";
+
+pub(crate) struct ActionModuleLoader {
+    files: Arc<dyn ModuleFiles>,
+    action_source: String,
+}
+
+impl ActionModuleLoader {
+    pub fn new(files: Arc<dyn ModuleFiles>, action_source: String) -> ActionModuleLoader {
+        ActionModuleLoader { files, action_source }
+    }
+}
+
+fn url(s: &str) -> Result<ModuleSpecifier, JsErrorBox> {
+    ModuleSpecifier::parse(s).map_err(|e| JsErrorBox::generic(format!("invalid module specifier {s}: {e}")))
+}
+
+impl ModuleLoader for ActionModuleLoader {
+    fn resolve(&self, specifier: &str, referrer: &str, _kind: ResolutionKind) -> ModuleResolveResponse {
+        let generated = referrer.starts_with(CJS_SCHEME) || referrer.starts_with(BUILTIN_SCHEME);
+        if specifier == REQUIRE_MODULE && generated {
+            return url(specifier);
+        }
+        if specifier.starts_with("ext:") {
+            return Err(JsErrorBox::generic(format!("module '{specifier}' is not available in actions")));
+        }
+        let parent = ModuleSpecifier::parse(referrer).map(|u| u.path().to_owned()).unwrap_or_else(|_| "/action.js".into());
+        match resolve(self.files.as_ref(), specifier, &parent, true) {
+            Ok(Resolved::Builtin(name)) => url(&format!("{BUILTIN_SCHEME}:{name}")),
+            Ok(Resolved::File { path, kind: FileKind::Esm }) => url(&format!("file://{path}")),
+            Ok(Resolved::File { path, .. }) => url(&format!("{CJS_SCHEME}:{path}")),
+            Err(e) => Err(JsErrorBox::generic(e.to_string())),
+        }
+    }
+
+    fn load(
+        &self,
+        specifier: &ModuleSpecifier,
+        _referrer: Option<&ModuleLoadReferrer>,
+        options: ModuleLoadOptions,
+    ) -> ModuleLoadResponse {
+        ModuleLoadResponse::Sync(self.load_now(specifier, &options.requested_module_type))
+    }
+}
+
+impl ActionModuleLoader {
+    fn load_now(&self, specifier: &ModuleSpecifier, requested: &RequestedModuleType) -> Result<ModuleSource, JsErrorBox> {
+        let path = specifier.path();
+        let code = match specifier.scheme() {
+            "file" if specifier.as_str() == ACTION_URL => self.action_source.clone(),
+            "file" => self.files.read(path).ok_or_else(|| JsErrorBox::generic(format!("Cannot find module '{path}'")))?,
+            CJS_SCHEME => {
+                let source = self.files.read(path).unwrap_or_default();
+                let names = if path.ends_with(".json") { BTreeSet::new() } else { commonjs_export_names(&source) };
+                wrapper(&format!("requireForImport({})", js_string(path)), &names)
+            }
+            BUILTIN_SCHEME => wrapper(&format!("requireBuiltin({})", js_string(path)), &BTreeSet::new()),
+            other => return Err(JsErrorBox::generic(format!("unsupported module scheme {other}:"))),
+        };
+        let module_type = match requested {
+            RequestedModuleType::Json => ModuleType::Json,
+            _ => ModuleType::JavaScript,
+        };
+        Ok(ModuleSource::new(module_type, ModuleSourceCode::String(code.into()), specifier, None))
+    }
+}
+
+fn js_string(s: &str) -> String {
+    serde_json::Value::from(s).to_string()
+}
+
+fn wrapper(load: &str, names: &BTreeSet<String>) -> String {
+    let mut code = format!("import {{ requireForImport, requireBuiltin }} from \"{REQUIRE_MODULE}\";\nconst m = {load};\nexport default m;\n");
+    for name in names {
+        code.push_str(&format!("export const {name} = m[{}];\n", js_string(name)));
+    }
+    code
+}
+
+/// Named exports of a CommonJS file that can be known without running it, in the spirit of Node's
+/// cjs-module-lexer: `exports.x =`, `module.exports.x =`, `Object.defineProperty(exports, "x"` and the
+/// keys of `module.exports = { a, b: … }`.
+pub(crate) fn commonjs_export_names(source: &str) -> BTreeSet<String> {
+    let mut names = BTreeSet::new();
+    for marker in ["module.exports.", "exports."] {
+        for (i, _) in source.match_indices(marker) {
+            let rest = &source[i + marker.len()..];
+            let ident: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$').collect();
+            if !ident.is_empty() && rest[ident.len()..].trim_start().starts_with('=') && !rest[ident.len()..].trim_start().starts_with("==") {
+                names.insert(ident);
+            }
+        }
+    }
+    for (i, _) in source.match_indices("Object.defineProperty(exports,") {
+        let rest = source[i + 30..].trim_start();
+        if let Some(q) = rest.chars().next().filter(|c| *c == '"' || *c == '\'') {
+            if let Some(end) = rest[1..].find(q) {
+                names.insert(rest[1..1 + end].to_owned());
+            }
+        }
+    }
+    if let Some(i) = source.find("module.exports = {").or_else(|| source.find("module.exports={")) {
+        let body = &source[i..];
+        let body = &body[body.find('{').map_or(0, |b| b + 1)..];
+        let body = &body[..body.find('}').unwrap_or(body.len())];
+        for entry in body.split(',') {
+            let key: String = entry.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$').collect();
+            if !key.is_empty() {
+                names.insert(key);
+            }
+        }
+    }
+    names.retain(|n| is_exportable(n));
+    names
+}
+
+fn is_exportable(name: &str) -> bool {
+    const RESERVED: &[&str] = &["default", "__esModule", "await", "break", "case", "catch", "class", "const", "continue", "debugger", "delete", "do", "else", "enum", "export", "extends", "false", "finally", "for", "function", "if", "import", "in", "instanceof", "let", "new", "null", "return", "static", "super", "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield"];
+    !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) && !RESERVED.contains(&name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_commonjs_export_names() {
+        let src = "exports.a = 1; module.exports.b = 2; if (exports.c == 3) {}\nObject.defineProperty(exports, 'd', {});\nmodule.exports = { e, f: 1, default: 2 };";
+        let names: Vec<_> = commonjs_export_names(src).into_iter().collect();
+        assert_eq!(names, ["a", "b", "d", "e", "f"]);
+    }
+}

@@ -1,0 +1,269 @@
+//! `fetch` for actions: one HTTP client shared by every isolate, running on its own small tokio runtime
+//! (isolate threads block between executions, so connections must not live on their runtimes).
+//! Loopback, private, link-local and other non-public addresses are refused unless the embedder allows
+//! them — checked at DNS resolution, for IP literals, and on every redirect.
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::redirect::Policy;
+use serde::{Deserialize, Serialize};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Instant;
+use thiserror::Error;
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FetchRequest {
+    pub url: String,
+    pub method: String,
+    pub headers: Vec<(String, String)>,
+    pub redirect: String,
+    pub has_body: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct FetchResponse {
+    pub status: u16,
+    pub status_text: String,
+    pub headers: Vec<(String, String)>,
+    pub url: String,
+    pub redirected: bool,
+    pub body: deno_core::ToJsBuffer,
+}
+
+#[derive(Debug, Error)]
+pub(crate) enum FetchError {
+    #[error("fetch failed: invalid URL {0:?}")]
+    InvalidUrl(String),
+    #[error("fetch failed: only http: and https: URLs are supported, got {0}")]
+    Scheme(String),
+    #[error("fetch failed: invalid method {0:?}")]
+    Method(String),
+    #[error("fetch failed: invalid header {0:?}")]
+    Header(String),
+    #[error("fetch to {0} refused: loopback and private addresses are not reachable from actions")]
+    PrivateAddress(String),
+    #[error("fetch failed: the action's time limit was reached")]
+    TimeLimit,
+    #[error("fetch failed: the response body is larger than {0} bytes")]
+    TooLarge(usize),
+    #[error("fetch failed: redirect mode is \"error\" and {0} answered with a redirect")]
+    Redirected(String),
+    #[error("fetch failed: {0}")]
+    Transport(String),
+}
+
+/// Whether an address is on the public internet (what an action may reach by default).
+pub(crate) fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(a) => is_public_v4(a),
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(a),
+        },
+    }
+}
+
+fn is_public_v4(a: Ipv4Addr) -> bool {
+    let [o0, o1, o2, _] = a.octets();
+    !(a.is_loopback()
+        || a.is_private()
+        || a.is_link_local()
+        || a.is_broadcast()
+        || a.is_unspecified()
+        || a.is_multicast()
+        || a.is_documentation()
+        || o0 == 0
+        || (o0 == 100 && (64..128).contains(&o1)) // carrier-grade NAT
+        || (o0 == 192 && o1 == 0 && o2 == 0)
+        || (o0 == 198 && (18..20).contains(&o1))
+        || o0 >= 240)
+}
+
+fn is_public_v6(a: Ipv6Addr) -> bool {
+    let s0 = a.segments()[0];
+    !(a.is_loopback()
+        || a.is_unspecified()
+        || a.is_multicast()
+        || (s0 & 0xfe00) == 0xfc00 // unique local
+        || (s0 & 0xffc0) == 0xfe80 // link local
+        || (s0 == 0x2001 && a.segments()[1] == 0x0db8)
+        || a.to_ipv4().is_some_and(|v4| !is_public_v4(v4)))
+}
+
+/// A resolver that drops non-public addresses, so a public name pointing at 127.0.0.1 is refused too.
+struct PublicOnly;
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_owned();
+            let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            let public: Vec<SocketAddr> = addrs.filter(|a| is_public(a.ip())).collect();
+            if public.is_empty() {
+                return Err(Box::new(FetchError::PrivateAddress(host)) as Box<_>);
+            }
+            Ok(Box::new(public.into_iter()) as Addrs)
+        })
+    }
+}
+
+fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
+    match url.host()? {
+        url::Host::Ipv4(a) => Some(IpAddr::V4(a)),
+        url::Host::Ipv6(a) => Some(IpAddr::V6(a)),
+        url::Host::Domain(_) => None,
+    }
+}
+
+pub(crate) struct Net {
+    runtime: Option<tokio::runtime::Runtime>,
+    follow: reqwest::Client,
+    no_follow: reqwest::Client,
+    allow_private: bool,
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        // Dropping a runtime inside another runtime's async context panics; let it wind down alone.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+impl Net {
+    pub fn new(allow_private: bool) -> Result<Arc<Net>, std::io::Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("af-net")
+            .enable_all()
+            .build()?;
+        let build = |policy: Policy| {
+            let mut b = reqwest::Client::builder().no_proxy().redirect(policy).user_agent("actionflow");
+            if !allow_private {
+                b = b.dns_resolver(Arc::new(PublicOnly));
+            }
+            b.build().map_err(std::io::Error::other)
+        };
+        let follow = build(Policy::custom(move |attempt| {
+            let blocked = !allow_private && literal_ip(attempt.url()).is_some_and(|ip| !is_public(ip));
+            if blocked {
+                let host = attempt.url().host_str().unwrap_or_default().to_owned();
+                attempt.error(FetchError::PrivateAddress(host))
+            } else if attempt.previous().len() >= 10 {
+                attempt.error(FetchError::Transport("too many redirects".into()))
+            } else {
+                attempt.follow()
+            }
+        }))?;
+        let no_follow = build(Policy::none())?;
+        Ok(Arc::new(Net { runtime: Some(runtime), follow, no_follow, allow_private }))
+    }
+
+    /// Runs one request on the network runtime, bounded by `deadline` and `body_bytes_max`.
+    pub async fn fetch(
+        self: &Arc<Self>,
+        req: FetchRequest,
+        body: Vec<u8>,
+        deadline: Instant,
+        body_bytes_max: usize,
+    ) -> Result<FetchResponse, FetchError> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            return Err(FetchError::TimeLimit);
+        }
+        let request = self.build(req, body)?;
+        let net = self.clone();
+        let task = async move {
+            let work = net.send(request, body_bytes_max);
+            tokio::time::timeout(remaining, work).await.unwrap_or(Err(FetchError::TimeLimit))
+        };
+        match &self.runtime {
+            Some(rt) => rt.spawn(task).await.unwrap_or_else(|e| Err(FetchError::Transport(e.to_string()))),
+            None => Err(FetchError::Transport("the network runtime is shut down".into())),
+        }
+    }
+
+    fn build(&self, req: FetchRequest, body: Vec<u8>) -> Result<(reqwest::Request, String), FetchError> {
+        let url = reqwest::Url::parse(&req.url).map_err(|_| FetchError::InvalidUrl(req.url.clone()))?;
+        if url.scheme() != "http" && url.scheme() != "https" {
+            return Err(FetchError::Scheme(url.scheme().to_owned()));
+        }
+        if !self.allow_private && literal_ip(&url).is_some_and(|ip| !is_public(ip)) {
+            return Err(FetchError::PrivateAddress(url.host_str().unwrap_or_default().to_owned()));
+        }
+        let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| FetchError::Method(req.method.clone()))?;
+        let client = if req.redirect == "follow" { &self.follow } else { &self.no_follow };
+        let mut builder = client.request(method, url);
+        for (name, value) in &req.headers {
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| FetchError::Header(name.clone()))?;
+            let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| FetchError::Header(name.to_string()))?;
+            builder = builder.header(name, value);
+        }
+        if req.has_body {
+            builder = builder.body(body);
+        }
+        let request = builder.build().map_err(|e| FetchError::Transport(e.to_string()))?;
+        Ok((request, req.redirect))
+    }
+
+    async fn send(&self, (request, redirect): (reqwest::Request, String), body_bytes_max: usize) -> Result<FetchResponse, FetchError> {
+        let first_url = request.url().clone();
+        let client = if redirect == "follow" { &self.follow } else { &self.no_follow };
+        let mut res = client.execute(request).await.map_err(transport)?;
+        if redirect == "error" && res.status().is_redirection() {
+            return Err(FetchError::Redirected(first_url.to_string()));
+        }
+        let status = res.status();
+        let headers = res
+            .headers()
+            .iter()
+            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .collect();
+        let url = res.url().to_string();
+        let mut body = Vec::new();
+        while let Some(chunk) = res.chunk().await.map_err(transport)? {
+            if body.len() + chunk.len() > body_bytes_max {
+                return Err(FetchError::TooLarge(body_bytes_max));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(FetchResponse {
+            status: status.as_u16(),
+            status_text: status.canonical_reason().unwrap_or_default().to_owned(),
+            headers,
+            redirected: url != first_url.as_str(),
+            url,
+            body: body.into(),
+        })
+    }
+}
+
+/// Surfaces our own refusal (raised inside the resolver or redirect policy) instead of reqwest's wrapper.
+fn transport(e: reqwest::Error) -> FetchError {
+    let mut source: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(err) = source {
+        if let Some(FetchError::PrivateAddress(host)) = err.downcast_ref::<FetchError>() {
+            return FetchError::PrivateAddress(host.clone());
+        }
+        source = err.source();
+    }
+    FetchError::Transport(if e.is_timeout() { "timed out".into() } else { e.without_url().to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_ranges_are_not_public() {
+        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
+            assert!(!is_public(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["1.1.1.1", "93.184.216.34", "2606:4700::1111"] {
+            assert!(is_public(ip.parse().unwrap()), "{ip}");
+        }
+    }
+}

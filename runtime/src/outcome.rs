@@ -1,0 +1,101 @@
+//! What an execution produced: the ordered `api` calls, the captured console, how it ended. A user's
+//! action throwing, timing out or running out of memory is an `Outcome`, never an engine `Err`.
+
+use serde::{Deserialize, Serialize};
+
+/// How an execution ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Completed,
+    Threw,
+    TimedOut,
+    OutOfMemory,
+    /// The code could not be loaded: too large, a syntax error, a throw at load time, or no handler.
+    InvalidCode,
+}
+
+impl Status {
+    pub fn is_success(self) -> bool {
+        self == Status::Completed
+    }
+}
+
+/// An error raised by (or about) the action. `line` is 1-based in the action's own source when known.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionError {
+    pub name: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+}
+
+/// One call the action made on `api`, e.g. `{"method": "access.deny", "args": ["blocked"]}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ApiCall {
+    pub method: String,
+    pub args: Vec<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Log,
+    Info,
+    Warn,
+    Error,
+    Debug,
+}
+
+impl LogLevel {
+    pub(crate) fn from_code(code: u32) -> LogLevel {
+        match code {
+            1 => LogLevel::Info,
+            2 => LogLevel::Warn,
+            3 => LogLevel::Error,
+            4 => LogLevel::Debug,
+            _ => LogLevel::Log,
+        }
+    }
+}
+
+/// One captured console line, `at_ms` after the execution started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub level: LogLevel,
+    pub message: String,
+    pub at_ms: u64,
+}
+
+/// The result of one execution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub status: Status,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ActionError>,
+    pub api_calls: Vec<ApiCall>,
+    pub logs: Vec<LogLine>,
+    /// Lines not kept because the execution passed its log limits.
+    #[serde(default)]
+    pub logs_dropped: u64,
+    pub duration_ms: f64,
+    /// Whether this execution created its isolate (the slow path) instead of reusing a warm one.
+    #[serde(default)]
+    pub cold_start: bool,
+}
+
+impl Outcome {
+    pub(crate) fn empty(status: Status) -> Outcome {
+        Outcome {
+            status,
+            error: None,
+            api_calls: Vec::new(),
+            logs: Vec::new(),
+            logs_dropped: 0,
+            duration_ms: 0.0,
+            cold_start: false,
+        }
+    }
+}

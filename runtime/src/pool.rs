@@ -1,0 +1,228 @@
+//! The pool of isolates: one OS thread per live isolate (V8's rule), warm isolates kept per
+//! (tenant, action, version, heap limit) and reused, a bound on executions running at once, and
+//! least-recently-used eviction when the warm set passes its count or memory bound.
+
+use crate::cache::CacheStore;
+use crate::isolate::{ActionIsolate, RunInput};
+use crate::modules::ModuleFiles;
+use crate::net::Net;
+use crate::ops::IsolateContext;
+use crate::outcome::Outcome;
+use crate::trigger::Trigger;
+use crate::watchdog::Watchdog;
+use crate::{Limits, PoolConfig, RuntimeError};
+use std::collections::HashMap;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use tokio::sync::{oneshot, Semaphore};
+
+/// Which executions may share an isolate: same tenant, action, version and heap limit, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct IsolateKey {
+    pub tenant: String,
+    pub action: String,
+    pub version: String,
+    pub heap_bytes_max: usize,
+}
+
+/// One execution sent to an isolate thread.
+pub(crate) struct Job {
+    pub code: Arc<str>,
+    pub files: Arc<dyn ModuleFiles>,
+    pub cache_scope: String,
+    pub trigger: &'static Trigger,
+    pub event_json: String,
+    pub secret_values: Vec<String>,
+    pub limits: Limits,
+    pub reply: oneshot::Sender<Result<Done, RuntimeError>>,
+}
+
+pub(crate) struct Done {
+    pub outcome: Outcome,
+    pub reusable: bool,
+    pub heap_bytes: usize,
+}
+
+pub(crate) struct Shared {
+    pub net: Arc<Net>,
+    pub cache: Arc<CacheStore>,
+    pub watchdog: Watchdog,
+}
+
+struct Worker {
+    tx: Sender<Job>,
+    last_used: u64,
+    heap_bytes: usize,
+}
+
+#[derive(Default)]
+struct State {
+    idle: HashMap<IsolateKey, Vec<Worker>>,
+    live: usize,
+    clock: u64,
+}
+
+pub(crate) struct Pool {
+    config: PoolConfig,
+    permits: Semaphore,
+    state: Mutex<State>,
+    shared: Arc<Shared>,
+}
+
+/// Counts for monitoring and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Isolates alive, idle or busy.
+    pub isolates: usize,
+    /// Isolates waiting warm for their version's next execution.
+    pub idle: usize,
+}
+
+impl Pool {
+    pub fn new(config: PoolConfig) -> Result<Pool, RuntimeError> {
+        crate::snapshot::get().map_err(RuntimeError::Snapshot)?;
+        let shared = Arc::new(Shared {
+            net: Net::new(config.allow_private_network)?,
+            cache: Arc::new(CacheStore::new(config.cache.clone())),
+            watchdog: Watchdog::start()?,
+        });
+        Ok(Pool { permits: Semaphore::new(config.concurrency_max.max(1)), config, state: Mutex::new(State::default()), shared })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn stats(&self) -> PoolStats {
+        let s = self.lock();
+        PoolStats { isolates: s.live, idle: s.idle.values().map(Vec::len).sum() }
+    }
+
+    pub async fn run(&self, key: IsolateKey, job_parts: impl FnOnce(oneshot::Sender<Result<Done, RuntimeError>>) -> Job) -> Result<Outcome, RuntimeError> {
+        let _permit = self.permits.acquire().await.map_err(|_| RuntimeError::WorkerLost)?;
+        let warm = self.lock().idle.get_mut(&key).and_then(Vec::pop);
+        let worker = match warm {
+            Some(w) => w,
+            None => {
+                let tx = spawn_worker(self.shared.clone())?;
+                self.lock().live += 1;
+                Worker { tx, last_used: 0, heap_bytes: 0 }
+            }
+        };
+        let (reply, answer) = oneshot::channel();
+        if worker.tx.send(job_parts(reply)).is_err() {
+            self.lock().live -= 1;
+            return Err(RuntimeError::WorkerLost);
+        }
+        let done = match answer.await {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => {
+                self.lock().live -= 1;
+                return Err(e);
+            }
+            Err(_) => {
+                self.lock().live -= 1;
+                return Err(RuntimeError::WorkerLost);
+            }
+        };
+        let mut state = self.lock();
+        if done.reusable {
+            state.clock += 1;
+            let worker = Worker { last_used: state.clock, heap_bytes: done.heap_bytes, ..worker };
+            state.idle.entry(key).or_default().push(worker);
+            self.evict(&mut state);
+        } else {
+            state.live -= 1;
+        }
+        Ok(done.outcome)
+    }
+
+    /// Drops least recently used idle isolates until the warm set is within its bounds. Dropping a
+    /// worker's sender ends its thread, which drops the isolate on the thread that created it.
+    fn evict(&self, state: &mut State) {
+        loop {
+            let heap: usize = state.idle.values().flatten().map(|w| w.heap_bytes).sum();
+            if state.live <= self.config.warm_isolates_max && heap <= self.config.warm_bytes_max {
+                return;
+            }
+            let oldest = state
+                .idle
+                .iter()
+                .flat_map(|(k, ws)| ws.iter().enumerate().map(move |(i, w)| (w.last_used, k.clone(), i)))
+                .min_by_key(|(used, _, _)| *used);
+            let Some((_, key, index)) = oldest else { return };
+            if let Some(workers) = state.idle.get_mut(&key) {
+                workers.remove(index);
+                if workers.is_empty() {
+                    state.idle.remove(&key);
+                }
+                state.live -= 1;
+            }
+        }
+    }
+}
+
+fn spawn_worker(shared: Arc<Shared>) -> Result<Sender<Job>, RuntimeError> {
+    let (tx, rx) = channel();
+    std::thread::Builder::new()
+        .name("af-isolate".into())
+        .stack_size(8 * 1024 * 1024)
+        .spawn(move || worker_main(&rx, &shared))?;
+    Ok(tx)
+}
+
+/// The life of one isolate thread: create the isolate and load the action on the first job, then serve
+/// jobs until the pool drops the sender or an execution leaves the isolate unfit for reuse.
+fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+        return;
+    };
+    let mut isolate: Option<ActionIsolate> = None;
+    while let Ok(job) = rx.recv() {
+        let started = Instant::now();
+        let deadline = started + job.limits.wall();
+        let cold = isolate.is_none();
+        if cold {
+            let context = IsolateContext {
+                files: job.files.clone(),
+                net: shared.net.clone(),
+                cache: shared.cache.clone(),
+                cache_scope: job.cache_scope.clone(),
+            };
+            match ActionIsolate::new(job.limits.heap_bytes_max, context, &job.code) {
+                Ok(created) => isolate = Some(created),
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                    return;
+                }
+            }
+        }
+        let Some(iso) = isolate.as_mut() else { return };
+        let armed = shared.watchdog.arm(deadline, iso.handle.clone(), iso.termination.clone());
+        let input = RunInput {
+            trigger_id: job.trigger.id,
+            handler: job.trigger.handler,
+            methods: job.trigger.api_methods,
+            event_json: &job.event_json,
+            secret_values: &job.secret_values,
+            limits: &job.limits,
+        };
+        iso.begin(&job.limits, started, deadline);
+        let (mut outcome, reusable) = if cold {
+            match rt.block_on(iso.load(&job.code, deadline)) {
+                Ok(()) => rt.block_on(iso.execute(&input, started, deadline)),
+                Err(failure) => (iso.failed_load(failure, &input, started), false),
+            }
+        } else {
+            rt.block_on(iso.execute(&input, started, deadline))
+        };
+        drop(armed);
+        outcome.cold_start = cold;
+        let heap_bytes = if reusable { iso.heap_bytes() } else { 0 };
+        let _ = job.reply.send(Ok(Done { outcome, reusable, heap_bytes }));
+        if !reusable {
+            return;
+        }
+    }
+}

@@ -1,0 +1,52 @@
+//! Replaces secret values with `[REDACTED]` in everything an execution reports (logs, errors).
+
+use aho_corasick::{AhoCorasick, MatchKind};
+use std::borrow::Cow;
+
+pub const REDACTED: &str = "[REDACTED]";
+
+/// Finds every secret value in a text, longest first, so a secret containing another is hidden whole.
+pub(crate) struct Redactor {
+    matcher: Option<AhoCorasick>,
+}
+
+impl Redactor {
+    pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Redactor {
+        let patterns: Vec<&str> = values.into_iter().filter(|v| !v.is_empty()).collect();
+        let matcher = if patterns.is_empty() {
+            None
+        } else {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostLongest)
+                .build(&patterns)
+                .ok()
+        };
+        Redactor { matcher }
+    }
+
+    pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
+        match &self.matcher {
+            Some(m) if m.is_match(text) => Cow::Owned(m.replace_all(text, &vec![REDACTED; m.patterns_len()])),
+            _ => Cow::Borrowed(text),
+        }
+    }
+
+    pub fn redact_in_place(&self, text: &mut String) {
+        if let Cow::Owned(clean) = self.redact(text) {
+            *text = clean;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hides_every_secret_longest_first() {
+        let r = Redactor::new(["abc", "abcdef", ""]);
+        assert_eq!(r.redact("x abcdef y abc z"), "x [REDACTED] y [REDACTED] z");
+        assert_eq!(r.redact("nothing here"), "nothing here");
+        assert_eq!(Redactor::new([]).redact("abc"), "abc");
+    }
+}

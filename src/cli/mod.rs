@@ -1,0 +1,4 @@
+//! Subcommands that work on local files, without a server.
+
+pub mod run;
+pub mod triggers;
