@@ -153,7 +153,7 @@ impl HttpSource {
             error: Error::Network {
                 url: url.to_string(),
                 attempts: attempt,
-                message: e.to_string(),
+                message: error_chain(&e),
             },
         };
         let mut response = match self.client.get(url.clone()).headers(headers).send().await {
@@ -286,4 +286,16 @@ fn header_string(headers: &HeaderMap, name: reqwest::header::HeaderName) -> Opti
         .get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_string)
+}
+
+/// An error and its causes on one line ("error sending request: connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
