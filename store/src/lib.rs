@@ -1,0 +1,244 @@
+//! `actionflow-store` owns persistence: tenants, API tokens, action drafts and versions, sealed
+//! secrets, trigger bindings with revisions, and executions with the durable job queue, on SQLite
+//! (embedded default) or PostgreSQL, behind the [`Store`] seam.
+//!
+//! It must not know V8, npm, HTTP or cryptography: secrets arrive already encrypted, token hashes
+//! arrive already hashed, build errors and lockfiles arrive already computed. Every multi-row change
+//! is one transaction.
+
+mod actions;
+mod bindings;
+mod db;
+mod error;
+mod executions;
+pub mod model;
+mod queue;
+mod secrets;
+mod tenants;
+mod versions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use db::{open, Backend, SqlStore};
+pub use error::{Error, Result};
+pub use model::flow::{
+    Binding, BindingRevision, Bindings, Execution, ExecutionFilter, Inserted, NewExecution,
+    NextAttempt, Outcome,
+};
+pub use model::{
+    Action, ActionFilter, ActionPatch, ActionVersion, ApiToken, BuildError, BuildStatus,
+    Dependency, ExecutionStatus, NewAction, NewVersion, OnError, Page, Paged, SealedSecret,
+    SecretMeta, Tenant, Timestamp, UnknownValue,
+};
+
+/// Everything the binary and the domain crates persist. `Arc<dyn Store>` is the usual handle;
+/// bring the area traits into scope with `use actionflow_store::prelude::*`.
+#[async_trait]
+pub trait Store: TenantStore + ActionStore + SecretStore + BindingStore + ExecutionStore {
+    /// Which database is behind this store.
+    fn backend(&self) -> Backend;
+    /// Closes the connection pools; later calls fail.
+    async fn close(&self);
+}
+
+/// The traits to import to call store methods.
+pub mod prelude {
+    pub use crate::{ActionStore, BindingStore, ExecutionStore, SecretStore, Store, TenantStore};
+}
+
+/// Tenants and their hashed API tokens.
+#[async_trait]
+pub trait TenantStore: Send + Sync {
+    /// `Conflict` when the name is taken.
+    async fn create_tenant(&self, name: &str) -> Result<Tenant>;
+    async fn get_tenant(&self, tenant_id: &str) -> Result<Tenant>;
+    async fn list_tenants(&self, page: Page) -> Result<Paged<Tenant>>;
+    /// `NotFound` when the tenant does not exist; `Conflict` when the hash is already stored.
+    async fn create_token(
+        &self,
+        tenant_id: &str,
+        token_hash: &[u8],
+        scopes: &[String],
+    ) -> Result<ApiToken>;
+    /// The live token with this hash; `NotFound` when unknown or revoked.
+    async fn token_by_hash(&self, token_hash: &[u8]) -> Result<ApiToken>;
+    /// All tokens of a tenant, revoked ones included, oldest first.
+    async fn list_tokens(&self, tenant_id: &str) -> Result<Vec<ApiToken>>;
+    /// Marks the token revoked (idempotent: an already revoked token keeps its first time).
+    async fn revoke_token(&self, tenant_id: &str, token_id: &str) -> Result<ApiToken>;
+}
+
+/// Action drafts and their numbered versions. Every lookup is scoped by tenant: another tenant's
+/// id is `NotFound`.
+#[async_trait]
+pub trait ActionStore: Send + Sync {
+    /// `Conflict` when the tenant already has an action of that name.
+    async fn create_action(&self, tenant_id: &str, new: NewAction) -> Result<Action>;
+    async fn get_action(&self, tenant_id: &str, action_id: &str) -> Result<Action>;
+    async fn get_action_by_name(&self, tenant_id: &str, name: &str) -> Result<Action>;
+    /// Oldest first.
+    async fn list_actions(
+        &self,
+        tenant_id: &str,
+        filter: &ActionFilter,
+        page: Page,
+    ) -> Result<Paged<Action>>;
+    async fn update_action(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        patch: ActionPatch,
+    ) -> Result<Action>;
+    /// Deletes the draft, its versions and secrets. While bound: `Conflict` unless `force`, which
+    /// first removes it from every flow (each change kept as a new bindings revision).
+    async fn delete_action(&self, tenant_id: &str, action_id: &str, force: bool) -> Result<()>;
+    /// The triggers whose current flow binds this action (empty when unbound).
+    async fn action_bound_triggers(&self, tenant_id: &str, action_id: &str) -> Result<Vec<String>>;
+    /// One transaction: stores the next version number, makes it current, marks the draft `built`
+    /// with no build errors.
+    async fn deploy_version(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        new: NewVersion,
+    ) -> Result<ActionVersion>;
+    /// One transaction: stores a new version copying version `number` and makes it current.
+    async fn rollback_version(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        number: i64,
+    ) -> Result<ActionVersion>;
+    async fn get_version(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        number: i64,
+    ) -> Result<ActionVersion>;
+    /// Newest first.
+    async fn list_versions(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        page: Page,
+    ) -> Result<Paged<ActionVersion>>;
+}
+
+/// Sealed (already encrypted) secrets of an action.
+#[async_trait]
+pub trait SecretStore: Send + Sync {
+    /// Inserts or replaces. A new name beyond `secrets_max` is `LimitReached`; `NotFound` when
+    /// the action is not the tenant's.
+    async fn put_secret(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        name: &str,
+        ciphertext: &[u8],
+        nonce: &[u8],
+        secrets_max: u32,
+    ) -> Result<SecretMeta>;
+    /// Names and update times, by name.
+    async fn list_secrets(&self, tenant_id: &str, action_id: &str) -> Result<Vec<SecretMeta>>;
+    /// Sealed values for an execution, by name.
+    async fn sealed_secrets(&self, tenant_id: &str, action_id: &str) -> Result<Vec<SealedSecret>>;
+    async fn delete_secret(&self, tenant_id: &str, action_id: &str, name: &str) -> Result<()>;
+    async fn count_secrets(&self, tenant_id: &str, action_id: &str) -> Result<u64>;
+}
+
+/// Ordered flows per trigger, with every change kept as a numbered revision.
+#[async_trait]
+pub trait BindingStore: Send + Sync {
+    async fn get_bindings(&self, tenant_id: &str, trigger_id: &str) -> Result<Bindings>;
+    /// Replaces the whole list as a new revision, in one transaction. With `expected_revision`,
+    /// `Conflict` when the flow changed since (for read-modify-write edits). `NotFound` when an
+    /// action is not the tenant's.
+    async fn replace_bindings(
+        &self,
+        tenant_id: &str,
+        trigger_id: &str,
+        bindings: &[Binding],
+        expected_revision: Option<i64>,
+    ) -> Result<Bindings>;
+    /// Newest first.
+    async fn list_binding_revisions(
+        &self,
+        tenant_id: &str,
+        trigger_id: &str,
+        page: Page,
+    ) -> Result<Paged<BindingRevision>>;
+    async fn get_binding_revision(
+        &self,
+        tenant_id: &str,
+        trigger_id: &str,
+        number: i64,
+    ) -> Result<BindingRevision>;
+    /// A new revision equal to revision `number`; `NotFound` if one of its actions was deleted.
+    async fn restore_binding_revision(
+        &self,
+        tenant_id: &str,
+        trigger_id: &str,
+        number: i64,
+    ) -> Result<Bindings>;
+}
+
+/// Executions and the durable queue. Worker calls are conditioned on the lease owner, so a worker
+/// whose lease expired and was taken over gets `Conflict` instead of overwriting the new owner.
+#[async_trait]
+pub trait ExecutionStore: Send + Sync {
+    /// Enqueues a `pending` execution, or returns the existing one with the same idempotency key.
+    async fn insert_execution(&self, tenant_id: &str, new: NewExecution) -> Result<Inserted>;
+    async fn get_execution(&self, tenant_id: &str, execution_id: &str) -> Result<Execution>;
+    /// Newest first.
+    async fn list_executions(
+        &self,
+        tenant_id: &str,
+        filter: &ExecutionFilter,
+        page: Page,
+    ) -> Result<Paged<Execution>>;
+    /// Leases up to `limit` due jobs (pending, or running with an expired lease) to `worker_id`
+    /// until `now + lease`, counting one more attempt each. Running jobs whose lease expired on
+    /// their last attempt become `dead` instead.
+    async fn claim_due(
+        &self,
+        worker_id: &str,
+        limit: u32,
+        lease: Duration,
+        now: Timestamp,
+    ) -> Result<Vec<Execution>>;
+    /// Pushes the lease of a running job to `until`.
+    async fn extend_lease(
+        &self,
+        execution_id: &str,
+        worker_id: &str,
+        until: Timestamp,
+    ) -> Result<()>;
+    /// Records the end of the leased attempt.
+    async fn complete(
+        &self,
+        execution_id: &str,
+        worker_id: &str,
+        outcome: Outcome,
+        results: &[serde_json::Value],
+    ) -> Result<Execution>;
+    /// Records a failed attempt: back to `pending` at the given time, or `dead`.
+    async fn fail_attempt(
+        &self,
+        execution_id: &str,
+        worker_id: &str,
+        error: &str,
+        results: &[serde_json::Value],
+        next: NextAttempt,
+    ) -> Result<Execution>;
+    /// Re-drives a `dead` execution: `pending` now, attempts reset to 0. `Conflict` otherwise.
+    async fn retry(&self, tenant_id: &str, execution_id: &str) -> Result<Execution>;
+    /// Deletes finished (`final`, `partial`, `failed`) executions last updated before `cutoff`;
+    /// pending, running and dead ones are kept. Returns how many were deleted.
+    async fn purge_older_than(&self, cutoff: Timestamp) -> Result<u64>;
+}
+
+/// A shared handle on any store.
+pub type SharedStore = Arc<dyn Store>;

@@ -1,0 +1,116 @@
+//! Rows and new-row types of flows: ordered bindings with their revisions, and executions.
+
+use serde::{Deserialize, Serialize};
+use sqlx::FromRow;
+
+use super::{ExecutionStatus, OnError, Timestamp};
+
+/// One action bound to a trigger, at a position of the flow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
+pub struct Binding {
+    pub action_id: String,
+    pub display_name: String,
+    #[sqlx(try_from = "String")]
+    pub on_error: OnError,
+}
+
+/// A trigger's current ordered flow; `revision` is 0 before the first change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Bindings {
+    pub trigger_id: String,
+    pub revision: i64,
+    pub bindings: Vec<Binding>,
+}
+
+/// One kept revision of a trigger's flow.
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
+pub struct BindingRevision {
+    pub trigger_id: String,
+    pub number: i64,
+    #[sqlx(json)]
+    pub bindings: Vec<Binding>,
+    pub created_at: Timestamp,
+}
+
+/// A dispatch of a trigger: a job of the durable queue and the record of its runs.
+#[derive(Debug, Clone, PartialEq, FromRow)]
+pub struct Execution {
+    pub id: String,
+    pub tenant_id: String,
+    pub trigger_id: String,
+    #[sqlx(try_from = "String")]
+    pub status: ExecutionStatus,
+    /// Number of claims so far (the current attempt while `running`).
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub idempotency_key: Option<String>,
+    /// The actions bound when the trigger was dispatched (for filtering by action).
+    #[sqlx(json)]
+    pub action_ids: Vec<String>,
+    #[sqlx(json)]
+    pub event: serde_json::Value,
+    /// Per-action results of the latest attempt, as the domain shaped them.
+    #[sqlx(json)]
+    pub results: Vec<serde_json::Value>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Timestamp,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<Timestamp>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A new dispatch to enqueue.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewExecution {
+    pub trigger_id: String,
+    /// Unique per tenant and trigger: a second insert returns the first execution.
+    pub idempotency_key: Option<String>,
+    pub action_ids: Vec<String>,
+    pub event: serde_json::Value,
+    pub max_attempts: u32,
+    pub next_attempt_at: Timestamp,
+}
+
+/// Result of [`crate::ExecutionStore::insert_execution`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Inserted {
+    pub execution: Execution,
+    /// `false` when the idempotency key matched an existing execution, which is returned instead.
+    pub created: bool,
+}
+
+/// How a leased attempt ended when the flow ran to its end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Final,
+    Partial,
+    Failed,
+}
+
+impl Outcome {
+    pub(crate) fn status(self) -> ExecutionStatus {
+        match self {
+            Self::Final => ExecutionStatus::Final,
+            Self::Partial => ExecutionStatus::Partial,
+            Self::Failed => ExecutionStatus::Failed,
+        }
+    }
+}
+
+/// What happens after a failed attempt: try again at a time, or dead-letter it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NextAttempt {
+    At(Timestamp),
+    Dead,
+}
+
+/// Filters of the execution list; `None` means "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExecutionFilter {
+    pub trigger_id: Option<String>,
+    pub action_id: Option<String>,
+    pub status: Option<ExecutionStatus>,
+    /// Only executions created at or after this time.
+    pub since: Option<Timestamp>,
+}

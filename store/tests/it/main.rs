@@ -1,0 +1,13 @@
+//! Integration tests of the store: every story runs once on SQLite and once on PostgreSQL.
+#![allow(clippy::unwrap_used)]
+
+#[macro_use]
+mod harness;
+
+mod actions;
+mod bindings;
+mod open;
+mod queue;
+mod secrets;
+mod tenants;
+mod versions;
