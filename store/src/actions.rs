@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 
 use crate::bindings::write_flow;
-use crate::db::{new_id, now, with_pool};
+use crate::db::{begin_write, new_id, now, with_pool};
 use crate::error::unique_as_conflict;
 use crate::{
     Action, ActionFilter, ActionPatch, ActionStore, ActionVersion, Binding, BuildStatus, Error,
@@ -175,8 +175,8 @@ impl ActionStore for SqlStore {
     }
 
     async fn delete_action(&self, tenant_id: &str, action_id: &str, force: bool) -> Result<()> {
-        with_pool!(self.db, write, |pool, _pg| {
-            let mut tx = pool.begin().await?;
+        with_pool!(self.db, write, |pool, pg| {
+            let mut tx = begin_write!(pool, pg);
             let triggers: Vec<String> = sqlx::query_scalar(
                 "SELECT DISTINCT trigger_id FROM bindings
                  WHERE tenant_id = $1 AND action_id = $2 ORDER BY trigger_id",

@@ -4,9 +4,13 @@
 
 use async_trait::async_trait;
 
-use crate::db::{now, with_pool};
+use crate::db::{begin_write, now, with_pool};
+use std::collections::HashMap;
+
+use crate::versions::VERSION_SELECT;
 use crate::{
-    Binding, BindingRevision, BindingStore, Bindings, Error, Page, Paged, Result, SqlStore,
+    ActionVersion, Binding, BindingRevision, BindingStore, Bindings, Error, Flow, FlowStep, Page,
+    Paged, Result, SqlStore,
 };
 
 const REVISION_COLUMNS: &str = "trigger_id, number, bindings, created_at";
@@ -64,34 +68,76 @@ macro_rules! write_flow {
 }
 pub(crate) use write_flow;
 
+/// Inside transaction `$tx`: evaluates to the trigger's current `(revision, bindings)`.
+macro_rules! read_flow {
+    ($tx:ident, $tenant_id:expr, $trigger_id:expr) => {{
+        let revision: Option<i64> = sqlx::query_scalar(
+            "SELECT revision FROM binding_heads WHERE tenant_id = $1 AND trigger_id = $2",
+        )
+        .bind($tenant_id)
+        .bind($trigger_id)
+        .fetch_optional(&mut *$tx)
+        .await?;
+        let bindings: Vec<Binding> = sqlx::query_as(
+            "SELECT action_id, display_name, on_error FROM bindings
+             WHERE tenant_id = $1 AND trigger_id = $2 ORDER BY position",
+        )
+        .bind($tenant_id)
+        .bind($trigger_id)
+        .fetch_all(&mut *$tx)
+        .await?;
+        (revision.unwrap_or(0), bindings)
+    }};
+}
+
 #[async_trait]
 impl BindingStore for SqlStore {
     async fn get_bindings(&self, tenant_id: &str, trigger_id: &str) -> Result<Bindings> {
         // One read transaction, so the list and its revision number belong together.
         let (revision, bindings) = with_pool!(self.db, read, |pool, _pg| {
             let mut tx = pool.begin().await?;
-            let revision: Option<i64> = sqlx::query_scalar(
-                "SELECT revision FROM binding_heads WHERE tenant_id = $1 AND trigger_id = $2",
-            )
-            .bind(tenant_id)
-            .bind(trigger_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let bindings: Vec<Binding> = sqlx::query_as(
-                "SELECT action_id, display_name, on_error FROM bindings
-                 WHERE tenant_id = $1 AND trigger_id = $2 ORDER BY position",
-            )
-            .bind(tenant_id)
-            .bind(trigger_id)
-            .fetch_all(&mut *tx)
-            .await?;
+            let flow = read_flow!(tx, tenant_id, trigger_id);
             tx.commit().await?;
-            (revision.unwrap_or(0), bindings)
+            flow
         });
         Ok(Bindings {
             trigger_id: trigger_id.to_owned(),
             revision,
             bindings,
+        })
+    }
+
+    async fn current_flow(&self, tenant_id: &str, trigger_id: &str) -> Result<Flow> {
+        let sql = format!(
+            "{VERSION_SELECT} JOIN bindings b ON b.tenant_id = a.tenant_id AND b.action_id = a.id
+             WHERE b.tenant_id = $1 AND b.trigger_id = $2 AND v.number = a.deployed_version"
+        );
+        let (revision, bindings, versions) = with_pool!(self.db, read, |pool, _pg| {
+            let mut tx = pool.begin().await?;
+            let (revision, bindings) = read_flow!(tx, tenant_id, trigger_id);
+            let versions: Vec<ActionVersion> = sqlx::query_as(&sql)
+                .bind(tenant_id)
+                .bind(trigger_id)
+                .fetch_all(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            (revision, bindings, versions)
+        });
+        let versions: HashMap<String, ActionVersion> = versions
+            .into_iter()
+            .map(|v| (v.action_id.clone(), v))
+            .collect();
+        let steps = bindings
+            .into_iter()
+            .map(|binding| FlowStep {
+                version: versions.get(&binding.action_id).cloned(),
+                binding,
+            })
+            .collect();
+        Ok(Flow {
+            trigger_id: trigger_id.to_owned(),
+            revision,
+            steps,
         })
     }
 
@@ -102,8 +148,8 @@ impl BindingStore for SqlStore {
         bindings: &[Binding],
         expected_revision: Option<i64>,
     ) -> Result<Bindings> {
-        let revision = with_pool!(self.db, write, |pool, _pg| {
-            let mut tx = pool.begin().await?;
+        let revision = with_pool!(self.db, write, |pool, pg| {
+            let mut tx = begin_write!(pool, pg);
             let revision = write_flow!(tx, tenant_id, trigger_id, bindings, now());
             // The head was bumped under its row lock, so `revision - 1` is the state we replaced.
             if let Some(expected) = expected_revision.filter(|expected| *expected != revision - 1) {
@@ -183,8 +229,8 @@ impl BindingStore for SqlStore {
             "SELECT {REVISION_COLUMNS} FROM binding_revisions
              WHERE tenant_id = $1 AND trigger_id = $2 AND number = $3"
         );
-        with_pool!(self.db, write, |pool, _pg| {
-            let mut tx = pool.begin().await?;
+        with_pool!(self.db, write, |pool, pg| {
+            let mut tx = begin_write!(pool, pg);
             let old: BindingRevision = sqlx::query_as(&sql)
                 .bind(tenant_id)
                 .bind(trigger_id)

@@ -67,6 +67,20 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Begins a write transaction on `$pool` inside a `with_pool!` body. On SQLite it is
+/// `BEGIN IMMEDIATE`: the write lock is taken up front, so a transaction that reads before it
+/// writes cannot fail to upgrade its lock when another process writes the same file.
+macro_rules! begin_write {
+    ($pool:ident, $pg:ident) => {
+        if $pg {
+            $pool.begin().await?
+        } else {
+            $pool.begin_with("BEGIN IMMEDIATE").await?
+        }
+    };
+}
+pub(crate) use begin_write;
+
 impl SqlStore {
     /// Opens (creating if needed) the SQLite file at `path`, in WAL mode with foreign keys and a
     /// busy timeout, and applies pending migrations.

@@ -25,8 +25,8 @@ use async_trait::async_trait;
 pub use db::{open, Backend, SqlStore};
 pub use error::{Error, Result};
 pub use model::flow::{
-    Binding, BindingRevision, Bindings, Execution, ExecutionFilter, Inserted, NewExecution,
-    NextAttempt, Outcome,
+    Binding, BindingRevision, Bindings, Execution, ExecutionFilter, Flow, FlowStep, Inserted,
+    NewExecution, NextAttempt, Outcome,
 };
 pub use model::{
     Action, ActionFilter, ActionPatch, ActionVersion, ApiToken, BuildError, BuildStatus,
@@ -153,6 +153,8 @@ pub trait SecretStore: Send + Sync {
 #[async_trait]
 pub trait BindingStore: Send + Sync {
     async fn get_bindings(&self, tenant_id: &str, trigger_id: &str) -> Result<Bindings>;
+    /// The current flow with each bound action's deployed version, in order, in one read.
+    async fn current_flow(&self, tenant_id: &str, trigger_id: &str) -> Result<Flow>;
     /// Replaces the whole list as a new revision, in one transaction. With `expected_revision`,
     /// `Conflict` when the flow changed since (for read-modify-write edits). `NotFound` when an
     /// action is not the tenant's.

@@ -10,7 +10,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::types::Json;
 
-use crate::db::{now, truncate, with_pool};
+use crate::db::{begin_write, now, truncate, with_pool};
 use crate::executions::EXECUTION_COLUMNS;
 use crate::{Error, Execution, ExecutionStatus, Result, SqlStore, Timestamp};
 
@@ -73,7 +73,7 @@ impl SqlStore {
         let now = truncate(now);
         let until = lease_end(now, lease);
         let mut claimed: Vec<Execution> = with_pool!(self.db, write, |pool, pg| {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_write!(pool, pg);
             sqlx::query(&expire_sql(pg))
                 .bind(now)
                 .execute(&mut *tx)

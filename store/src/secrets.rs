@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::db::{now, with_pool};
+use crate::db::{begin_write, now, with_pool};
 use crate::{Error, Result, SealedSecret, SecretMeta, SecretStore, SqlStore};
 
 #[async_trait]
@@ -18,7 +18,7 @@ impl SecretStore for SqlStore {
     ) -> Result<SecretMeta> {
         let updated_at = now();
         with_pool!(self.db, write, |pool, pg| {
-            let mut tx = pool.begin().await?;
+            let mut tx = begin_write!(pool, pg);
             // Locking the action row serialises concurrent puts, so the limit check holds.
             let lock = if pg { " FOR UPDATE" } else { "" };
             let sql = format!("SELECT id FROM actions WHERE tenant_id = $1 AND id = $2{lock}");

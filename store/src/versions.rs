@@ -4,10 +4,10 @@
 
 use sqlx::types::Json;
 
-use crate::db::{new_id, now, with_pool};
+use crate::db::{begin_write, new_id, now, with_pool};
 use crate::{ActionVersion, Error, NewVersion, Page, Paged, Result, SqlStore, Timestamp};
 
-const VERSION_SELECT: &str = "SELECT v.id, v.tenant_id, v.action_id, v.number, v.code,
+pub(crate) const VERSION_SELECT: &str = "SELECT v.id, v.tenant_id, v.action_id, v.number, v.code,
     v.dependencies, v.lockfile, v.runtime, v.secret_names, v.supported_triggers, v.copied_from,
     v.created_at, COALESCE(v.number = a.deployed_version, FALSE) AS is_current
     FROM action_versions v JOIN actions a ON a.id = v.action_id";
@@ -92,8 +92,8 @@ impl SqlStore {
         action_id: &str,
         new: NewVersion,
     ) -> Result<ActionVersion> {
-        with_pool!(self.db, write, |pool, _pg| {
-            let mut tx = pool.begin().await?;
+        with_pool!(self.db, write, |pool, pg| {
+            let mut tx = begin_write!(pool, pg);
             let number = next_number!(tx, tenant_id, action_id);
             let deployed = ActionVersion {
                 code: new.code,
@@ -119,8 +119,8 @@ impl SqlStore {
         let sql = format!(
             "{VERSION_SELECT} WHERE v.tenant_id = $1 AND v.action_id = $2 AND v.number = $3"
         );
-        with_pool!(self.db, write, |pool, _pg| {
-            let mut tx = pool.begin().await?;
+        with_pool!(self.db, write, |pool, pg| {
+            let mut tx = begin_write!(pool, pg);
             let next = next_number!(tx, tenant_id, action_id);
             let old: ActionVersion = sqlx::query_as(&sql)
                 .bind(tenant_id)

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sqlx::FromRow;
 
-use super::{ExecutionStatus, OnError, Timestamp};
+use super::{ActionVersion, ExecutionStatus, OnError, Timestamp};
 
 /// One action bound to a trigger, at a position of the flow.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, FromRow)]
@@ -20,6 +20,21 @@ pub struct Bindings {
     pub trigger_id: String,
     pub revision: i64,
     pub bindings: Vec<Binding>,
+}
+
+/// A trigger's current flow as dispatch runs it, read in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Flow {
+    pub trigger_id: String,
+    pub revision: i64,
+    pub steps: Vec<FlowStep>,
+}
+
+/// One binding of a flow with its action's deployed version (`None` if it has none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FlowStep {
+    pub binding: Binding,
+    pub version: Option<ActionVersion>,
 }
 
 /// One kept revision of a trigger's flow.

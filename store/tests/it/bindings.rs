@@ -1,6 +1,6 @@
 //! Ordered bindings, revisions, restore, and deleting bound actions.
 
-use actionflow_store::{Binding, Error, OnError, Page};
+use actionflow_store::{Binding, Error, NewVersion, OnError, Page};
 
 use crate::harness::{new_action, tenant, Shared};
 
@@ -65,6 +65,41 @@ async fn binding_revisions_and_restore(store: Shared) {
     let restored = store.restore_binding_revision(&t, flow, 1).await.unwrap();
     assert_eq!((restored.revision, &restored.bindings), (3, &first));
     assert_eq!(store.get_bindings(&t, flow).await.unwrap().bindings, first);
+
+    // Dispatch reads the flow with each action's deployed version in one go.
+    let deployed = NewVersion {
+        code: "exports.onExecutePostLogin = async () => {};".to_owned(),
+        dependencies: Vec::new(),
+        lockfile: serde_json::json!({}),
+        runtime: "node22".to_owned(),
+        secret_names: Vec::new(),
+        supported_triggers: vec![flow.to_owned()],
+    };
+    store
+        .deploy_version(&t, &b, deployed.clone())
+        .await
+        .unwrap();
+    store.deploy_version(&t, &b, deployed).await.unwrap();
+    let running = store.current_flow(&t, flow).await.unwrap();
+    assert_eq!(running.revision, 3);
+    let steps: Vec<(&str, Option<i64>)> = running
+        .steps
+        .iter()
+        .map(|s| {
+            (
+                s.binding.action_id.as_str(),
+                s.version.as_ref().map(|v| v.number),
+            )
+        })
+        .collect();
+    assert_eq!(steps, [(a.as_str(), None), (b.as_str(), Some(2))]);
+    assert!(running.steps[1].version.as_ref().unwrap().is_current);
+    assert!(store
+        .current_flow(&t, "post-change-password")
+        .await
+        .unwrap()
+        .steps
+        .is_empty());
     let revisions = store
         .list_binding_revisions(&t, flow, Page::new(0, 2))
         .await

@@ -9,7 +9,7 @@ use std::future::Future;
 use std::str::FromStr;
 use std::sync::Arc;
 
-use actionflow_store::{NewAction, SqlStore, Store, Tenant};
+use actionflow_store::{NewAction, NewExecution, SqlStore, Store, Tenant};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Executor};
 
@@ -22,33 +22,64 @@ macro_rules! on_both_backends {
         mod $story {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                $crate::harness::on_sqlite(super::$story).await
+                $crate::harness::on_sqlite(1, |mut s| super::$story(s.remove(0))).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                $crate::harness::on_postgres(super::$story).await
+                $crate::harness::on_postgres(1, |mut s| super::$story(s.remove(0))).await
             }
         }
     )+};
 }
 
-pub async fn on_sqlite<F, Fut>(story: F)
+/// Like `on_both_backends!` for stories `async fn name(a: Shared, b: Shared)` that get two
+/// independently opened stores on one database, as two server processes would.
+macro_rules! on_both_backends_twice_opened {
+    ($($story:ident),+ $(,)?) => {$(
+        mod $story {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                $crate::harness::on_sqlite(2, |mut s| super::$story(s.remove(0), s.remove(0))).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                $crate::harness::on_postgres(2, |mut s| super::$story(s.remove(0), s.remove(0)))
+                    .await
+            }
+        }
+    )+};
+}
+
+/// Opens `count` stores on one new SQLite file in a temporary directory.
+pub async fn on_sqlite<F, Fut>(count: usize, story: F)
 where
-    F: FnOnce(Shared) -> Fut,
+    F: FnOnce(Vec<Shared>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("data").join("actionflow.db");
-    let store = actionflow_store::open(path.to_str().unwrap())
-        .await
-        .unwrap();
-    run(store, story).await;
+    let mut stores = Vec::new();
+    for _ in 0..count {
+        stores.push(
+            actionflow_store::open(path.to_str().unwrap())
+                .await
+                .unwrap(),
+        );
+    }
+    let outcome = run(stores, story).await;
+    drop(dir);
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
 
-pub async fn on_postgres<F, Fut>(story: F)
+/// Opens `count` stores on one new PostgreSQL database, dropped afterwards even if the story
+/// panics.
+pub async fn on_postgres<F, Fut>(count: usize, story: F)
 where
-    F: FnOnce(Shared) -> Fut,
+    F: FnOnce(Vec<Shared>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
     let Some(url) = postgres_url() else { return };
@@ -59,15 +90,26 @@ where
         .execute(format!("CREATE DATABASE {database}").as_str())
         .await
         .unwrap();
-    let store = SqlStore::connect_postgres_with(admin_options.database(&database)).await;
-    match store {
-        Ok(store) => run(Arc::new(store), story).await,
-        Err(error) => panic!("cannot open the PostgreSQL store: {error:?}"),
+    let options = admin_options.database(&database);
+    let mut stores: Vec<Shared> = Vec::new();
+    let mut opened = Ok(());
+    for _ in 0..count {
+        match SqlStore::connect_postgres_with(options.clone()).await {
+            Ok(store) => stores.push(Arc::new(store)),
+            Err(error) => opened = Err(format!("cannot open the PostgreSQL store: {error:?}")),
+        }
     }
+    let outcome = match opened {
+        Ok(()) => run(stores, story).await,
+        Err(message) => Err(Box::new(message) as Box<dyn std::any::Any + Send>),
+    };
     admin
         .execute(format!("DROP DATABASE {database} WITH (FORCE)").as_str())
         .await
         .unwrap();
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
 }
 
 /// The admin URL, or `None` (with a note) when PostgreSQL tests may be skipped here.
@@ -84,17 +126,17 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
-/// Runs the story on its own task, closes the store, then re-raises the story's panic if any.
-async fn run<F, Fut>(store: Shared, story: F)
+/// Runs the story on its own task, then closes the stores; a panic of the story is returned.
+async fn run<F, Fut>(stores: Vec<Shared>, story: F) -> Result<(), Box<dyn std::any::Any + Send>>
 where
-    F: FnOnce(Shared) -> Fut,
+    F: FnOnce(Vec<Shared>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let outcome = tokio::spawn(story(store.clone())).await;
-    store.close().await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
+    let outcome = tokio::spawn(story(stores.clone())).await;
+    for store in stores {
+        store.close().await;
     }
+    outcome.map_err(|error| error.into_panic())
 }
 
 pub async fn tenant(store: &Shared, name: &str) -> Tenant {
@@ -112,5 +154,16 @@ pub fn new_action(name: &str, triggers: &[&str]) -> NewAction {
         }],
         runtime: "node22".to_owned(),
         secret_names: vec!["API_KEY".to_owned()],
+    }
+}
+
+pub fn job(key: Option<&str>, max_attempts: u32) -> NewExecution {
+    NewExecution {
+        trigger_id: "post-user-registration".to_owned(),
+        idempotency_key: key.map(str::to_owned),
+        action_ids: vec!["action-1".to_owned()],
+        event: serde_json::json!({"user": {"id": "u1"}}),
+        max_attempts,
+        next_attempt_at: chrono::Utc::now(),
     }
 }

@@ -6,6 +6,7 @@ mod harness;
 
 mod actions;
 mod bindings;
+mod executions;
 mod open;
 mod queue;
 mod secrets;
