@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "actionflow", version, about = "Run tenants' JavaScript actions on identity-platform triggers")]
+#[command(
+    name = "actionflow",
+    version,
+    about = "Run tenants' JavaScript actions on identity-platform triggers"
+)]
 struct Args {
     #[command(subcommand)]
     command: Command,

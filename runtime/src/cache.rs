@@ -36,7 +36,10 @@ pub(crate) fn refusal(code: &'static str) -> Result<u64, &'static str> {
 
 impl CacheStore {
     pub fn new(limits: CacheLimits) -> CacheStore {
-        CacheStore { limits, actions: Mutex::new((0, HashMap::new())) }
+        CacheStore {
+            limits,
+            actions: Mutex::new((0, HashMap::new())),
+        }
     }
 
     fn with_scope<T>(&self, scope: &str, f: impl FnOnce(&mut ActionCache, u64) -> T) -> T {
@@ -44,14 +47,20 @@ impl CacheStore {
         let (clock, actions) = &mut *guard;
         *clock += 1;
         if !actions.contains_key(scope) && actions.len() >= self.limits.actions_max {
-            let oldest = actions.iter().min_by_key(|(_, c)| c.last_used).map(|(k, _)| k.clone());
+            let oldest = actions
+                .iter()
+                .min_by_key(|(_, c)| c.last_used)
+                .map(|(k, _)| k.clone());
             if let Some(oldest) = oldest {
                 actions.remove(&oldest);
             }
         }
         let cache = actions
             .entry(scope.to_owned())
-            .or_insert_with(|| ActionCache { records: HashMap::new(), last_used: 0 });
+            .or_insert_with(|| ActionCache {
+                records: HashMap::new(),
+                last_used: 0,
+            });
         cache.last_used = *clock;
         let now = now_ms();
         cache.records.retain(|_, r| r.expires_at_ms > now);
@@ -59,11 +68,21 @@ impl CacheStore {
     }
 
     pub fn get(&self, scope: &str, key: &str) -> Option<(String, u64)> {
-        self.with_scope(scope, |c, _| c.records.get(key).map(|r| (r.value.clone(), r.expires_at_ms)))
+        self.with_scope(scope, |c, _| {
+            c.records
+                .get(key)
+                .map(|r| (r.value.clone(), r.expires_at_ms))
+        })
     }
 
     /// Stores a record; returns its expiry (ms since the epoch) or a refusal code.
-    pub fn set(&self, scope: &str, key: &str, value: &str, ttl_ms: f64) -> Result<u64, &'static str> {
+    pub fn set(
+        &self,
+        scope: &str,
+        key: &str,
+        value: &str,
+        ttl_ms: f64,
+    ) -> Result<u64, &'static str> {
         let l = &self.limits;
         if key.is_empty() || key.len() > l.key_bytes_max {
             return refusal("KEY_TOO_LONG");
@@ -71,7 +90,11 @@ impl CacheStore {
         if value.len() > l.value_bytes_max {
             return refusal("VALUE_TOO_LARGE");
         }
-        let ttl = if ttl_ms.is_finite() && ttl_ms >= 1.0 { ttl_ms as u64 } else { l.ttl_ms_default };
+        let ttl = if ttl_ms.is_finite() && ttl_ms >= 1.0 {
+            ttl_ms as u64
+        } else {
+            l.ttl_ms_default
+        };
         let ttl = ttl.min(l.ttl_ms_max);
         let entries_max = l.entries_per_action_max;
         self.with_scope(scope, |c, now| {
@@ -79,13 +102,21 @@ impl CacheStore {
                 return refusal("CACHE_FULL");
             }
             let expires_at_ms = now + ttl;
-            c.records.insert(key.to_owned(), Record { value: value.to_owned(), expires_at_ms });
+            c.records.insert(
+                key.to_owned(),
+                Record {
+                    value: value.to_owned(),
+                    expires_at_ms,
+                },
+            );
             Ok(expires_at_ms)
         })
     }
 
     pub fn delete(&self, scope: &str, key: &str) -> Option<(String, u64)> {
-        self.with_scope(scope, |c, _| c.records.remove(key).map(|r| (r.value, r.expires_at_ms)))
+        self.with_scope(scope, |c, _| {
+            c.records.remove(key).map(|r| (r.value, r.expires_at_ms))
+        })
     }
 }
 
@@ -94,7 +125,11 @@ mod tests {
     use super::*;
 
     fn small() -> CacheStore {
-        CacheStore::new(CacheLimits { entries_per_action_max: 2, actions_max: 2, ..CacheLimits::default() })
+        CacheStore::new(CacheLimits {
+            entries_per_action_max: 2,
+            actions_max: 2,
+            ..CacheLimits::default()
+        })
     }
 
     #[test]
@@ -105,7 +140,10 @@ mod tests {
         assert_eq!(c.set("t/a", "k3", "v3", 60_000.0), Err("CACHE_FULL"));
         assert_eq!(c.get("t/a", "k1").map(|r| r.0), Some("v1".to_owned()));
         assert_eq!(c.get("t/b", "k1"), None);
-        assert_eq!(c.set("t/a", "k1", &"x".repeat(5000), 1.0), Err("VALUE_TOO_LARGE"));
+        assert_eq!(
+            c.set("t/a", "k1", &"x".repeat(5000), 1.0),
+            Err("VALUE_TOO_LARGE")
+        );
         assert!(c.set("t/a", "short", "v", 1.0).is_err(), "full");
         assert_eq!(c.delete("t/a", "k2").map(|r| r.0), Some("v2".to_owned()));
         assert!(c.set("t/a", "soon", "v", 1.0).is_ok());

@@ -24,7 +24,12 @@ pub enum RuntimeError {
 }
 
 pub(crate) fn action_error(name: &str, message: &str) -> ActionError {
-    ActionError { name: name.to_owned(), message: message.to_owned(), stack: None, line: None }
+    ActionError {
+        name: name.to_owned(),
+        message: message.to_owned(),
+        stack: None,
+        line: None,
+    }
 }
 
 const ESM_ONLY: &[&str] = &[
@@ -42,18 +47,30 @@ pub(crate) fn looks_like_esm(e: &JsError) -> bool {
 
 pub(crate) fn from_js_error(e: &JsError) -> ActionError {
     let name = e.name.clone().unwrap_or_else(|| "Error".to_owned());
-    let message = e.message.clone().unwrap_or_else(|| e.exception_message.trim_start_matches("Uncaught ").to_owned());
+    let message = e.message.clone().unwrap_or_else(|| {
+        e.exception_message
+            .trim_start_matches("Uncaught ")
+            .to_owned()
+    });
     let frame_line = e
         .frames
         .iter()
         .find(|f| f.file_name.as_deref() == Some(crate::modules::ACTION_URL))
         .and_then(|f| f.line_number)
         .and_then(|l| u32::try_from(l).ok());
-    let mut error = tidy(ActionError { name, message, stack: e.stack.clone(), line: None });
+    let mut error = tidy(ActionError {
+        name,
+        message,
+        stack: e.stack.clone(),
+        line: None,
+    });
     error.line = error.line.or(frame_line);
     if error.stack.is_none() {
         if let Some(line) = error.line {
-            error.stack = Some(format!("{}: {}\n    at action.js:{line}", error.name, error.message));
+            error.stack = Some(format!(
+                "{}: {}\n    at action.js:{line}",
+                error.name, error.message
+            ));
         }
     }
     error
@@ -67,6 +84,10 @@ fn from_core_kind(kind: &CoreErrorKind) -> ActionError {
     match kind {
         CoreErrorKind::CouldNotExecute { error, .. } => from_core_kind(error),
         CoreErrorKind::Js(js) => from_js_error(js),
+        CoreErrorKind::PendingPromiseResolution => action_error(
+            "Error",
+            "the handler's promise never settled, and nothing was left pending that could settle it",
+        ),
         other => {
             let text = other.to_string();
             let line = text

@@ -17,7 +17,8 @@ use std::time::Instant;
 use tokio::time::timeout_at;
 
 /// Takes the bootstrap's functions off the global object, with what else only deno_core needed there.
-const TAKE_BOOTSTRAP: &str = "(() => { const b = globalThis.__afBootstrap; delete globalThis.__afBootstrap; \
+const TAKE_BOOTSTRAP: &str =
+    "(() => { const b = globalThis.__afBootstrap; delete globalThis.__afBootstrap; \
      delete globalThis.Deno; delete globalThis.__bootstrap; return b; })()";
 
 /// How loading an action failed, as the outcome its first execution reports.
@@ -44,7 +45,11 @@ pub(crate) struct ActionIsolate {
     pub termination: Arc<Termination>,
 }
 
-fn function(scope: &mut v8::PinScope, obj: v8::Local<v8::Object>, name: &str) -> Option<v8::Global<v8::Function>> {
+fn function(
+    scope: &mut v8::PinScope,
+    obj: v8::Local<v8::Object>,
+    name: &str,
+) -> Option<v8::Global<v8::Function>> {
     let key = v8::String::new(scope, name)?;
     let value = obj.get(scope, key.into())?;
     let f = v8::Local::<v8::Function>::try_from(value).ok()?;
@@ -53,7 +58,11 @@ fn function(scope: &mut v8::PinScope, obj: v8::Local<v8::Object>, name: &str) ->
 
 impl ActionIsolate {
     /// Creates the isolate from the startup snapshot. Runs none of the action's code.
-    pub fn new(heap_bytes_max: usize, context: IsolateContext, code: &str) -> Result<ActionIsolate, RuntimeError> {
+    pub fn new(
+        heap_bytes_max: usize,
+        context: IsolateContext,
+        code: &str,
+    ) -> Result<ActionIsolate, RuntimeError> {
         let snapshot = snapshot::get().map_err(RuntimeError::Snapshot)?;
         let files: Arc<dyn ModuleFiles> = context.files.clone();
         let mut js = JsRuntime::try_new(RuntimeOptions {
@@ -81,12 +90,24 @@ impl ActionIsolate {
             deno_core::scope!(scope, &mut js);
             let local = v8::Local::new(scope, bootstrap);
             local.to_object(scope).and_then(|obj| {
-                Some((function(scope, obj, "run")?, function(scope, obj, "setCommonJs")?, function(scope, obj, "setModule")?))
+                Some((
+                    function(scope, obj, "run")?,
+                    function(scope, obj, "setCommonJs")?,
+                    function(scope, obj, "setModule")?,
+                ))
             })
         };
-        let (run, set_common_js, set_module) =
-            functions.ok_or_else(|| RuntimeError::Isolate("the bootstrap did not provide its functions".into()))?;
-        Ok(ActionIsolate { js, run, set_common_js, set_module, handle, termination })
+        let (run, set_common_js, set_module) = functions.ok_or_else(|| {
+            RuntimeError::Isolate("the bootstrap did not provide its functions".into())
+        })?;
+        Ok(ActionIsolate {
+            js,
+            run,
+            set_common_js,
+            set_module,
+            handle,
+            termination,
+        })
     }
 
     /// Why the isolate was stopped, if it was.
@@ -99,7 +120,9 @@ impl ActionIsolate {
     }
 
     fn stopped(&self, deadline_passed: bool) -> Option<LoadFailure> {
-        let status = self.terminated().or(deadline_passed.then_some(Status::TimedOut))?;
+        let status = self
+            .terminated()
+            .or(deadline_passed.then_some(Status::TimedOut))?;
         let message = match status {
             Status::OutOfMemory => "the action ran out of memory (heap limit reached)",
             _ => "the action did not finish within its time limit",
@@ -109,35 +132,71 @@ impl ActionIsolate {
 
     /// Loads the action: CommonJS first; a syntax error that only ES modules allow retries it as an ES module.
     pub async fn load(&mut self, code: &str, deadline: Instant) -> Result<(), LoadFailure> {
-        let wrapped = format!("(function (exports, require, module, __filename, __dirname) {{ {code}\n}})");
+        let wrapped =
+            format!("(function (exports, require, module, __filename, __dirname) {{ {code}\n}})");
         match self.js.execute_script(ACTION_URL, wrapped) {
             Ok(function) => {
-                let call = self.js.call_with_args(&self.set_common_js, &[function.into()]);
-                let ran = timeout_at(deadline.into(), self.js.with_event_loop_promise(call, PollEventLoopOptions::default())).await;
+                let call = self
+                    .js
+                    .call_with_args(&self.set_common_js, &[function]);
+                let ran = timeout_at(
+                    deadline.into(),
+                    self.js
+                        .with_event_loop_promise(call, PollEventLoopOptions::default()),
+                )
+                .await;
                 match ran {
                     Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(self.stopped(false).unwrap_or((Status::InvalidCode, crate::errors::from_core_error(&e)))),
-                    Err(_) => Err(self.stopped(true).unwrap_or((Status::TimedOut, action_error("Error", "timed out")))),
+                    Ok(Err(e)) => Err(self
+                        .stopped(false)
+                        .unwrap_or((Status::InvalidCode, crate::errors::from_core_error(&e)))),
+                    Err(_) => Err(self
+                        .stopped(true)
+                        .unwrap_or((Status::TimedOut, action_error("Error", "timed out")))),
                 }
             }
             Err(e) if looks_like_esm(&e) => self.load_esm(code, deadline).await,
-            Err(e) => Err(self.stopped(false).unwrap_or((Status::InvalidCode, from_js_error(&e)))),
+            Err(e) => Err(self
+                .stopped(false)
+                .unwrap_or((Status::InvalidCode, from_js_error(&e)))),
         }
     }
 
     async fn load_esm(&mut self, code: &str, deadline: Instant) -> Result<(), LoadFailure> {
-        let invalid = |e: &dyn std::fmt::Display| (Status::InvalidCode, action_error("SyntaxError", &e.to_string()));
+        let invalid = |e: &dyn std::fmt::Display| {
+            (
+                Status::InvalidCode,
+                action_error("SyntaxError", &e.to_string()),
+            )
+        };
         let specifier = ModuleSpecifier::parse(ACTION_URL).map_err(|e| invalid(&e))?;
-        let id = match self.js.load_main_es_module_from_code(&specifier, code.to_owned()).await {
+        let id = match self
+            .js
+            .load_main_es_module_from_code(&specifier, code.to_owned())
+            .await
+        {
             Ok(id) => id,
             Err(e) => return Err((Status::InvalidCode, crate::errors::from_core_error(&e))),
         };
         let evaluation = self.js.mod_evaluate(id);
-        let ran = timeout_at(deadline.into(), self.js.with_event_loop_future(evaluation, PollEventLoopOptions::default())).await;
+        let ran = timeout_at(
+            deadline.into(),
+            self.js
+                .with_event_loop_future(evaluation, PollEventLoopOptions::default()),
+        )
+        .await;
         match ran {
             Ok(Ok(())) => {}
-            Ok(Err(e)) => return Err(self.stopped(false).unwrap_or((Status::InvalidCode, crate::errors::from_core_error(&e)))),
-            Err(_) => return Err(self.stopped(true).unwrap_or((Status::TimedOut, action_error("Error", "timed out")))),
+            Ok(Err(e)) => {
+                return Err(self
+                    .stopped(false)
+                    .unwrap_or((Status::InvalidCode, crate::errors::from_core_error(&e))))
+            }
+            Err(_) => {
+                return Err(self
+                    .stopped(true)
+                    .unwrap_or((Status::TimedOut, action_error("Error", "timed out"))))
+            }
         }
         let namespace = self.js.get_module_namespace(id).map_err(|e| invalid(&e))?;
         let namespace: v8::Global<v8::Value> = {
@@ -155,35 +214,64 @@ impl ActionIsolate {
 
     /// Runs the handler for one execution and drains the work it left pending, all within `deadline`.
     /// Returns the outcome and whether the isolate may serve another execution.
-    pub async fn execute(&mut self, run: &RunInput<'_>, started: Instant, deadline: Instant) -> (Outcome, bool) {
+    pub async fn execute(
+        &mut self,
+        run: &RunInput<'_>,
+        started: Instant,
+        deadline: Instant,
+    ) -> (Outcome, bool) {
         let args = self.run_args(run);
         let mut outcome = Outcome::empty(Status::Completed);
         let call = self.js.call_with_args(&self.run, &args);
-        let ran = timeout_at(deadline.into(), self.js.with_event_loop_promise(call, PollEventLoopOptions::default())).await;
+        let ran = timeout_at(
+            deadline.into(),
+            self.js
+                .with_event_loop_promise(call, PollEventLoopOptions::default()),
+        )
+        .await;
         let mut reusable = true;
         match ran {
             Ok(Ok(value)) => self.read_result(value, run, &mut outcome),
             Ok(Err(e)) => {
-                (outcome.status, outcome.error) = (Status::Threw, Some(crate::errors::from_core_error(&e)));
+                (outcome.status, outcome.error) =
+                    (Status::Threw, Some(crate::errors::from_core_error(&e)));
                 reusable = false;
             }
             Err(_) => {
-                (outcome.status, outcome.error) = (Status::TimedOut, Some(action_error("Error", "the action did not finish within its time limit")));
+                (outcome.status, outcome.error) = (
+                    Status::TimedOut,
+                    Some(action_error(
+                        "Error",
+                        "the action did not finish within its time limit",
+                    )),
+                );
                 reusable = false;
             }
         }
         if reusable && outcome.status != Status::InvalidCode {
             // Work the handler started but did not await (a fetch, a timer) still runs to completion.
-            match timeout_at(deadline.into(), self.js.run_event_loop(PollEventLoopOptions::default())).await {
+            match timeout_at(
+                deadline.into(),
+                self.js.run_event_loop(PollEventLoopOptions::default()),
+            )
+            .await
+            {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => {
                     if outcome.status == Status::Completed {
-                        (outcome.status, outcome.error) = (Status::Threw, Some(crate::errors::from_core_error(&e)));
+                        (outcome.status, outcome.error) =
+                            (Status::Threw, Some(crate::errors::from_core_error(&e)));
                     }
                     reusable = false;
                 }
                 Err(_) => {
-                    (outcome.status, outcome.error) = (Status::TimedOut, Some(action_error("Error", "work the action left pending did not finish within its time limit")));
+                    (outcome.status, outcome.error) = (
+                        Status::TimedOut,
+                        Some(action_error(
+                            "Error",
+                            "work the action left pending did not finish within its time limit",
+                        )),
+                    );
                     reusable = false;
                 }
             }
@@ -199,11 +287,20 @@ impl ActionIsolate {
     /// Starts collecting one execution's logs; called before `load` on the cold path so that console
     /// output of the module's top-level code belongs to the first execution.
     pub fn begin(&mut self, limits: &Limits, started: Instant, deadline: Instant) {
-        self.js.op_state().borrow_mut().put(ExecutionContext::new(limits.clone(), started, deadline));
+        self.js.op_state().borrow_mut().put(ExecutionContext::new(
+            limits.clone(),
+            started,
+            deadline,
+        ));
     }
 
     /// The outcome of an execution whose action could not be loaded.
-    pub fn failed_load(&mut self, (status, error): LoadFailure, run: &RunInput<'_>, started: Instant) -> Outcome {
+    pub fn failed_load(
+        &mut self,
+        (status, error): LoadFailure,
+        run: &RunInput<'_>,
+        started: Instant,
+    ) -> Outcome {
         let mut outcome = Outcome::empty(status);
         outcome.error = Some(error);
         self.finish(&mut outcome, run, started);
@@ -233,36 +330,58 @@ impl ActionIsolate {
         out
     }
 
-    fn read_result(&mut self, value: v8::Global<v8::Value>, run: &RunInput<'_>, outcome: &mut Outcome) {
+    fn read_result(
+        &mut self,
+        value: v8::Global<v8::Value>,
+        run: &RunInput<'_>,
+        outcome: &mut Outcome,
+    ) {
         let text = {
             deno_core::scope!(scope, &mut self.js);
             let local = v8::Local::new(scope, value);
             local.to_rust_string_lossy(scope)
         };
         match serde_json::from_str::<RunResult>(&text) {
-            Ok(RunResult { missing: Some(found), .. }) => {
-                let found = if found.is_empty() { "none".to_owned() } else { found.join(", ") };
+            Ok(RunResult {
+                missing: Some(found),
+                ..
+            }) => {
+                let found = if found.is_empty() {
+                    "none".to_owned()
+                } else {
+                    found.join(", ")
+                };
                 let message = format!(
                     "the action does not export a handler named `{}` for trigger {} (exports found: {found})",
                     run.handler, run.trigger_id
                 );
-                (outcome.status, outcome.error) = (Status::InvalidCode, Some(action_error("TypeError", &message)));
+                (outcome.status, outcome.error) = (
+                    Status::InvalidCode,
+                    Some(action_error("TypeError", &message)),
+                );
             }
             Ok(result) => {
                 outcome.api_calls = result.calls;
                 if let Some(error) = result.error {
-                    (outcome.status, outcome.error) = (Status::Threw, Some(crate::errors::tidy(error)));
+                    (outcome.status, outcome.error) =
+                        (Status::Threw, Some(crate::errors::tidy(error)));
                 }
             }
             Err(e) => {
                 let message = format!("the action's result could not be read: {e}");
-                (outcome.status, outcome.error) = (Status::Threw, Some(action_error("Error", &message)));
+                (outcome.status, outcome.error) =
+                    (Status::Threw, Some(action_error("Error", &message)));
             }
         }
     }
 
     fn finish(&mut self, outcome: &mut Outcome, run: &RunInput<'_>, started: Instant) {
-        if let Some(ctx) = self.js.op_state().borrow_mut().try_take::<ExecutionContext>() {
+        if let Some(ctx) = self
+            .js
+            .op_state()
+            .borrow_mut()
+            .try_take::<ExecutionContext>()
+        {
             outcome.logs = ctx.logs;
             outcome.logs_dropped = ctx.logs_dropped;
         }
@@ -294,5 +413,4 @@ pub(crate) struct RunInput<'a> {
     pub methods: &'a [&'static str],
     pub event_json: &'a str,
     pub secret_values: &'a [String],
-    pub limits: &'a Limits,
 }

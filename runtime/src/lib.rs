@@ -88,14 +88,17 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(config: PoolConfig) -> Result<Runtime, RuntimeError> {
-        Ok(Runtime { pool: Arc::new(Pool::new(config)?) })
+        Ok(Runtime {
+            pool: Arc::new(Pool::new(config)?),
+        })
     }
 
     /// Runs one execution. `Err` only for failures of the engine or a request it cannot accept
     /// (unknown trigger, event not an object); anything the action does is in the `Outcome`.
     pub async fn execute(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
-        let trigger = trigger::find(&request.trigger_id)
-            .ok_or_else(|| RuntimeError::UnknownTrigger(request.trigger_id.clone(), trigger::ids().join(", ")))?;
+        let trigger = trigger::find(&request.trigger_id).ok_or_else(|| {
+            RuntimeError::UnknownTrigger(request.trigger_id.clone(), trigger::ids().join(", "))
+        })?;
         if request.code.len() > request.limits.code_bytes_max {
             let message = format!(
                 "the action's code is {} bytes, more than the limit of {} bytes",
@@ -108,7 +111,10 @@ impl Runtime {
         }
         let mut event = request.event;
         let fields = event.as_object_mut().ok_or(RuntimeError::EventNotObject)?;
-        fields.insert("secrets".into(), serde_json::to_value(&request.secrets.0).unwrap_or_default());
+        fields.insert(
+            "secrets".into(),
+            serde_json::to_value(&request.secrets.0).unwrap_or_default(),
+        );
         let event_json = event.to_string();
         let key = IsolateKey {
             tenant: request.tenant.clone(),

@@ -141,14 +141,18 @@ impl Net {
             .enable_all()
             .build()?;
         let build = |policy: Policy| {
-            let mut b = reqwest::Client::builder().no_proxy().redirect(policy).user_agent("actionflow");
+            let mut b = reqwest::Client::builder()
+                .no_proxy()
+                .redirect(policy)
+                .user_agent("actionflow");
             if !allow_private {
                 b = b.dns_resolver(Arc::new(PublicOnly));
             }
             b.build().map_err(std::io::Error::other)
         };
         let follow = build(Policy::custom(move |attempt| {
-            let blocked = !allow_private && literal_ip(attempt.url()).is_some_and(|ip| !is_public(ip));
+            let blocked =
+                !allow_private && literal_ip(attempt.url()).is_some_and(|ip| !is_public(ip));
             if blocked {
                 let host = attempt.url().host_str().unwrap_or_default().to_owned();
                 attempt.error(FetchError::PrivateAddress(host))
@@ -159,7 +163,12 @@ impl Net {
             }
         }))?;
         let no_follow = build(Policy::none())?;
-        Ok(Arc::new(Net { runtime: Some(runtime), follow, no_follow, allow_private }))
+        Ok(Arc::new(Net {
+            runtime: Some(runtime),
+            follow,
+            no_follow,
+            allow_private,
+        }))
     }
 
     /// Runs one request on the network runtime, bounded by `deadline` and `body_bytes_max`.
@@ -178,40 +187,71 @@ impl Net {
         let net = self.clone();
         let task = async move {
             let work = net.send(request, body_bytes_max);
-            tokio::time::timeout(remaining, work).await.unwrap_or(Err(FetchError::TimeLimit))
+            tokio::time::timeout(remaining, work)
+                .await
+                .unwrap_or(Err(FetchError::TimeLimit))
         };
         match &self.runtime {
-            Some(rt) => rt.spawn(task).await.unwrap_or_else(|e| Err(FetchError::Transport(e.to_string()))),
-            None => Err(FetchError::Transport("the network runtime is shut down".into())),
+            Some(rt) => rt
+                .spawn(task)
+                .await
+                .unwrap_or_else(|e| Err(FetchError::Transport(e.to_string()))),
+            None => Err(FetchError::Transport(
+                "the network runtime is shut down".into(),
+            )),
         }
     }
 
-    fn build(&self, req: FetchRequest, body: Vec<u8>) -> Result<(reqwest::Request, String), FetchError> {
-        let url = reqwest::Url::parse(&req.url).map_err(|_| FetchError::InvalidUrl(req.url.clone()))?;
+    fn build(
+        &self,
+        req: FetchRequest,
+        body: Vec<u8>,
+    ) -> Result<(reqwest::Request, String), FetchError> {
+        let url =
+            reqwest::Url::parse(&req.url).map_err(|_| FetchError::InvalidUrl(req.url.clone()))?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(FetchError::Scheme(url.scheme().to_owned()));
         }
         if !self.allow_private && literal_ip(&url).is_some_and(|ip| !is_public(ip)) {
-            return Err(FetchError::PrivateAddress(url.host_str().unwrap_or_default().to_owned()));
+            return Err(FetchError::PrivateAddress(
+                url.host_str().unwrap_or_default().to_owned(),
+            ));
         }
-        let method = reqwest::Method::from_bytes(req.method.as_bytes()).map_err(|_| FetchError::Method(req.method.clone()))?;
-        let client = if req.redirect == "follow" { &self.follow } else { &self.no_follow };
+        let method = reqwest::Method::from_bytes(req.method.as_bytes())
+            .map_err(|_| FetchError::Method(req.method.clone()))?;
+        let client = if req.redirect == "follow" {
+            &self.follow
+        } else {
+            &self.no_follow
+        };
         let mut builder = client.request(method, url);
         for (name, value) in &req.headers {
-            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes()).map_err(|_| FetchError::Header(name.clone()))?;
-            let value = reqwest::header::HeaderValue::from_str(value).map_err(|_| FetchError::Header(name.to_string()))?;
+            let name = reqwest::header::HeaderName::from_bytes(name.as_bytes())
+                .map_err(|_| FetchError::Header(name.clone()))?;
+            let value = reqwest::header::HeaderValue::from_str(value)
+                .map_err(|_| FetchError::Header(name.to_string()))?;
             builder = builder.header(name, value);
         }
         if req.has_body {
             builder = builder.body(body);
         }
-        let request = builder.build().map_err(|e| FetchError::Transport(e.to_string()))?;
+        let request = builder
+            .build()
+            .map_err(|e| FetchError::Transport(e.to_string()))?;
         Ok((request, req.redirect))
     }
 
-    async fn send(&self, (request, redirect): (reqwest::Request, String), body_bytes_max: usize) -> Result<FetchResponse, FetchError> {
+    async fn send(
+        &self,
+        (request, redirect): (reqwest::Request, String),
+        body_bytes_max: usize,
+    ) -> Result<FetchResponse, FetchError> {
         let first_url = request.url().clone();
-        let client = if redirect == "follow" { &self.follow } else { &self.no_follow };
+        let client = if redirect == "follow" {
+            &self.follow
+        } else {
+            &self.no_follow
+        };
         let mut res = client.execute(request).await.map_err(transport)?;
         if redirect == "error" && res.status().is_redirection() {
             return Err(FetchError::Redirected(first_url.to_string()));
@@ -220,7 +260,12 @@ impl Net {
         let headers = res
             .headers()
             .iter()
-            .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
             .collect();
         let url = res.url().to_string();
         let mut body = Vec::new();
@@ -250,7 +295,11 @@ fn transport(e: reqwest::Error) -> FetchError {
         }
         source = err.source();
     }
-    FetchError::Transport(if e.is_timeout() { "timed out".into() } else { e.without_url().to_string() })
+    FetchError::Transport(if e.is_timeout() {
+        "timed out".into()
+    } else {
+        e.without_url().to_string()
+    })
 }
 
 #[cfg(test)]
@@ -259,7 +308,19 @@ mod tests {
 
     #[test]
     fn private_ranges_are_not_public() {
-        for ip in ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0", "::1", "fd00::1", "fe80::1", "::ffff:127.0.0.1"] {
+        for ip in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fd00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+        ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }
         for ip in ["1.1.1.1", "93.184.216.34", "2606:4700::1111"] {

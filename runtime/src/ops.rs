@@ -4,10 +4,10 @@
 #![allow(unsafe_code)]
 
 use crate::cache::CacheStore;
+use crate::limits::Limits;
 use crate::modules::{self, ModuleFiles, Resolved};
 use crate::net::{FetchRequest, FetchResponse, Net};
 use crate::outcome::{LogLevel, LogLine};
-use crate::limits::Limits;
 use deno_core::{op2, OpState};
 use deno_error::JsErrorBox;
 use std::cell::RefCell;
@@ -36,7 +36,15 @@ pub(crate) struct ExecutionContext {
 
 impl ExecutionContext {
     pub fn new(limits: Limits, started: Instant, deadline: Instant) -> ExecutionContext {
-        ExecutionContext { started, deadline, limits, logs: Vec::new(), log_bytes: 0, logs_dropped: 0, fetches: 0 }
+        ExecutionContext {
+            started,
+            deadline,
+            limits,
+            logs: Vec::new(),
+            log_bytes: 0,
+            logs_dropped: 0,
+            fetches: 0,
+        }
     }
 
     fn push_log(&mut self, level: LogLevel, message: &str) {
@@ -56,7 +64,11 @@ impl ExecutionContext {
         }
         self.log_bytes += message.len();
         let at_ms = self.started.elapsed().as_millis() as u64;
-        self.logs.push(LogLine { level, message, at_ms });
+        self.logs.push(LogLine {
+            level,
+            message,
+            at_ms,
+        });
     }
 }
 
@@ -89,7 +101,11 @@ fn url_parts(u: &url::Url) -> Vec<String> {
     };
     let port = u.port().map(|p| p.to_string()).unwrap_or_default();
     let hostname = u.host_str().unwrap_or_default().to_owned();
-    let host = if port.is_empty() { hostname.clone() } else { format!("{hostname}:{port}") };
+    let host = if port.is_empty() {
+        hostname.clone()
+    } else {
+        format!("{hostname}:{port}")
+    };
     vec![
         u.as_str().to_owned(),
         format!("{}:", u.scheme()),
@@ -107,22 +123,33 @@ fn url_parts(u: &url::Url) -> Vec<String> {
 
 #[op2]
 #[serde]
-fn op_af_url_parse(#[string] href: &str, #[string] base: Option<String>) -> Result<Vec<String>, JsErrorBox> {
+fn op_af_url_parse(
+    #[string] href: &str,
+    #[string] base: Option<String>,
+) -> Result<Vec<String>, JsErrorBox> {
     let parsed = match base {
         Some(base) => url::Url::parse(&base).and_then(|b| b.join(href)),
         None => url::Url::parse(href),
     };
-    parsed.map(|u| url_parts(&u)).map_err(|_| JsErrorBox::type_error(format!("Invalid URL: '{href}'")))
+    parsed
+        .map(|u| url_parts(&u))
+        .map_err(|_| JsErrorBox::type_error(format!("Invalid URL: '{href}'")))
 }
 
 #[op2]
 #[serde]
-fn op_af_url_set(#[string] href: &str, #[string] part: &str, #[string] value: &str) -> Result<Vec<String>, JsErrorBox> {
-    let mut u = url::Url::parse(href).map_err(|_| JsErrorBox::type_error(format!("Invalid URL: '{href}'")))?;
+fn op_af_url_set(
+    #[string] href: &str,
+    #[string] part: &str,
+    #[string] value: &str,
+) -> Result<Vec<String>, JsErrorBox> {
+    let mut u = url::Url::parse(href)
+        .map_err(|_| JsErrorBox::type_error(format!("Invalid URL: '{href}'")))?;
     let v = value;
     let _ = match part {
         "href" => {
-            u = url::Url::parse(v).map_err(|_| JsErrorBox::type_error(format!("Invalid URL: '{v}'")))?;
+            u = url::Url::parse(v)
+                .map_err(|_| JsErrorBox::type_error(format!("Invalid URL: '{v}'")))?;
             Ok(())
         }
         "protocol" => u.set_scheme(v.trim_end_matches(':')),
@@ -148,7 +175,9 @@ fn op_af_url_set(#[string] href: &str, #[string] part: &str, #[string] value: &s
 }
 
 fn cache_scope(state: &OpState) -> Option<(Arc<CacheStore>, String)> {
-    state.try_borrow::<IsolateContext>().map(|c| (c.cache.clone(), c.cache_scope.clone()))
+    state
+        .try_borrow::<IsolateContext>()
+        .map(|c| (c.cache.clone(), c.cache_scope.clone()))
 }
 
 #[op2]
@@ -160,7 +189,12 @@ fn op_af_cache_get(state: &mut OpState, #[string] key: &str) -> Option<(String, 
 
 #[op2]
 #[serde]
-fn op_af_cache_set(state: &mut OpState, #[string] key: &str, #[string] value: &str, ttl_ms: f64) -> serde_json::Value {
+fn op_af_cache_set(
+    state: &mut OpState,
+    #[string] key: &str,
+    #[string] value: &str,
+    ttl_ms: f64,
+) -> serde_json::Value {
     let Some((cache, scope)) = cache_scope(state) else {
         return serde_json::Value::from("CACHE_UNAVAILABLE");
     };
@@ -193,14 +227,22 @@ async fn op_af_fetch(
                 ctx.fetches += 1;
                 if ctx.fetches > ctx.limits.fetch_requests_max {
                     let max = ctx.limits.fetch_requests_max;
-                    return Err(JsErrorBox::type_error(format!("fetch failed: more than {max} requests in one execution")));
+                    return Err(JsErrorBox::type_error(format!(
+                        "fetch failed: more than {max} requests in one execution"
+                    )));
                 }
                 (net, ctx.deadline, ctx.limits.fetch_response_bytes_max)
             }
-            _ => return Err(JsErrorBox::type_error("fetch failed: no execution is running")),
+            _ => {
+                return Err(JsErrorBox::type_error(
+                    "fetch failed: no execution is running",
+                ))
+            }
         }
     };
-    net.fetch(req, body, deadline, body_max).await.map_err(|e| JsErrorBox::type_error(e.to_string()))
+    net.fetch(req, body, deadline, body_max)
+        .await
+        .map_err(|e| JsErrorBox::type_error(e.to_string()))
 }
 
 fn files(state: &OpState) -> Result<Arc<dyn ModuleFiles>, JsErrorBox> {
@@ -213,7 +255,12 @@ fn files(state: &OpState) -> Result<Arc<dyn ModuleFiles>, JsErrorBox> {
 /// `[kind, target]`: kind is `builtin` (target = module name), `cjs`, `esm` or `json` (target = path).
 #[op2]
 #[serde]
-fn op_af_resolve(state: &mut OpState, #[string] request: &str, #[string] parent: &str, import: bool) -> Result<(String, String), JsErrorBox> {
+fn op_af_resolve(
+    state: &mut OpState,
+    #[string] request: &str,
+    #[string] parent: &str,
+    import: bool,
+) -> Result<(String, String), JsErrorBox> {
     let files = files(state)?;
     match modules::resolve(files.as_ref(), request, parent, import) {
         Ok(Resolved::Builtin(name)) => Ok(("builtin".into(), name)),

@@ -87,7 +87,12 @@ impl Pool {
             cache: Arc::new(CacheStore::new(config.cache.clone())),
             watchdog: Watchdog::start()?,
         });
-        Ok(Pool { permits: Semaphore::new(config.concurrency_max.max(1)), config, state: Mutex::new(State::default()), shared })
+        Ok(Pool {
+            permits: Semaphore::new(config.concurrency_max.max(1)),
+            config,
+            state: Mutex::new(State::default()),
+            shared,
+        })
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -96,18 +101,33 @@ impl Pool {
 
     pub fn stats(&self) -> PoolStats {
         let s = self.lock();
-        PoolStats { isolates: s.live, idle: s.idle.values().map(Vec::len).sum() }
+        PoolStats {
+            isolates: s.live,
+            idle: s.idle.values().map(Vec::len).sum(),
+        }
     }
 
-    pub async fn run(&self, key: IsolateKey, job_parts: impl FnOnce(oneshot::Sender<Result<Done, RuntimeError>>) -> Job) -> Result<Outcome, RuntimeError> {
-        let _permit = self.permits.acquire().await.map_err(|_| RuntimeError::WorkerLost)?;
+    pub async fn run(
+        &self,
+        key: IsolateKey,
+        job_parts: impl FnOnce(oneshot::Sender<Result<Done, RuntimeError>>) -> Job,
+    ) -> Result<Outcome, RuntimeError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| RuntimeError::WorkerLost)?;
         let warm = self.lock().idle.get_mut(&key).and_then(Vec::pop);
         let worker = match warm {
             Some(w) => w,
             None => {
                 let tx = spawn_worker(self.shared.clone())?;
                 self.lock().live += 1;
-                Worker { tx, last_used: 0, heap_bytes: 0 }
+                Worker {
+                    tx,
+                    last_used: 0,
+                    heap_bytes: 0,
+                }
             }
         };
         let (reply, answer) = oneshot::channel();
@@ -129,7 +149,11 @@ impl Pool {
         let mut state = self.lock();
         if done.reusable {
             state.clock += 1;
-            let worker = Worker { last_used: state.clock, heap_bytes: done.heap_bytes, ..worker };
+            let worker = Worker {
+                last_used: state.clock,
+                heap_bytes: done.heap_bytes,
+                ..worker
+            };
             state.idle.entry(key).or_default().push(worker);
             self.evict(&mut state);
         } else {
@@ -149,9 +173,15 @@ impl Pool {
             let oldest = state
                 .idle
                 .iter()
-                .flat_map(|(k, ws)| ws.iter().enumerate().map(move |(i, w)| (w.last_used, k.clone(), i)))
+                .flat_map(|(k, ws)| {
+                    ws.iter()
+                        .enumerate()
+                        .map(move |(i, w)| (w.last_used, k.clone(), i))
+                })
                 .min_by_key(|(used, _, _)| *used);
-            let Some((_, key, index)) = oldest else { return };
+            let Some((_, key, index)) = oldest else {
+                return;
+            };
             if let Some(workers) = state.idle.get_mut(&key) {
                 workers.remove(index);
                 if workers.is_empty() {
@@ -175,9 +205,14 @@ fn spawn_worker(shared: Arc<Shared>) -> Result<Sender<Job>, RuntimeError> {
 /// The life of one isolate thread: create the isolate and load the action on the first job, then serve
 /// jobs until the pool drops the sender or an execution leaves the isolate unfit for reuse.
 fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
-    let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
         return;
     };
+    // V8 posts delayed tasks (GC, the heap-limit callback) through deno_core onto this runtime.
+    let _context = rt.enter();
     let mut isolate: Option<ActionIsolate> = None;
     while let Ok(job) = rx.recv() {
         let started = Instant::now();
@@ -199,14 +234,15 @@ fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
             }
         }
         let Some(iso) = isolate.as_mut() else { return };
-        let armed = shared.watchdog.arm(deadline, iso.handle.clone(), iso.termination.clone());
+        let armed = shared
+            .watchdog
+            .arm(deadline, iso.handle.clone(), iso.termination.clone());
         let input = RunInput {
             trigger_id: job.trigger.id,
             handler: job.trigger.handler,
             methods: job.trigger.api_methods,
             event_json: &job.event_json,
             secret_values: &job.secret_values,
-            limits: &job.limits,
         };
         iso.begin(&job.limits, started, deadline);
         let (mut outcome, reusable) = if cold {
@@ -220,7 +256,11 @@ fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
         drop(armed);
         outcome.cold_start = cold;
         let heap_bytes = if reusable { iso.heap_bytes() } else { 0 };
-        let _ = job.reply.send(Ok(Done { outcome, reusable, heap_bytes }));
+        let _ = job.reply.send(Ok(Done {
+            outcome,
+            reusable,
+            heap_bytes,
+        }));
         if !reusable {
             return;
         }

@@ -26,7 +26,9 @@ impl Redactor {
 
     pub fn redact<'t>(&self, text: &'t str) -> Cow<'t, str> {
         match &self.matcher {
-            Some(m) if m.is_match(text) => Cow::Owned(m.replace_all(text, &vec![REDACTED; m.patterns_len()])),
+            Some(m) if m.is_match(text) => {
+                Cow::Owned(m.replace_all(text, &vec![REDACTED; m.patterns_len()]))
+            }
             _ => Cow::Borrowed(text),
         }
     }

@@ -23,7 +23,10 @@ pub(crate) fn get() -> Result<&'static [u8], String> {
 }
 
 fn make() -> Result<&'static [u8], String> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
     let _guard = rt.enter();
     let runtime = JsRuntimeForSnapshot::try_new(RuntimeOptions {
         extensions: vec![actionflow::init()],

@@ -118,7 +118,10 @@ mod tests {
             }
             assert_eq!(TRIGGERS.iter().filter(|o| o.id == t.id).count(), 1);
         }
-        assert_eq!(find("post-login").map(|t| t.handler), Some("onExecutePostLogin"));
+        assert_eq!(
+            find("post-login").map(|t| t.handler),
+            Some("onExecutePostLogin")
+        );
         assert!(find("nope").is_none());
     }
 }

@@ -17,7 +17,9 @@ pub(crate) const OUT_OF_MEMORY: u8 = 2;
 impl Termination {
     /// Records the first reason only: an OOM that the timeout then also hits stays an OOM.
     pub fn set(&self, reason: u8) {
-        let _ = self.0.compare_exchange(0, reason, Ordering::SeqCst, Ordering::SeqCst);
+        let _ = self
+            .0
+            .compare_exchange(0, reason, Ordering::SeqCst, Ordering::SeqCst);
     }
     pub fn get(&self) -> u8 {
         self.0.load(Ordering::SeqCst)
@@ -69,13 +71,27 @@ impl Watchdog {
         Ok(Watchdog { shared })
     }
 
-    pub fn arm(&self, deadline: Instant, handle: IsolateHandle, termination: Arc<Termination>) -> Armed {
+    pub fn arm(
+        &self,
+        deadline: Instant,
+        handle: IsolateHandle,
+        termination: Arc<Termination>,
+    ) -> Armed {
         let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
         state.next_id += 1;
         let key = (deadline, state.next_id);
-        state.armed.insert(key, Entry { handle, termination });
+        state.armed.insert(
+            key,
+            Entry {
+                handle,
+                termination,
+            },
+        );
         self.shared.wake.notify_one();
-        Armed { shared: self.shared.clone(), key }
+        Armed {
+            shared: self.shared.clone(),
+            key,
+        }
     }
 }
 
@@ -95,14 +111,21 @@ fn watch(shared: &Shared) {
             if entry.key().0 > now {
                 break;
             }
-            let Entry { handle, termination } = entry.remove();
+            let Entry {
+                handle,
+                termination,
+            } = entry.remove();
             termination.set(TIMED_OUT);
             handle.terminate_execution();
         }
         state = match state.armed.keys().next().map(|k| k.0) {
             Some(next) => {
                 let wait = next.saturating_duration_since(Instant::now());
-                shared.wake.wait_timeout(state, wait).map(|(g, _)| g).unwrap_or_else(|p| p.into_inner().0)
+                shared
+                    .wake
+                    .wait_timeout(state, wait)
+                    .map(|(g, _)| g)
+                    .unwrap_or_else(|p| p.into_inner().0)
             }
             None => shared.wake.wait(state).unwrap_or_else(|p| p.into_inner()),
         };

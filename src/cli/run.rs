@@ -2,7 +2,9 @@
 //! JSON, or a readable form on a terminal. Exit code 0 when it completed, 1 when it did not, 2 for bad input.
 
 use crate::BadInput;
-use actionflow_runtime::{ExecutionRequest, Limits, NoFiles, Outcome, PoolConfig, Runtime, Secrets, Status};
+use actionflow_runtime::{
+    ExecutionRequest, Limits, NoFiles, Outcome, PoolConfig, Runtime, Secrets, Status,
+};
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -58,23 +60,42 @@ fn parse_secrets(pairs: &[String]) -> anyhow::Result<Secrets> {
 pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
     if actionflow_runtime::trigger::find(&args.trigger).is_none() {
         let known = actionflow_runtime::trigger::ids().join(", ");
-        return Err(bad(format!("--trigger: unknown trigger {:?} (known: {known})", args.trigger)));
+        return Err(bad(format!(
+            "--trigger: unknown trigger {:?} (known: {known})",
+            args.trigger
+        )));
     }
-    let code = std::fs::read_to_string(&args.action)
-        .map_err(|e| bad(format!("{}: cannot read the action: {e}", args.action.display())))?;
+    let code = std::fs::read_to_string(&args.action).map_err(|e| {
+        bad(format!(
+            "{}: cannot read the action: {e}",
+            args.action.display()
+        ))
+    })?;
     let event = match &args.event {
         None => serde_json::json!({}),
         Some(path) => {
-            let text = std::fs::read_to_string(path).map_err(|e| bad(format!("{}: cannot read the event: {e}", path.display())))?;
-            let value: serde_json::Value =
-                serde_json::from_str(&text).map_err(|e| bad(format!("{}: the event is not valid JSON: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| bad(format!("{}: cannot read the event: {e}", path.display())))?;
+            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+                bad(format!(
+                    "{}: the event is not valid JSON: {e}",
+                    path.display()
+                ))
+            })?;
             if !value.is_object() {
-                return Err(bad(format!("{}: the event must be a JSON object", path.display())));
+                return Err(bad(format!(
+                    "{}: the event must be a JSON object",
+                    path.display()
+                )));
             }
             value
         }
     };
-    let limits = Limits { wall_ms_max: args.timeout_ms, heap_bytes_max: args.heap_mb * 1024 * 1024, ..Limits::default() };
+    let limits = Limits {
+        wall_ms_max: args.timeout_ms,
+        heap_bytes_max: args.heap_mb * 1024 * 1024,
+        ..Limits::default()
+    };
     let request = ExecutionRequest {
         tenant: "local".into(),
         action: args.action.display().to_string(),
@@ -86,19 +107,29 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         secrets: parse_secrets(&args.secrets)?,
         limits,
     };
-    let config = PoolConfig { allow_private_network: args.allow_private_network, ..PoolConfig::default() };
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let outcome = rt.block_on(async {
-        let runtime = Runtime::new(config)?;
-        runtime.execute(request).await
-    })
-    .context("the runtime failed")?;
+    let config = PoolConfig {
+        allow_private_network: args.allow_private_network,
+        ..PoolConfig::default()
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let outcome = rt
+        .block_on(async {
+            let runtime = Runtime::new(config)?;
+            runtime.execute(request).await
+        })
+        .context("the runtime failed")?;
     if args.json || !std::io::stdout().is_terminal() {
         println!("{}", serde_json::to_string_pretty(&outcome)?);
     } else {
         print_readable(&outcome);
     }
-    Ok(if outcome.status == Status::Completed { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if outcome.status == Status::Completed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn print_readable(outcome: &Outcome) {
@@ -113,9 +144,17 @@ fn print_readable(outcome: &Outcome) {
         println!("[{:?}] {}", line.level, line.message);
     }
     if outcome.logs_dropped > 0 {
-        println!("({} log lines dropped by the log limits)", outcome.logs_dropped);
+        println!(
+            "({} log lines dropped by the log limits)",
+            outcome.logs_dropped
+        );
     }
     if let Some(e) = &outcome.error {
-        println!("{}", e.stack.clone().unwrap_or_else(|| format!("{}: {}", e.name, e.message)));
+        println!(
+            "{}",
+            e.stack
+                .clone()
+                .unwrap_or_else(|| format!("{}: {}", e.name, e.message))
+        );
     }
 }

@@ -18,7 +18,12 @@ pub fn main(args: &TriggersArgs) -> anyhow::Result<ExitCode> {
     }
     for t in TRIGGERS {
         let delivery = serde_json::to_value(t.delivery)?;
-        println!("{:<24} {:<6} {}", t.id, delivery.as_str().unwrap_or_default(), t.handler);
+        println!(
+            "{:<24} {:<6} {}",
+            t.id,
+            delivery.as_str().unwrap_or_default(),
+            t.handler
+        );
         println!("{:<31} api: {}", "", t.api_methods.join(", "));
     }
     Ok(ExitCode::SUCCESS)

@@ -34,7 +34,10 @@ pub struct PackageMounts {
 
 impl PackageMounts {
     pub fn new(mounts: BTreeMap<String, PathBuf>) -> PackageMounts {
-        PackageMounts { mounts, file_bytes_max: 16 * 1024 * 1024 }
+        PackageMounts {
+            mounts,
+            file_bytes_max: 16 * 1024 * 1024,
+        }
     }
 
     /// The disk path behind a virtual path: the longest mount that is a prefix at a `/` boundary.
@@ -75,7 +78,12 @@ impl ModuleFiles for PackageMounts {
 
     fn is_dir(&self, path: &str) -> bool {
         let as_parent = format!("{path}/");
-        if self.mounts.range(as_parent.clone()..).next().is_some_and(|(k, _)| k.starts_with(&as_parent)) {
+        if self
+            .mounts
+            .range(as_parent.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&as_parent))
+        {
             return true;
         }
         self.disk_path(path)

@@ -5,15 +5,19 @@
 use super::resolve::{resolve, FileKind, Resolved};
 use super::{ModuleFiles, ACTION_URL};
 use deno_core::{
-    ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader, ModuleResolveResponse, ModuleSource,
-    ModuleSourceCode, ModuleSpecifier, ModuleType, RequestedModuleType, ResolutionKind,
+    ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader, ModuleResolveResponse,
+    ModuleSource, ModuleSourceCode, ModuleSpecifier, ModuleType, RequestedModuleType,
+    ResolutionKind,
 };
 use deno_error::JsErrorBox;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-const CJS_SCHEME: &str = "actionflow-cjs";
-const BUILTIN_SCHEME: &str = "actionflow-builtin";
+/// Generated wrappers live under `node:` because deno_core lets only `ext:` and `node:` modules import
+/// the bootstrap's `ext:` module, which they need to reach `require`. Users cannot name them: every
+/// `node:x` they write resolves to a built-in through `resolve` first.
+const CJS_PREFIX: &str = "node:actionflow-cjs";
+const BUILTIN_PREFIX: &str = "node:actionflow-builtin/";
 const REQUIRE_MODULE: &str = "ext:actionflow/04_require.js";
 
 pub(crate) struct ActionModuleLoader {
@@ -23,28 +27,48 @@ pub(crate) struct ActionModuleLoader {
 
 impl ActionModuleLoader {
     pub fn new(files: Arc<dyn ModuleFiles>, action_source: String) -> ActionModuleLoader {
-        ActionModuleLoader { files, action_source }
+        ActionModuleLoader {
+            files,
+            action_source,
+        }
     }
 }
 
 fn url(s: &str) -> Result<ModuleSpecifier, JsErrorBox> {
-    ModuleSpecifier::parse(s).map_err(|e| JsErrorBox::generic(format!("invalid module specifier {s}: {e}")))
+    ModuleSpecifier::parse(s)
+        .map_err(|e| JsErrorBox::generic(format!("invalid module specifier {s}: {e}")))
 }
 
 impl ModuleLoader for ActionModuleLoader {
-    fn resolve(&self, specifier: &str, referrer: &str, _kind: ResolutionKind) -> ModuleResolveResponse {
-        let generated = referrer.starts_with(CJS_SCHEME) || referrer.starts_with(BUILTIN_SCHEME);
+    fn resolve(
+        &self,
+        specifier: &str,
+        referrer: &str,
+        _kind: ResolutionKind,
+    ) -> ModuleResolveResponse {
+        let generated = referrer.starts_with(CJS_PREFIX) || referrer.starts_with(BUILTIN_PREFIX);
         if specifier == REQUIRE_MODULE && generated {
             return url(specifier);
         }
-        if specifier.starts_with("ext:") {
-            return Err(JsErrorBox::generic(format!("module '{specifier}' is not available in actions")));
+        if specifier == ACTION_URL {
+            return url(specifier);
         }
-        let parent = ModuleSpecifier::parse(referrer).map(|u| u.path().to_owned()).unwrap_or_else(|_| "/action.js".into());
+        if specifier.starts_with("ext:") {
+            return Err(JsErrorBox::generic(format!(
+                "module '{specifier}' is not available in actions"
+            )));
+        }
+        let parent = ModuleSpecifier::parse(referrer)
+            .ok()
+            .filter(|u| u.scheme() == "file")
+            .map_or_else(|| super::ACTION_PATH.to_owned(), |u| u.path().to_owned());
         match resolve(self.files.as_ref(), specifier, &parent, true) {
-            Ok(Resolved::Builtin(name)) => url(&format!("{BUILTIN_SCHEME}:{name}")),
-            Ok(Resolved::File { path, kind: FileKind::Esm }) => url(&format!("file://{path}")),
-            Ok(Resolved::File { path, .. }) => url(&format!("{CJS_SCHEME}:{path}")),
+            Ok(Resolved::Builtin(name)) => url(&format!("{BUILTIN_PREFIX}{name}")),
+            Ok(Resolved::File {
+                path,
+                kind: FileKind::Esm,
+            }) => url(&format!("file://{path}")),
+            Ok(Resolved::File { path, .. }) => url(&format!("{CJS_PREFIX}{path}")),
             Err(e) => Err(JsErrorBox::generic(e.to_string())),
         }
     }
@@ -60,24 +84,47 @@ impl ModuleLoader for ActionModuleLoader {
 }
 
 impl ActionModuleLoader {
-    fn load_now(&self, specifier: &ModuleSpecifier, requested: &RequestedModuleType) -> Result<ModuleSource, JsErrorBox> {
-        let path = specifier.path();
-        let code = match specifier.scheme() {
-            "file" if specifier.as_str() == ACTION_URL => self.action_source.clone(),
-            "file" => self.files.read(path).ok_or_else(|| JsErrorBox::generic(format!("Cannot find module '{path}'")))?,
-            CJS_SCHEME => {
-                let source = self.files.read(path).unwrap_or_default();
-                let names = if path.ends_with(".json") { BTreeSet::new() } else { commonjs_export_names(&source) };
-                wrapper(&format!("requireForImport({})", js_string(path)), &names)
-            }
-            BUILTIN_SCHEME => wrapper(&format!("requireBuiltin({})", js_string(path)), &BTreeSet::new()),
-            other => return Err(JsErrorBox::generic(format!("unsupported module scheme {other}:"))),
+    fn load_now(
+        &self,
+        specifier: &ModuleSpecifier,
+        requested: &RequestedModuleType,
+    ) -> Result<ModuleSource, JsErrorBox> {
+        let text = specifier.as_str();
+        let code = if text == ACTION_URL {
+            self.action_source.clone()
+        } else if let Some(path) = text.strip_prefix(CJS_PREFIX) {
+            let source = self.files.read(path).unwrap_or_default();
+            let names = if path.ends_with(".json") {
+                BTreeSet::new()
+            } else {
+                commonjs_export_names(&source)
+            };
+            wrapper(&format!("requireForImport({})", js_string(path)), &names)
+        } else if let Some(name) = text.strip_prefix(BUILTIN_PREFIX) {
+            wrapper(
+                &format!("requireBuiltin({})", js_string(name)),
+                &BTreeSet::new(),
+            )
+        } else if specifier.scheme() == "file" {
+            let path = specifier.path();
+            self.files
+                .read(path)
+                .ok_or_else(|| JsErrorBox::generic(format!("Cannot find module '{path}'")))?
+        } else {
+            return Err(JsErrorBox::generic(format!(
+                "unsupported module specifier {text}"
+            )));
         };
         let module_type = match requested {
             RequestedModuleType::Json => ModuleType::Json,
             _ => ModuleType::JavaScript,
         };
-        Ok(ModuleSource::new(module_type, ModuleSourceCode::String(code.into()), specifier, None))
+        Ok(ModuleSource::new(
+            module_type,
+            ModuleSourceCode::String(code.into()),
+            specifier,
+            None,
+        ))
     }
 }
 
@@ -101,8 +148,14 @@ pub(crate) fn commonjs_export_names(source: &str) -> BTreeSet<String> {
     for marker in ["module.exports.", "exports."] {
         for (i, _) in source.match_indices(marker) {
             let rest = &source[i + marker.len()..];
-            let ident: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$').collect();
-            if !ident.is_empty() && rest[ident.len()..].trim_start().starts_with('=') && !rest[ident.len()..].trim_start().starts_with("==") {
+            let ident: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+                .collect();
+            if !ident.is_empty()
+                && rest[ident.len()..].trim_start().starts_with('=')
+                && !rest[ident.len()..].trim_start().starts_with("==")
+            {
                 names.insert(ident);
             }
         }
@@ -115,12 +168,19 @@ pub(crate) fn commonjs_export_names(source: &str) -> BTreeSet<String> {
             }
         }
     }
-    if let Some(i) = source.find("module.exports = {").or_else(|| source.find("module.exports={")) {
+    if let Some(i) = source
+        .find("module.exports = {")
+        .or_else(|| source.find("module.exports={"))
+    {
         let body = &source[i..];
         let body = &body[body.find('{').map_or(0, |b| b + 1)..];
         let body = &body[..body.find('}').unwrap_or(body.len())];
         for entry in body.split(',') {
-            let key: String = entry.trim().chars().take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$').collect();
+            let key: String = entry
+                .trim()
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '$')
+                .collect();
             if !key.is_empty() {
                 names.insert(key);
             }
@@ -131,7 +191,49 @@ pub(crate) fn commonjs_export_names(source: &str) -> BTreeSet<String> {
 }
 
 fn is_exportable(name: &str) -> bool {
-    const RESERVED: &[&str] = &["default", "__esModule", "await", "break", "case", "catch", "class", "const", "continue", "debugger", "delete", "do", "else", "enum", "export", "extends", "false", "finally", "for", "function", "if", "import", "in", "instanceof", "let", "new", "null", "return", "static", "super", "switch", "this", "throw", "true", "try", "typeof", "var", "void", "while", "with", "yield"];
+    const RESERVED: &[&str] = &[
+        "default",
+        "__esModule",
+        "await",
+        "break",
+        "case",
+        "catch",
+        "class",
+        "const",
+        "continue",
+        "debugger",
+        "delete",
+        "do",
+        "else",
+        "enum",
+        "export",
+        "extends",
+        "false",
+        "finally",
+        "for",
+        "function",
+        "if",
+        "import",
+        "in",
+        "instanceof",
+        "let",
+        "new",
+        "null",
+        "return",
+        "static",
+        "super",
+        "switch",
+        "this",
+        "throw",
+        "true",
+        "try",
+        "typeof",
+        "var",
+        "void",
+        "while",
+        "with",
+        "yield",
+    ];
     !name.is_empty() && !name.starts_with(|c: char| c.is_ascii_digit()) && !RESERVED.contains(&name)
 }
 

@@ -8,7 +8,7 @@ mod resolve;
 
 pub use files::{ModuleFiles, NoFiles, PackageMounts};
 pub(crate) use loader::ActionModuleLoader;
-pub(crate) use resolve::{resolve, FileKind, Resolved};
+pub(crate) use resolve::{resolve, Resolved};
 
 /// The virtual path of the action's own source.
 pub const ACTION_PATH: &str = "/action.js";
@@ -18,9 +18,45 @@ pub const ACTION_URL: &str = "file:///action.js";
 /// Node's built-in module names. Those with a shim resolve to it; the rest throw a clear error when
 /// required (`module 'fs' is not available in actions`).
 pub const NODE_BUILTINS: &[&str] = &[
-    "assert", "async_hooks", "buffer", "child_process", "cluster", "console", "constants", "crypto",
-    "dgram", "diagnostics_channel", "dns", "domain", "events", "fs", "fs/promises", "http", "http2",
-    "https", "inspector", "module", "net", "os", "path", "perf_hooks", "process", "punycode",
-    "querystring", "readline", "repl", "stream", "string_decoder", "sys", "timers", "tls", "tty", "url",
-    "util", "v8", "vm", "worker_threads", "zlib",
+    "assert",
+    "async_hooks",
+    "buffer",
+    "child_process",
+    "cluster",
+    "console",
+    "constants",
+    "crypto",
+    "dgram",
+    "diagnostics_channel",
+    "dns",
+    "domain",
+    "events",
+    "fs",
+    "fs/promises",
+    "http",
+    "http2",
+    "https",
+    "inspector",
+    "module",
+    "net",
+    "os",
+    "path",
+    "perf_hooks",
+    "process",
+    "punycode",
+    "querystring",
+    "readline",
+    "repl",
+    "stream",
+    "string_decoder",
+    "sys",
+    "timers",
+    "tls",
+    "tty",
+    "url",
+    "util",
+    "v8",
+    "vm",
+    "worker_threads",
+    "zlib",
 ];

@@ -26,7 +26,10 @@ impl FileKind {
 pub(crate) enum Resolved {
     /// A Node built-in (`fs`, `path`) or one of ours (`actionflow:ses`).
     Builtin(String),
-    File { path: String, kind: FileKind },
+    File {
+        path: String,
+        kind: FileKind,
+    },
 }
 
 #[derive(Debug, Error)]
@@ -38,16 +41,29 @@ pub(crate) enum ResolveError {
 }
 
 /// Resolves `request` as written in the file at `parent` (a virtual path such as `/action.js`).
-pub(crate) fn resolve(files: &dyn ModuleFiles, request: &str, parent: &str, import: bool) -> Result<Resolved, ResolveError> {
+pub(crate) fn resolve(
+    files: &dyn ModuleFiles,
+    request: &str,
+    parent: &str,
+    import: bool,
+) -> Result<Resolved, ResolveError> {
     if let Some(name) = request.strip_prefix("node:") {
         return Ok(Resolved::Builtin(name.to_owned()));
     }
     if request.starts_with("actionflow:") || NODE_BUILTINS.contains(&request) {
         return Ok(Resolved::Builtin(request.to_owned()));
     }
-    let not_found = || ResolveError::NotFound { request: request.to_owned(), parent: parent.to_owned() };
+    let not_found = || ResolveError::NotFound {
+        request: request.to_owned(),
+        parent: parent.to_owned(),
+    };
     let dir = dirname(parent);
-    let path = if request.starts_with('/') || request.starts_with("./") || request.starts_with("../") || request == "." || request == ".." {
+    let path = if request.starts_with('/')
+        || request.starts_with("./")
+        || request.starts_with("../")
+        || request == "."
+        || request == ".."
+    {
         let target = normalize(&format!("{dir}/{request}")).ok_or_else(not_found)?;
         load_as_file(files, &target).or_else(|| load_as_directory(files, &target, import))
     } else {
@@ -84,7 +100,10 @@ fn load_as_file(files: &dyn ModuleFiles, path: &str) -> Option<String> {
     if files.is_file(path) {
         return Some(path.to_owned());
     }
-    [".js", ".json", ".cjs", ".mjs"].iter().map(|ext| format!("{path}{ext}")).find(|p| files.is_file(p))
+    [".js", ".json", ".cjs", ".mjs"]
+        .iter()
+        .map(|ext| format!("{path}{ext}"))
+        .find(|p| files.is_file(p))
 }
 
 fn read_json(files: &dyn ModuleFiles, path: &str) -> Option<Value> {
@@ -93,11 +112,19 @@ fn read_json(files: &dyn ModuleFiles, path: &str) -> Option<Value> {
 
 fn load_as_directory(files: &dyn ModuleFiles, dir: &str, import: bool) -> Option<String> {
     if let Some(pkg) = read_json(files, &format!("{dir}/package.json")) {
-        let fields: &[&str] = if import { &["module", "main"] } else { &["main"] };
+        let fields: &[&str] = if import {
+            &["module", "main"]
+        } else {
+            &["main"]
+        };
         for field in fields {
             if let Some(main) = pkg.get(*field).and_then(Value::as_str) {
-                let Some(target) = normalize(&format!("{dir}/{main}")) else { continue };
-                if let Some(found) = load_as_file(files, &target).or_else(|| load_index(files, &target)) {
+                let Some(target) = normalize(&format!("{dir}/{main}")) else {
+                    continue;
+                };
+                if let Some(found) =
+                    load_as_file(files, &target).or_else(|| load_index(files, &target))
+                {
                     return Some(found);
                 }
             }
@@ -107,20 +134,32 @@ fn load_as_directory(files: &dyn ModuleFiles, dir: &str, import: bool) -> Option
 }
 
 fn load_index(files: &dyn ModuleFiles, dir: &str) -> Option<String> {
-    ["index.js", "index.json", "index.cjs", "index.mjs"].iter().map(|f| format!("{dir}/{f}")).find(|p| files.is_file(p))
+    ["index.js", "index.json", "index.cjs", "index.mjs"]
+        .iter()
+        .map(|f| format!("{dir}/{f}"))
+        .find(|p| files.is_file(p))
 }
 
 /// `lodash/fp` → (`lodash`, `./fp`); `@scope/pkg/x` → (`@scope/pkg`, `./x`).
 fn split_package(request: &str) -> (&str, String) {
     let mut ends = request.match_indices('/').map(|(i, _)| i);
-    let end = if request.starts_with('@') { ends.nth(1) } else { ends.next() };
+    let end = if request.starts_with('@') {
+        ends.nth(1)
+    } else {
+        ends.next()
+    };
     match end {
         Some(i) => (&request[..i], format!(".{}", &request[i..])),
         None => (request, ".".to_owned()),
     }
 }
 
-fn load_node_modules(files: &dyn ModuleFiles, request: &str, start: &str, import: bool) -> Result<Option<String>, ResolveError> {
+fn load_node_modules(
+    files: &dyn ModuleFiles,
+    request: &str,
+    start: &str,
+    import: bool,
+) -> Result<Option<String>, ResolveError> {
     let (name, subpath) = split_package(request);
     let mut dir = start;
     loop {
@@ -137,25 +176,57 @@ fn load_node_modules(files: &dyn ModuleFiles, request: &str, start: &str, import
     }
 }
 
-fn load_package(files: &dyn ModuleFiles, pkg_dir: &str, subpath: &str, import: bool) -> Result<String, ResolveError> {
-    let not_exported = || ResolveError::NotExported { subpath: subpath.to_owned(), package: pkg_dir.to_owned() };
+fn load_package(
+    files: &dyn ModuleFiles,
+    pkg_dir: &str,
+    subpath: &str,
+    import: bool,
+) -> Result<String, ResolveError> {
+    let not_exported = || ResolveError::NotExported {
+        subpath: subpath.to_owned(),
+        package: pkg_dir.to_owned(),
+    };
     let pkg = read_json(files, &format!("{pkg_dir}/package.json"));
     if let Some(exports) = pkg.as_ref().and_then(|p| p.get("exports")) {
-        let conditions: &[&str] = if import { &["import", "node", "default"] } else { &["require", "node", "default"] };
+        let conditions: &[&str] = if import {
+            &["import", "node", "default"]
+        } else {
+            &["require", "node", "default"]
+        };
         let target = match_exports(exports, subpath, conditions).ok_or_else(not_exported)?;
         let path = normalize(&format!("{pkg_dir}/{target}")).ok_or_else(not_exported)?;
-        return if files.is_file(&path) { Ok(path) } else { Err(not_exported()) };
+        return if files.is_file(&path) {
+            Ok(path)
+        } else {
+            Err(not_exported())
+        };
     }
-    let target = if subpath == "." { pkg_dir.to_owned() } else { format!("{pkg_dir}/{}", &subpath[2..]) };
-    let found = if subpath == "." { None } else { load_as_file(files, &target) };
-    found.or_else(|| load_as_directory(files, &target, import)).ok_or_else(not_exported)
+    let target = if subpath == "." {
+        pkg_dir.to_owned()
+    } else {
+        format!("{pkg_dir}/{}", &subpath[2..])
+    };
+    let found = if subpath == "." {
+        None
+    } else {
+        load_as_file(files, &target)
+    };
+    found
+        .or_else(|| load_as_directory(files, &target, import))
+        .ok_or_else(not_exported)
 }
 
 /// Finds the target of `subpath` in a package's `exports`, with Node's pattern (`./*`) rules.
 fn match_exports(exports: &Value, subpath: &str, conditions: &[&str]) -> Option<String> {
-    let is_subpath_map = exports.as_object().is_some_and(|m| m.keys().all(|k| k.starts_with('.')) && !m.is_empty());
+    let is_subpath_map = exports
+        .as_object()
+        .is_some_and(|m| m.keys().all(|k| k.starts_with('.')) && !m.is_empty());
     if !is_subpath_map {
-        return if subpath == "." { resolve_target(exports, "", conditions) } else { None };
+        return if subpath == "." {
+            resolve_target(exports, "", conditions)
+        } else {
+            None
+        };
     }
     let map = exports.as_object()?;
     if let Some(target) = map.get(subpath) {
@@ -166,7 +237,10 @@ fn match_exports(exports: &Value, subpath: &str, conditions: &[&str]) -> Option<
     for (key, target) in map {
         let Some(star) = key.find('*') else { continue };
         let (prefix, suffix) = (&key[..star], &key[star + 1..]);
-        if subpath.len() >= prefix.len() + suffix.len() && subpath.starts_with(prefix) && subpath.ends_with(suffix) {
+        if subpath.len() >= prefix.len() + suffix.len()
+            && subpath.starts_with(prefix)
+            && subpath.ends_with(suffix)
+        {
             let matched = subpath[prefix.len()..subpath.len() - suffix.len()].to_owned();
             if best.as_ref().is_none_or(|(k, _, _)| key.len() > k.len()) {
                 best = Some((key, target, matched));
@@ -180,7 +254,9 @@ fn match_exports(exports: &Value, subpath: &str, conditions: &[&str]) -> Option<
 fn resolve_target(target: &Value, star: &str, conditions: &[&str]) -> Option<String> {
     match target {
         Value::String(s) if s.starts_with("./") => Some(s.replace('*', star)),
-        Value::Array(items) => items.iter().find_map(|t| resolve_target(t, star, conditions)),
+        Value::Array(items) => items
+            .iter()
+            .find_map(|t| resolve_target(t, star, conditions)),
         Value::Object(map) => map
             .iter()
             .filter(|(k, _)| conditions.contains(&k.as_str()))
@@ -204,7 +280,11 @@ fn kind_of(files: &dyn ModuleFiles, path: &str) -> FileKind {
     while !dir.is_empty() {
         if let Some(pkg) = read_json(files, &format!("{dir}/package.json")) {
             let esm = pkg.get("type").and_then(Value::as_str) == Some("module");
-            return if esm { FileKind::Esm } else { FileKind::CommonJs };
+            return if esm {
+                FileKind::Esm
+            } else {
+                FileKind::CommonJs
+            };
         }
         dir = dirname(dir);
     }

@@ -1,0 +1,4 @@
+exports.onExecutePostLogin = async () => {
+  const hoard = [];
+  while (true) hoard.push(new Array(100000).fill({ x: 1 }));
+};

@@ -1,0 +1,3 @@
+exports.onExecutePostLogin = async () => {
+  setTimeout(() => { throw new RangeError("late failure"); }, 5);
+};

@@ -1,0 +1,3 @@
+exports.onExecutePostLogin = async () => {
+  for (let i = 0; i < 10; i++) console.log(`line ${i}`);
+};

@@ -1,0 +1,3 @@
+exports.onExecutePostChangePassword = async (event) => {
+  console.log(`password changed for ${event.user.email}`);
+};

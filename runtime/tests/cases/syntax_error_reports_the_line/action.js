@@ -1,0 +1,4 @@
+exports.onExecutePostLogin = async (event, api) => {
+  const ok = 1;
+  const broken = {;
+};

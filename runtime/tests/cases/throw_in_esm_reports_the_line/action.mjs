@@ -1,0 +1,3 @@
+export const onExecutePostLogin = async () => {
+  null.boom;
+};

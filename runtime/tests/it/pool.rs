@@ -1,0 +1,208 @@
+//! The pool: warm reuse, isolation between tenants and versions, recovery after a terminated isolate,
+//! eviction, and `api.cache` scoping.
+
+use super::{request, run, runtime};
+use actionflow_runtime::{Limits, PoolConfig, Status};
+use serde_json::json;
+
+const COUNTER: &str = r#"
+let executions = 0;
+exports.onExecutePostLogin = async (event, api) => {
+  executions += 1;
+  api.idToken.setCustomClaim("executions", executions);
+};
+"#;
+
+fn claim(outcome: &actionflow_runtime::Outcome) -> serde_json::Value {
+    outcome.api_calls[0].args[1].clone()
+}
+
+#[tokio::test]
+async fn a_version_is_loaded_once_and_reused_warm() {
+    let rt = runtime(PoolConfig::default());
+    let first = run(&rt, request("t1", "v1", COUNTER, "post-login", json!({}))).await;
+    let second = run(&rt, request("t1", "v1", COUNTER, "post-login", json!({}))).await;
+    assert!(first.cold_start && !second.cold_start);
+    assert_eq!((claim(&first), claim(&second)), (json!(1), json!(2)));
+    // Another version, and the same version of another tenant, get isolates of their own.
+    let other_version = run(&rt, request("t1", "v2", COUNTER, "post-login", json!({}))).await;
+    let other_tenant = run(&rt, request("t2", "v1", COUNTER, "post-login", json!({}))).await;
+    assert_eq!(
+        (claim(&other_version), claim(&other_tenant)),
+        (json!(1), json!(1))
+    );
+    assert_eq!(rt.stats().isolates, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn globals_never_cross_tenants_under_concurrency() {
+    const CODE: &str = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  const seen = globalThis.owner;
+  globalThis.owner = event.tenant;
+  await new Promise((r) => setTimeout(r, 0));
+  api.idToken.setCustomClaim("seen", seen === undefined ? event.tenant : seen);
+};
+"#;
+    let rt = runtime(PoolConfig::default());
+    let mut tasks = Vec::new();
+    for i in 0..1000 {
+        let tenant = if i % 2 == 0 { "tenant-a" } else { "tenant-b" };
+        let rt = rt.clone();
+        // Same version id and code for both tenants: only the tenant separates them.
+        let req = request(
+            tenant,
+            "same-version",
+            CODE,
+            "post-login",
+            json!({ "tenant": tenant }),
+        );
+        tasks.push(tokio::spawn(async move {
+            (tenant, rt.execute(req).await.unwrap())
+        }));
+    }
+    for task in tasks {
+        let (tenant, outcome) = task.await.unwrap();
+        assert_eq!(outcome.status, Status::Completed, "{outcome:?}");
+        assert_eq!(
+            claim(&outcome),
+            json!(tenant),
+            "a {tenant} execution saw another tenant's global"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_pool_keeps_serving_after_out_of_memory_and_timeouts() {
+    let rt = runtime(PoolConfig::default());
+    let bomb = "exports.onExecutePostLogin = async () => { const a = []; while (true) a.push(new Array(1e5).fill(1)); };";
+    let mut req = request("t", "bomb", bomb, "post-login", json!({}));
+    req.limits = Limits {
+        heap_bytes_max: 24 * 1024 * 1024,
+        ..Limits::default()
+    };
+    assert_eq!(run(&rt, req).await.status, Status::OutOfMemory);
+    let spin = "exports.onExecutePostLogin = async () => { for (;;) {} };";
+    let mut req = request("t", "spin", spin, "post-login", json!({}));
+    req.limits = Limits {
+        wall_ms_max: 200,
+        ..Limits::default()
+    };
+    assert_eq!(run(&rt, req).await.status, Status::TimedOut);
+    // Terminated isolates were discarded, not kept warm.
+    assert_eq!(rt.stats().isolates, 0);
+    let ok = run(&rt, request("t", "c", COUNTER, "post-login", json!({}))).await;
+    assert_eq!(ok.status, Status::Completed);
+}
+
+#[tokio::test]
+async fn a_failed_execution_discards_its_isolate() {
+    let rt = runtime(PoolConfig::default());
+    let code = "let n = 0; exports.onExecutePostLogin = async () => { n++; if (n === 1) setTimeout(() => { throw new Error('x') }, 1); };";
+    let first = run(&rt, request("t", "v", code, "post-login", json!({}))).await;
+    assert_eq!(first.status, Status::Threw);
+    let second = run(&rt, request("t", "v", code, "post-login", json!({}))).await;
+    assert!(second.cold_start, "a fresh isolate after a failed one");
+    assert_eq!(
+        second.status,
+        Status::Threw,
+        "module state restarts with the new isolate"
+    );
+}
+
+#[tokio::test]
+async fn least_recently_used_isolates_are_evicted() {
+    let rt = runtime(PoolConfig {
+        warm_isolates_max: 2,
+        ..PoolConfig::default()
+    });
+    for v in ["v1", "v2", "v3"] {
+        run(&rt, request("t", v, COUNTER, "post-login", json!({}))).await;
+    }
+    assert_eq!(rt.stats().isolates, 2);
+    // v1 was the least recently used: it was evicted and starts cold; v3 stays warm.
+    assert!(
+        !run(&rt, request("t", "v3", COUNTER, "post-login", json!({})))
+            .await
+            .cold_start
+    );
+    assert!(
+        run(&rt, request("t", "v1", COUNTER, "post-login", json!({})))
+            .await
+            .cold_start
+    );
+}
+
+#[tokio::test]
+async fn the_memory_bound_evicts_too() {
+    let rt = runtime(PoolConfig {
+        warm_bytes_max: 1,
+        ..PoolConfig::default()
+    });
+    run(&rt, request("t", "v1", COUNTER, "post-login", json!({}))).await;
+    assert_eq!(
+        rt.stats().idle,
+        0,
+        "an isolate above the memory bound is not kept"
+    );
+}
+
+#[tokio::test]
+async fn api_cache_is_shared_by_an_action_and_private_to_it() {
+    const CODE: &str = r#"
+exports.onExecutePostLogin = async (event, api) => {
+  const hit = api.cache.get("token");
+  if (!hit) api.cache.set("token", `minted-by-${event.version}`, { ttl: 60000 });
+  api.idToken.setCustomClaim("token", hit ? hit.value : null);
+};
+"#;
+    let rt = runtime(PoolConfig::default());
+    let first = run(
+        &rt,
+        request("t", "v1", CODE, "post-login", json!({"version": "v1"})),
+    )
+    .await;
+    // A new version of the same action sees the cache; another tenant's action does not.
+    let second = run(
+        &rt,
+        request("t", "v2", CODE, "post-login", json!({"version": "v2"})),
+    )
+    .await;
+    let other = run(
+        &rt,
+        request("u", "v1", CODE, "post-login", json!({"version": "v1"})),
+    )
+    .await;
+    assert_eq!(claim(&first), json!(null));
+    assert_eq!(claim(&second), json!("minted-by-v1"));
+    assert_eq!(claim(&other), json!(null));
+}
+
+#[tokio::test]
+async fn oversized_code_and_bad_requests_are_refused() {
+    let rt = runtime(PoolConfig::default());
+    let big = format!(
+        "exports.onExecutePostLogin = async () => {{}}; // {}",
+        "x".repeat(100 * 1024)
+    );
+    let outcome = run(&rt, request("t", "big", &big, "post-login", json!({}))).await;
+    assert_eq!(outcome.status, Status::InvalidCode);
+    assert!(outcome
+        .error
+        .unwrap()
+        .message
+        .contains("more than the limit of 102400 bytes"));
+    let err = rt
+        .execute(request("t", "v", COUNTER, "post-signup", json!({})))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("unknown trigger \"post-signup\""),
+        "{err}"
+    );
+    let err = rt
+        .execute(request("t", "v", COUNTER, "post-login", json!([1])))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("must be a JSON object"), "{err}");
+}
