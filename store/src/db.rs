@@ -99,8 +99,13 @@ impl SqlStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(SQLITE_BUSY_TIMEOUT);
+        // The writer stays open for the store's lifetime: it keeps the WAL and shared-memory
+        // files in place, which the read-only connections cannot create themselves.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .connect_with(options.clone())
             .await?;
         SQLITE_MIGRATIONS.run(&write).await?;

@@ -1,8 +1,10 @@
-//! Ordered bindings, revisions, restore, and deleting bound actions.
+//! Ordered bindings, revisions, restore, the flow as dispatch reads it, and bound-action deletes.
 
 use actionflow_store::{Binding, Error, NewVersion, OnError, Page};
 
 use crate::harness::{new_action, tenant, Shared};
+
+const FLOW: &str = "post-login";
 
 fn bind(action_id: &str, on_error: OnError) -> Binding {
     Binding {
@@ -12,77 +14,107 @@ fn bind(action_id: &str, on_error: OnError) -> Binding {
     }
 }
 
-async fn binding_revisions_and_restore(store: Shared) {
-    let t = tenant(&store, "acme").await.id;
+/// A tenant with two actions `a` and `b` supporting post-login: `(tenant, a, b)`.
+async fn two_actions(store: &Shared) -> (String, String, String) {
+    let t = tenant(store, "acme").await.id;
     let a = store
-        .create_action(&t, new_action("a", &["post-login"]))
+        .create_action(&t, new_action("a", &[FLOW]))
         .await
         .unwrap()
         .id;
     let b = store
-        .create_action(&t, new_action("b", &["post-login"]))
+        .create_action(&t, new_action("b", &[FLOW]))
         .await
         .unwrap()
         .id;
-    let flow = "post-login";
-    let empty = store.get_bindings(&t, flow).await.unwrap();
+    (t, a, b)
+}
+
+async fn revision(store: &Shared, t: &str, trigger: &str) -> i64 {
+    store.get_bindings(t, trigger).await.unwrap().revision
+}
+
+async fn binding_revisions_and_restore(store: Shared) {
+    let (t, a, b) = two_actions(&store).await;
+    let empty = store.get_bindings(&t, FLOW).await.unwrap();
     assert_eq!((empty.revision, empty.bindings.len()), (0, 0));
 
     let first = vec![bind(&a, OnError::Fail), bind(&b, OnError::Continue)];
-    assert_eq!(
-        store
-            .replace_bindings(&t, flow, &first, Some(0))
-            .await
-            .unwrap()
-            .revision,
-        1
-    );
-    let current = store.get_bindings(&t, flow).await.unwrap();
+    let one = store
+        .replace_bindings(&t, FLOW, &first, Some(0))
+        .await
+        .unwrap();
+    assert_eq!(one.revision, 1);
+    let current = store.get_bindings(&t, FLOW).await.unwrap();
     assert_eq!((current.revision, &current.bindings), (1, &first));
     let second = vec![bind(&b, OnError::Fail)];
-    assert_eq!(
-        store
-            .replace_bindings(&t, flow, &second, None)
-            .await
-            .unwrap()
-            .revision,
-        2
-    );
+    let two = store
+        .replace_bindings(&t, FLOW, &second, None)
+        .await
+        .unwrap();
+    assert_eq!(two.revision, 2);
 
     // A stale read-modify-write is refused and leaves no revision behind.
-    let stale = store.replace_bindings(&t, flow, &first, Some(1)).await;
+    let stale = store.replace_bindings(&t, FLOW, &first, Some(1)).await;
     assert!(matches!(stale, Err(Error::Conflict { .. })), "{stale:?}");
     // So is an unknown action, atomically.
     let unknown = vec![bind(&a, OnError::Fail), bind("nope", OnError::Fail)];
-    let refused = store.replace_bindings(&t, flow, &unknown, None).await;
+    let refused = store.replace_bindings(&t, FLOW, &unknown, None).await;
     assert!(
         matches!(refused, Err(Error::NotFound { .. })),
         "{refused:?}"
     );
-    let current = store.get_bindings(&t, flow).await.unwrap();
+    let current = store.get_bindings(&t, FLOW).await.unwrap();
     assert_eq!((current.revision, &current.bindings), (2, &second));
 
-    let restored = store.restore_binding_revision(&t, flow, 1).await.unwrap();
+    let restored = store.restore_binding_revision(&t, FLOW, 1).await.unwrap();
     assert_eq!((restored.revision, &restored.bindings), (3, &first));
-    assert_eq!(store.get_bindings(&t, flow).await.unwrap().bindings, first);
+    assert_eq!(store.get_bindings(&t, FLOW).await.unwrap().bindings, first);
+    let revisions = store
+        .list_binding_revisions(&t, FLOW, Page::new(0, 2))
+        .await
+        .unwrap();
+    assert_eq!(revisions.total, 3);
+    let numbers: Vec<i64> = revisions.items.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, [3, 2]);
+    assert_eq!(
+        store
+            .get_binding_revision(&t, FLOW, 2)
+            .await
+            .unwrap()
+            .bindings,
+        second
+    );
+    let missing = store.restore_binding_revision(&t, FLOW, 7).await;
+    assert!(
+        matches!(missing, Err(Error::NotFound { .. })),
+        "{missing:?}"
+    );
+    // Other triggers are independent flows.
+    assert_eq!(revision(&store, &t, "post-user-registration").await, 0);
+}
 
-    // Dispatch reads the flow with each action's deployed version in one go.
+async fn current_flow_has_deployed_versions(store: Shared) {
+    let (t, a, b) = two_actions(&store).await;
+    let list = [bind(&a, OnError::Fail), bind(&b, OnError::Continue)];
+    store.replace_bindings(&t, FLOW, &list, None).await.unwrap();
     let deployed = NewVersion {
         code: "exports.onExecutePostLogin = async () => {};".to_owned(),
         dependencies: Vec::new(),
         lockfile: serde_json::json!({}),
         runtime: "node22".to_owned(),
         secret_names: Vec::new(),
-        supported_triggers: vec![flow.to_owned()],
+        supported_triggers: vec![FLOW.to_owned()],
     };
     store
         .deploy_version(&t, &b, deployed.clone())
         .await
         .unwrap();
     store.deploy_version(&t, &b, deployed).await.unwrap();
-    let running = store.current_flow(&t, flow).await.unwrap();
-    assert_eq!(running.revision, 3);
-    let steps: Vec<(&str, Option<i64>)> = running
+
+    let flow = store.current_flow(&t, FLOW).await.unwrap();
+    assert_eq!(flow.revision, 1);
+    let steps: Vec<(&str, Option<i64>)> = flow
         .steps
         .iter()
         .map(|s| {
@@ -93,76 +125,63 @@ async fn binding_revisions_and_restore(store: Shared) {
         })
         .collect();
     assert_eq!(steps, [(a.as_str(), None), (b.as_str(), Some(2))]);
-    assert!(running.steps[1].version.as_ref().unwrap().is_current);
-    assert!(store
+    assert_eq!(flow.steps[1].binding.on_error, OnError::Continue);
+    assert!(flow.steps[1].version.as_ref().unwrap().is_current);
+    let other = store
         .current_flow(&t, "post-change-password")
         .await
-        .unwrap()
-        .steps
-        .is_empty());
-    let revisions = store
-        .list_binding_revisions(&t, flow, Page::new(0, 2))
-        .await
         .unwrap();
-    assert_eq!(revisions.total, 3);
-    let numbers: Vec<i64> = revisions.items.iter().map(|r| r.number).collect();
-    assert_eq!(numbers, [3, 2]);
-    assert_eq!(
-        store
-            .get_binding_revision(&t, flow, 2)
-            .await
-            .unwrap()
-            .bindings,
-        second
-    );
-    assert!(matches!(
-        store.restore_binding_revision(&t, flow, 7).await,
-        Err(Error::NotFound { .. })
-    ));
-    // Other triggers are independent flows.
-    assert_eq!(
-        store
-            .get_bindings(&t, "post-user-registration")
-            .await
-            .unwrap()
-            .revision,
-        0
-    );
+    assert!(other.steps.is_empty());
+}
 
-    // A bound action cannot be deleted unless forced; forcing unbinds it as a new revision.
+async fn deleting_a_bound_action(store: Shared) {
+    let (t, a, b) = two_actions(&store).await;
+    let list = [bind(&a, OnError::Fail), bind(&b, OnError::Continue)];
+    store.replace_bindings(&t, FLOW, &list, None).await.unwrap();
+    let other = "credentials-exchange";
     store
-        .replace_bindings(&t, "credentials-exchange", &[bind(&a, OnError::Fail)], None)
+        .replace_bindings(&t, other, &[bind(&a, OnError::Fail)], None)
         .await
         .unwrap();
     assert_eq!(
         store.action_bound_triggers(&t, &a).await.unwrap(),
-        ["credentials-exchange", flow]
+        [other, FLOW]
     );
+
+    // Refused unless forced.
     let refused = store.delete_action(&t, &a, false).await;
     assert!(
         matches!(refused, Err(Error::Conflict { .. })),
         "{refused:?}"
     );
     store.get_action(&t, &a).await.unwrap();
+
+    // Forced: unbound from every flow, each change kept as a new revision.
     store.delete_action(&t, &a, true).await.unwrap();
-    let after = store.get_bindings(&t, flow).await.unwrap();
+    assert!(matches!(
+        store.get_action(&t, &a).await,
+        Err(Error::NotFound { .. })
+    ));
+    let after = store.get_bindings(&t, FLOW).await.unwrap();
     assert_eq!(
         (after.revision, after.bindings),
-        (4, vec![bind(&b, OnError::Continue)])
+        (2, vec![bind(&b, OnError::Continue)])
     );
-    let other = store
-        .get_bindings(&t, "credentials-exchange")
-        .await
-        .unwrap();
-    assert_eq!((other.revision, other.bindings.len()), (2, 0));
-    assert!(store.action_bound_triggers(&t, &b).await.unwrap() == [flow]);
+    let emptied = store.get_bindings(&t, other).await.unwrap();
+    assert_eq!((emptied.revision, emptied.bindings.len()), (2, 0));
+    assert_eq!(store.action_bound_triggers(&t, &b).await.unwrap(), [FLOW]);
+
     // Restoring a revision that names the deleted action is refused, atomically.
-    let restore = store.restore_binding_revision(&t, flow, 1).await;
+    let restore = store.restore_binding_revision(&t, FLOW, 1).await;
     assert!(
         matches!(restore, Err(Error::NotFound { .. })),
         "{restore:?}"
     );
-    assert_eq!(store.get_bindings(&t, flow).await.unwrap().revision, 4);
+    assert_eq!(revision(&store, &t, FLOW).await, 2);
 }
 
-on_both_backends!(binding_revisions_and_restore);
+on_both_backends!(
+    binding_revisions_and_restore,
+    current_flow_has_deployed_versions,
+    deleting_a_bound_action,
+);

@@ -35,6 +35,18 @@ async fn open_picks_the_backend_by_scheme() {
 }
 
 #[tokio::test]
+async fn a_reopened_sqlite_file_keeps_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nested").join("store.db");
+    let location = file.to_str().unwrap();
+    let store = actionflow_store::open(location).await.unwrap();
+    let tenant = store.create_tenant("acme").await.unwrap();
+    store.close().await;
+    let reopened = actionflow_store::open(location).await.unwrap();
+    assert_eq!(reopened.get_tenant(&tenant.id).await.unwrap(), tenant);
+}
+
+#[tokio::test]
 async fn database_errors_do_not_leak_details() {
     let store = actionflow_store::open("sqlite::memory:").await.unwrap();
     store.close().await;

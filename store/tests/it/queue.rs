@@ -13,7 +13,7 @@ use crate::harness::{job, tenant, Shared};
 
 const LEASE: Duration = Duration::from_secs(30);
 
-async fn claim_fail_dead_retry_complete(store: Shared) {
+async fn claim_then_fail_until_dead(store: Shared) {
     let t = tenant(&store, "acme").await.id;
     let id = store
         .insert_execution(&t, job(Some("k"), 2))
@@ -31,26 +31,33 @@ async fn claim_fail_dead_retry_complete(store: Shared) {
     );
     assert_eq!(c.lease_owner.as_deref(), Some("w1"));
     assert!(c.lease_expires_at.unwrap() > now);
-    assert!(store
-        .claim_due("w2", 10, LEASE, now)
-        .await
-        .unwrap()
-        .is_empty());
+    assert!(
+        store
+            .claim_due("w2", 10, LEASE, now)
+            .await
+            .unwrap()
+            .is_empty(),
+        "leased"
+    );
 
     let later = now + TimeDelta::seconds(10);
     let results = vec![json!({"action": "action-1", "status": "error"})];
+    let retry_at = NextAttempt::At(later);
     let failed = store
-        .fail_attempt(&id, "w1", "boom", &results, NextAttempt::At(later))
+        .fail_attempt(&id, "w1", "boom", &results, retry_at)
         .await
         .unwrap();
+    assert_eq!(failed.status, ExecutionStatus::Pending);
+    // Stored times keep microseconds.
     assert_eq!(
-        (failed.status, failed.last_error.as_deref()),
-        (ExecutionStatus::Pending, Some("boom"))
+        failed.next_attempt_at.timestamp_micros(),
+        later.timestamp_micros()
     );
     assert_eq!(
-        (failed.lease_owner, failed.results.clone()),
-        (None, results)
+        (failed.last_error.as_deref(), failed.lease_owner),
+        (Some("boom"), None)
     );
+    assert_eq!(failed.results, results);
     assert!(
         store
             .claim_due("w1", 10, LEASE, now)
@@ -62,46 +69,70 @@ async fn claim_fail_dead_retry_complete(store: Shared) {
     let second = store.claim_due("w2", 10, LEASE, later).await.unwrap();
     assert_eq!(second[0].attempts, 2);
     let dead = store
-        .fail_attempt(&id, "w2", "boom again", &[], NextAttempt::Dead)
+        .fail_attempt(&id, "w2", "again", &[], NextAttempt::Dead)
         .await
         .unwrap();
-    assert_eq!(dead.status, ExecutionStatus::Dead);
-    assert!(store
-        .claim_due("w1", 10, LEASE, later + TimeDelta::hours(1))
+    assert_eq!(
+        (dead.status, dead.last_error.as_deref()),
+        (ExecutionStatus::Dead, Some("again"))
+    );
+    let much_later = later + TimeDelta::hours(1);
+    assert!(
+        store
+            .claim_due("w1", 10, LEASE, much_later)
+            .await
+            .unwrap()
+            .is_empty(),
+        "dead"
+    );
+}
+
+async fn retry_dead_then_complete(store: Shared) {
+    let t = tenant(&store, "acme").await.id;
+    let id = store
+        .insert_execution(&t, job(None, 1))
         .await
         .unwrap()
-        .is_empty());
+        .execution
+        .id;
+    let refused = store.retry(&t, &id).await;
+    assert!(
+        matches!(refused, Err(Error::Conflict { .. })),
+        "pending is not retryable"
+    );
+    store.claim_due("w1", 10, LEASE, Utc::now()).await.unwrap();
+    store
+        .fail_attempt(&id, "w1", "boom", &[], NextAttempt::Dead)
+        .await
+        .unwrap();
 
     let retried = store.retry(&t, &id).await.unwrap();
     assert_eq!(
         (retried.status, retried.attempts),
         (ExecutionStatus::Pending, 0)
     );
-    assert!(matches!(
-        store.retry(&t, &id).await,
-        Err(Error::Conflict { .. })
-    ));
-    let third = store.claim_due("w3", 10, LEASE, Utc::now()).await.unwrap();
-    assert_eq!((third.len(), third[0].attempts), (1, 1));
+    assert_eq!(retried.last_error.as_deref(), Some("boom"));
+    let again = store.claim_due("w3", 10, LEASE, Utc::now()).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 1));
     let done = vec![json!({"action": "action-1", "status": "ok"})];
     let finished = store
         .complete(&id, "w3", Outcome::Final, &done)
         .await
         .unwrap();
     assert_eq!(
-        (finished.status, finished.results.clone()),
-        (ExecutionStatus::Final, done)
+        (finished.status, &finished.results),
+        (ExecutionStatus::Final, &done)
     );
     assert!(finished.lease_owner.is_none() && finished.lease_expires_at.is_none());
-    assert!(matches!(
-        store.complete(&id, "w3", Outcome::Final, &[]).await,
-        Err(Error::Conflict { .. })
-    ));
-    assert!(matches!(
-        store.complete("nope", "w3", Outcome::Final, &[]).await,
-        Err(Error::NotFound { .. })
-    ));
     assert_eq!(store.get_execution(&t, &id).await.unwrap(), finished);
+
+    let twice = store.complete(&id, "w3", Outcome::Final, &[]).await;
+    assert!(matches!(twice, Err(Error::Conflict { .. })), "{twice:?}");
+    let unknown = store.complete("nope", "w3", Outcome::Final, &[]).await;
+    assert!(
+        matches!(unknown, Err(Error::NotFound { .. })),
+        "{unknown:?}"
+    );
 }
 
 async fn lease_expiry_and_stale_owner(store: Shared) {
@@ -267,7 +298,8 @@ async fn drain(store: Shared, worker: String, completions: Arc<Mutex<HashMap<Str
 }
 
 on_both_backends!(
-    claim_fail_dead_retry_complete,
+    claim_then_fail_until_dead,
+    retry_dead_then_complete,
     lease_expiry_and_stale_owner,
     concurrent_workers_drain_each_job_once,
 );
