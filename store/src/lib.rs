@@ -34,8 +34,11 @@ pub use model::{
     SecretMeta, Tenant, Timestamp, UnknownValue,
 };
 
-/// Everything the binary and the domain crates persist. `Arc<dyn Store>` is the usual handle;
-/// bring the area traits into scope with `use actionflow_store::prelude::*`.
+/// Everything the binary and the domain crates persist, split by area into supertraits.
+/// `Arc<dyn Store>` (see [`open`]) is the usual handle: on `dyn Store` and on `S: Store` every
+/// area method is callable as is; on a concrete [`SqlStore`], `use actionflow_store::prelude::*`.
+///
+/// Timestamps are stored with microsecond precision (finer digits are dropped).
 #[async_trait]
 pub trait Store: TenantStore + ActionStore + SecretStore + BindingStore + ExecutionStore {
     /// Which database is behind this store.
