@@ -1,5 +1,6 @@
-//! Resolution: from declared dependencies to a complete, deduplicated [`Lockfile`], level by level
-//! (packuments of one level are fetched concurrently, placement is sequential and deterministic).
+//! Resolution: from declared dependencies to a complete, deduplicated [`Lockfile`]. Packuments are
+//! prefetched level by level (concurrently); placement then follows npm's algorithm, sequentially and
+//! deterministically.
 //!
 //! Peer dependencies are reported, not installed: a package's peers must be provided by the action's own
 //! dependencies (npm 7+ would auto-install missing ones; we prefer an explicit, reviewable list).
@@ -7,7 +8,7 @@
 mod packuments;
 mod tree;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use crate::cache::Cache;
 use crate::lockfile::{LockEntry, Lockfile};
@@ -94,32 +95,33 @@ pub async fn resolve(
     dependencies: &BTreeMap<String, String>,
     options: &ResolveOptions,
 ) -> Result<Resolution, Error> {
-    let mut packuments = Packuments::new(source, cache, options);
-    let mut tree = Tree::default();
-    let mut level: Vec<Pending> = Vec::new();
+    let mut root = Vec::new();
     for (name, spec) in dependencies {
         let spec = DepSpec::parse(name, spec)?;
-        level.push(Pending {
+        root.push(Pending {
             from: String::new(),
             spec,
             optional: false,
         });
     }
-    while !level.is_empty() {
-        let names: BTreeSet<String> = level.iter().map(|p| p.spec.package.clone()).collect();
-        packuments.load_all(names).await;
-        let mut placed = Vec::new();
-        for pending in level {
-            if let Some(key) = tree.resolve(&mut packuments, pending, options)? {
-                placed.push(key);
+    let mut packuments = Packuments::new(source, cache, options);
+    prefetch(&mut packuments, &root).await;
+    // npm's order: shallowest location first, then by path; each package's dependencies by name.
+    let mut tree = Tree::default();
+    let mut queue: BTreeSet<(usize, String)> = BTreeSet::from([(0, String::new())]);
+    while let Some((_, key)) = queue.pop_first() {
+        let pending = if key.is_empty() {
+            root.clone()
+        } else {
+            pending_of(&mut tree, &key)?
+        };
+        for dep in pending {
+            if let Some(placed) = tree.resolve(&mut packuments, dep, options)? {
+                queue.insert((placed.matches("node_modules/").count(), placed));
             }
         }
-        placed.sort();
-        level = Vec::new();
-        for key in placed {
-            level.extend(pending_of(&mut tree, &key)?);
-        }
     }
+    tree.prune();
     let peers = peer_reports(&tree);
     let mut warnings = std::mem::take(&mut tree.warnings);
     warnings.extend(
@@ -146,6 +148,40 @@ pub async fn resolve(
         peers,
         packument_requests: packuments.network_requests,
     })
+}
+
+/// Loads, level by level and concurrently, the packuments of every package the resolution can reach
+/// (following the version each range picks), so placement afterwards never waits on the network.
+/// Failures are left for placement to report (or skip, for optional dependencies).
+async fn prefetch(packuments: &mut Packuments<'_>, root: &[Pending]) {
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    let mut frontier: Vec<DepSpec> = root.iter().map(|p| p.spec.clone()).collect();
+    while !frontier.is_empty() {
+        packuments
+            .load_all(frontier.iter().map(|s| s.package.clone()).collect())
+            .await;
+        let mut next = Vec::new();
+        for spec in frontier {
+            let Some(Ok(packument)) = packuments.get(&spec.package) else {
+                continue;
+            };
+            let Ok(manifest) = spec.pick(&packument).and_then(|v| packument.manifest(v)) else {
+                continue;
+            };
+            for (name, text) in manifest
+                .dependencies
+                .iter()
+                .chain(&manifest.optional_dependencies)
+            {
+                if let Ok(dep) = DepSpec::parse(name, text) {
+                    if seen.insert((dep.package.clone(), dep.text.clone())) {
+                        next.push(dep);
+                    }
+                }
+            }
+        }
+        frontier = next;
+    }
 }
 
 /// The dependencies of a placed package (optional ones override regular ones of the same name, as in npm).

@@ -25,6 +25,14 @@ pub(crate) struct Node {
     pub integrity: String,
 }
 
+/// Where a new package goes.
+enum Placement {
+    /// Into `<dir>/node_modules/`.
+    Place(String),
+    /// Instead of the copy at this key.
+    Replace(String),
+}
+
 /// A dependency to resolve from the package at `from` (`""` for the root).
 #[derive(Debug, Clone)]
 pub(crate) struct Pending {
@@ -150,21 +158,31 @@ impl Tree {
             Err(error) if dep.optional => return self.skip(&label, &error.to_string()),
             Err(error) => return Err(error),
         };
-        let chain = chain(&dep.from);
-        let allowed = &chain[..visible.map_or(chain.len(), |(depth, _)| depth)];
-        let dir = allowed
-            .iter()
-            .rev()
-            .find(|dir| self.can_place(dir, &dep.spec, &node.version, packuments))
-            .ok_or_else(|| Error::InvalidSpec {
-                package: dep.spec.package.clone(),
-                spec: dep.spec.text.clone(),
-                reason: format!("no place in the tree for it under {}", describe(&dep.from)),
-            })?
-            .to_string();
-        self.check_limits(&node, options)?;
-        let key = child_key(&dir, &dep.spec.alias);
-        self.repoint(&dir, &dep.spec.alias, &key);
+        let placement =
+            self.placement(&dep, &node, packuments)
+                .ok_or_else(|| Error::InvalidSpec {
+                    package: dep.spec.package.clone(),
+                    spec: dep.spec.text.clone(),
+                    reason: format!("no place in the tree for it under {}", describe(&dep.from)),
+                })?;
+        let key = match placement {
+            Placement::Place(dir) => {
+                self.check_limits(&node, None, options)?;
+                let key = child_key(&dir, &dep.spec.alias);
+                self.repoint(&dir, &dep.spec.alias, &key);
+                key
+            }
+            Placement::Replace(key) => {
+                let replaced = self
+                    .nodes
+                    .get(&key)
+                    .map(|n| n.manifest.dist.unpacked_size.unwrap_or(0));
+                self.check_limits(&node, Some(replaced.unwrap_or(0)), options)?;
+                // The replaced copy's own dependencies no longer count; the new one's get resolved anew.
+                self.edges.retain(|e| e.from != key);
+                key
+            }
+        };
         self.nodes.insert(key.clone(), node);
         self.edges.push(Edge {
             from: dep.from,
@@ -173,6 +191,67 @@ impl Tree {
             to: key.clone(),
         });
         Ok(Some(key))
+    }
+
+    /// npm's walk: from the dependent upwards, each directory without a copy is a candidate unless it would
+    /// shadow a copy someone below relies on; the first directory holding a copy stops the walk — there the
+    /// new version may replace the copy when it is not older and satisfies all its dependents. The highest
+    /// candidate wins.
+    fn placement(
+        &self,
+        dep: &Pending,
+        node: &Node,
+        packuments: &Packuments<'_>,
+    ) -> Option<Placement> {
+        let mut best = None;
+        for dir in chain(&dep.from) {
+            let key = child_key(dir, &dep.spec.alias);
+            match self.nodes.get(&key) {
+                None if self.can_place(dir, &dep.spec, &node.version, packuments) => {
+                    best = Some(Placement::Place(dir.to_string()));
+                }
+                None => break,
+                Some(current) => {
+                    if self.can_replace(&key, current, node, packuments) {
+                        best = Some(Placement::Replace(key));
+                    }
+                    break;
+                }
+            }
+        }
+        best
+    }
+
+    fn can_replace(
+        &self,
+        key: &str,
+        current: &Node,
+        node: &Node,
+        packuments: &Packuments<'_>,
+    ) -> bool {
+        current.package == node.package
+            && node.version >= current.version
+            && self.edges.iter().filter(|e| e.to == key).all(|e| {
+                let packument = packuments.get(&e.spec.package).and_then(Result::ok);
+                e.spec.package == node.package
+                    && accepts(&e.spec, &node.version, packument.as_deref())
+            })
+    }
+
+    /// Drops packages no longer reachable from the root (left behind by replacements).
+    pub(crate) fn prune(&mut self) {
+        let mut reachable = std::collections::BTreeSet::new();
+        let mut queue = vec![String::new()];
+        while let Some(from) = queue.pop() {
+            for edge in self.edges.iter().filter(|e| e.from == from) {
+                if reachable.insert(edge.to.clone()) {
+                    queue.push(edge.to.clone());
+                }
+            }
+        }
+        self.nodes.retain(|key, _| reachable.contains(key));
+        self.edges
+            .retain(|e| e.from.is_empty() || reachable.contains(&e.from));
     }
 
     fn skip(&mut self, label: &str, why: &str) -> Result<Option<String>, Error> {
@@ -213,9 +292,18 @@ impl Tree {
         }
     }
 
-    fn check_limits(&mut self, node: &Node, options: &ResolveOptions) -> Result<(), Error> {
+    /// `replaced` is the declared unpacked size of the copy being replaced, `None` for a new placement.
+    fn check_limits(
+        &mut self,
+        node: &Node,
+        replaced: Option<u64>,
+        options: &ResolveOptions,
+    ) -> Result<(), Error> {
         let label = format!("{}@{}", node.package, node.version_text);
-        let count = self.nodes.len() as u64 + 1;
+        let count = self.nodes.len() as u64 + u64::from(replaced.is_none());
+        self.unpacked_declared_bytes = self
+            .unpacked_declared_bytes
+            .saturating_sub(replaced.unwrap_or(0));
         if count > options.packages_max as u64 {
             return Err(Error::LimitExceeded {
                 package: label,

@@ -3,6 +3,7 @@
 pub mod server;
 pub mod tgz;
 
+#[allow(unused_imports)]
 pub use server::{Integrity, Registry};
 
 use std::collections::BTreeMap;
