@@ -207,11 +207,18 @@ impl ActionStore for SqlStore {
                     .collect();
                 write_flow!(tx, tenant_id, trigger_id, &remaining, now);
             }
+            // A flow that bound the action after our check makes the foreign key refuse.
             let deleted = sqlx::query("DELETE FROM actions WHERE tenant_id = $1 AND id = $2")
                 .bind(tenant_id)
                 .bind(action_id)
                 .execute(&mut *tx)
-                .await?
+                .await
+                .map_err(|error| match &error {
+                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                        Error::conflict("the action was bound to a trigger meanwhile")
+                    }
+                    _ => Error::Database(error),
+                })?
                 .rows_affected();
             if deleted == 0 {
                 return Err(Error::not_found("action"));
