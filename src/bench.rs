@@ -1,5 +1,191 @@
-pub fn main(_a: BenchArgs) -> anyhow::Result<std::process::ExitCode> {
-    Ok(std::process::ExitCode::SUCCESS)
+//! `actionflow bench`: cold and warm execution latency and throughput of a trivial post-login action,
+//! against the webhook model measured in the same run — a Node.js HTTP server (one process per core)
+//! running the same action, called over loopback. Prints a Markdown table with the ratios.
+
+mod node;
+
+use actionflow_runtime::{ExecutionRequest, Limits, NoFiles, PoolConfig, Runtime, Secrets, Status};
+use anyhow::{bail, Context};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const ACTION: &str = r#"exports.onExecutePostLogin = async (event, api) => {
+  if (event.user.email_verified) {
+    api.accessToken.setCustomClaim("https://example.com/roles", event.user.app_metadata.roles);
+  } else {
+    api.access.deny("verify your email first");
+  }
+};
+"#;
+
+pub fn event() -> serde_json::Value {
+    serde_json::json!({
+        "user": { "user_id": "auth0|123", "email": "ada@example.com", "email_verified": true,
+                  "app_metadata": { "roles": ["admin"] } },
+        "client": { "client_id": "abc", "name": "web" },
+        "request": { "ip": "203.0.113.7", "geoip": { "countryCode": "FR" } }
+    })
 }
+
 #[derive(clap::Args)]
-pub struct BenchArgs {}
+pub struct BenchArgs {
+    /// Cold executions (each a new isolate).
+    #[arg(long, default_value_t = 100)]
+    cold: usize,
+    /// Sequential warm executions measured for p50/p99.
+    #[arg(long, default_value_t = 5_000)]
+    warm: usize,
+    /// Executions for the throughput run, spread over all cores.
+    #[arg(long, default_value_t = 20_000)]
+    throughput: usize,
+    /// Skip the Node.js baseline.
+    #[arg(long)]
+    no_node: bool,
+}
+
+/// Latency percentiles and throughput of one contender.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Measured {
+    pub cold_ms: f64,
+    pub warm_p50_us: f64,
+    pub warm_p99_us: f64,
+    pub per_second: f64,
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e6
+}
+
+fn request(version: &str) -> ExecutionRequest {
+    ExecutionRequest {
+        tenant: "bench".into(),
+        action: "bench".into(),
+        version: version.into(),
+        code: Arc::from(ACTION),
+        files: Arc::new(NoFiles),
+        trigger_id: "post-login".into(),
+        event: event(),
+        secrets: Secrets::default(),
+        limits: Limits::default(),
+    }
+}
+
+async fn once(rt: &Runtime, version: &str) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let outcome = rt.execute(request(version)).await?;
+    let took = start.elapsed();
+    if outcome.status != Status::Completed || outcome.api_calls.len() != 1 {
+        bail!("the benchmark action did not complete as expected: {outcome:?}");
+    }
+    Ok(took)
+}
+
+async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured> {
+    let rt = Runtime::new(PoolConfig {
+        concurrency_max: cores * 2,
+        ..PoolConfig::default()
+    })?;
+    once(&rt, "warmup").await?;
+    let mut cold = Vec::with_capacity(args.cold);
+    for i in 0..args.cold {
+        cold.push(once(&rt, &format!("cold-{i}")).await?);
+    }
+    cold.sort();
+    let mut warm = Vec::with_capacity(args.warm);
+    for _ in 0..args.warm {
+        warm.push(once(&rt, "warm").await?);
+    }
+    warm.sort();
+    let done = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..cores * 2 {
+        let (rt, done, total) = (rt.clone(), done.clone(), args.throughput);
+        tasks.push(tokio::spawn(async move {
+            while done.fetch_add(1, Ordering::Relaxed) < total {
+                once(&rt, "throughput").await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let per_second = args.throughput as f64 / start.elapsed().as_secs_f64();
+    Ok(Measured {
+        cold_ms: percentile(&cold, 0.5) / 1000.0,
+        warm_p50_us: percentile(&warm, 0.5),
+        warm_p99_us: percentile(&warm, 0.99),
+        per_second,
+    })
+}
+
+pub fn main(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cores)
+        .enable_all()
+        .build()?;
+    let ours = rt
+        .block_on(measure_actionflow(&args, cores))
+        .context("measuring Actionflow")?;
+    let node = if args.no_node {
+        None
+    } else {
+        Some(
+            rt.block_on(node::measure(&args, cores))
+                .context("measuring the Node.js baseline")?,
+        )
+    };
+    print_table(&args, cores, &ours, node.as_ref());
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_table(args: &BenchArgs, cores: usize, ours: &Measured, node: Option<&Measured>) {
+    println!("Trivial post-login action, {cores} cores; cold n={}, warm n={}, throughput n={} at concurrency {}.\n", args.cold, args.warm, args.throughput, cores * 2);
+    println!("| metric | Actionflow (V8 isolates) | Node.js webhook baseline | ratio |");
+    println!("|---|---:|---:|---:|");
+    let row = |name: &str, ours: f64, theirs: Option<f64>, unit: &str, higher_is_better: bool| {
+        let theirs_text = theirs.map_or("skipped".to_owned(), |t| format!("{t:.1} {unit}"));
+        let ratio = theirs.map_or("".to_owned(), |t| {
+            let r = if higher_is_better { ours / t } else { t / ours };
+            format!("{r:.1}× {}", if r >= 1.0 { "better" } else { "worse" })
+        });
+        println!("| {name} | {ours:.1} {unit} | {theirs_text} | {ratio} |");
+    };
+    row(
+        "cold execution (p50)",
+        ours.cold_ms,
+        node.map(|n| n.cold_ms),
+        "ms",
+        false,
+    );
+    row(
+        "warm execution p50",
+        ours.warm_p50_us,
+        node.map(|n| n.warm_p50_us),
+        "µs",
+        false,
+    );
+    row(
+        "warm execution p99",
+        ours.warm_p99_us,
+        node.map(|n| n.warm_p99_us),
+        "µs",
+        false,
+    );
+    row(
+        "warm executions per second",
+        ours.per_second,
+        node.map(|n| n.per_second),
+        "/s",
+        true,
+    );
+    println!("\nCold: Actionflow = new isolate from the startup snapshot + load + run; Node.js = process start to first response.");
+}

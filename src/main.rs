@@ -4,6 +4,7 @@
 
 mod bench;
 mod cli;
+mod packages;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;

@@ -294,6 +294,13 @@ impl ActionIsolate {
         ));
     }
 
+    /// The outcome of a check that loaded the action without running it.
+    pub fn loaded(&mut self, run: &RunInput<'_>, started: Instant) -> Outcome {
+        let mut outcome = Outcome::empty(Status::Completed);
+        self.finish(&mut outcome, run, started);
+        outcome
+    }
+
     /// The outcome of an execution whose action could not be loaded.
     pub fn failed_load(
         &mut self,

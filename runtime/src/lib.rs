@@ -96,6 +96,18 @@ impl Runtime {
     /// Runs one execution. `Err` only for failures of the engine or a request it cannot accept
     /// (unknown trigger, event not an object); anything the action does is in the `Outcome`.
     pub async fn execute(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
+        self.submit(request, false).await
+    }
+
+    /// Loads the action in a fresh isolate without running a handler, as a deploy does: `Completed`
+    /// when it loads, `InvalidCode` (with the error and its line) when it does not. Its top-level code
+    /// runs, within the limits; `trigger_id` and `event` are not used beyond validation.
+    pub async fn check(&self, mut request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
+        request.version = format!("check-{}", uuid::Uuid::new_v4());
+        self.submit(request, true).await
+    }
+
+    async fn submit(&self, request: ExecutionRequest, check_only: bool) -> Result<Outcome, RuntimeError> {
         let trigger = trigger::find(&request.trigger_id).ok_or_else(|| {
             RuntimeError::UnknownTrigger(request.trigger_id.clone(), trigger::ids().join(", "))
         })?;
@@ -133,6 +145,7 @@ impl Runtime {
                 event_json,
                 secret_values,
                 limits: request.limits,
+                check_only,
                 reply,
             })
             .await

@@ -35,6 +35,8 @@ pub(crate) struct Job {
     pub event_json: String,
     pub secret_values: Vec<String>,
     pub limits: Limits,
+    /// Load the module and stop: the deploy-time check. The isolate is not kept.
+    pub check_only: bool,
     pub reply: oneshot::Sender<Result<Done, RuntimeError>>,
 }
 
@@ -247,6 +249,7 @@ fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
         iso.begin(&job.limits, started, deadline);
         let (mut outcome, reusable) = if cold {
             match rt.block_on(iso.load(&job.code, deadline)) {
+                Ok(()) if job.check_only => (iso.loaded(&input, started), false),
                 Ok(()) => rt.block_on(iso.execute(&input, started, deadline)),
                 Err(failure) => (iso.failed_load(failure, &input, started), false),
             }

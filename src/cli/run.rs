@@ -1,10 +1,9 @@
 //! `actionflow run ACTION.js --trigger T --event FILE`: runs an action once and prints the outcome —
 //! JSON, or a readable form on a terminal. Exit code 0 when it completed, 1 when it did not, 2 for bad input.
 
+use crate::packages::{self, Packages};
 use crate::BadInput;
-use actionflow_runtime::{
-    ExecutionRequest, Limits, NoFiles, Outcome, PoolConfig, Runtime, Secrets, Status,
-};
+use actionflow_runtime::{ExecutionRequest, Limits, Outcome, PoolConfig, Runtime, Secrets, Status};
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -34,6 +33,15 @@ pub struct RunArgs {
     /// Let `fetch` reach loopback and private addresses (for local development only).
     #[arg(long)]
     allow_private_network: bool,
+    /// A dependency `name@range` (npm semantics), resolved from your npm registry (repeatable).
+    #[arg(long = "dep", value_name = "NAME@RANGE")]
+    deps: Vec<String>,
+    /// The npm registry to resolve from (default: your npm configuration).
+    #[arg(long)]
+    registry: Option<String>,
+    /// Where packages are cached (default: ~/.cache/actionflow/npm).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
     /// Print JSON even on a terminal.
     #[arg(long)]
     json: bool,
@@ -91,6 +99,23 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
             value
         }
     };
+    let deps = packages::parse_dependency_args(&args.deps)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let files = if deps.is_empty() {
+        packages::module_files(&Default::default())
+    } else {
+        let cache_dir = args
+            .cache_dir
+            .clone()
+            .unwrap_or_else(packages::default_cache_dir);
+        let store = Packages::open(&cache_dir, args.registry.clone())?;
+        let (_lockfile, tree) = rt
+            .block_on(store.install(&deps))
+            .context("installing --dep packages")?;
+        packages::module_files(&tree)
+    };
     let limits = Limits {
         wall_ms_max: args.timeout_ms,
         heap_bytes_max: args.heap_mb * 1024 * 1024,
@@ -101,7 +126,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         action: args.action.display().to_string(),
         version: "local".into(),
         code: Arc::from(code),
-        files: Arc::new(NoFiles),
+        files,
         trigger_id: args.trigger.clone(),
         event,
         secrets: parse_secrets(&args.secrets)?,

@@ -1,0 +1,158 @@
+//! The Node.js webhook baseline: `node` runs an HTTP server (cluster, one worker per core) that executes
+//! the same action per request; we call it over loopback with keep-alive.
+
+use super::{event, percentile, BenchArgs, Measured, ACTION};
+use anyhow::{bail, Context};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+const SERVER: &str = r#"
+const cluster = require("node:cluster");
+const http = require("node:http");
+const path = require("node:path");
+const workers = Number(process.argv[3]);
+if (cluster.isPrimary && workers > 1) {
+  for (let i = 0; i < workers; i++) cluster.fork();
+  let ready = 0;
+  cluster.on("message", () => { if (++ready === workers) console.log("listening"); });
+} else {
+  const action = require(path.join(__dirname, "action.js"));
+  http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", async () => {
+      const event = Object.freeze(JSON.parse(body));
+      const calls = [];
+      const rec = (method) => (...args) => { calls.push({ method, args }); };
+      const api = {
+        access: { deny: rec("access.deny") },
+        accessToken: { setCustomClaim: rec("accessToken.setCustomClaim") },
+        idToken: { setCustomClaim: rec("idToken.setCustomClaim") },
+      };
+      try {
+        await action.onExecutePostLogin(event, api);
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ calls }));
+      } catch (e) {
+        res.writeHead(500);
+        res.end(String(e));
+      }
+    });
+  }).listen(Number(process.argv[2]), "127.0.0.1", () => {
+    if (cluster.isWorker) process.send("ready"); else console.log("listening");
+  });
+}
+"#;
+
+struct Server {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(port: u16, workers: usize) -> anyhow::Result<Server> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("server.js"), SERVER)?;
+    std::fs::write(dir.path().join("action.js"), ACTION)?;
+    let mut child = Command::new("node")
+        .arg(dir.path().join("server.js"))
+        .arg(port.to_string())
+        .arg(workers.to_string())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting `node` (is Node.js installed?)")?;
+    let stdout = child.stdout.take().context("no stdout from node")?;
+    let mut lines = BufReader::new(stdout).lines();
+    loop {
+        match lines.next_line().await? {
+            Some(line) if line.trim() == "listening" => break,
+            Some(_) => continue,
+            None => bail!("the node server exited before listening"),
+        }
+    }
+    Ok(Server { child, _dir: dir })
+}
+
+async fn call(client: &reqwest::Client, url: &str, body: &str) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let res = client.post(url).body(body.to_owned()).send().await?;
+    if !res.status().is_success() {
+        bail!("the node baseline answered {}", res.status());
+    }
+    let text = res.text().await?;
+    if !text.contains("setCustomClaim") {
+        bail!("the node baseline answered {text}");
+    }
+    Ok(start.elapsed())
+}
+
+fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+pub async fn measure(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured> {
+    let client = reqwest::Client::builder().no_proxy().build()?;
+    let body = event().to_string();
+    // Cold: a fresh single-process server, from spawn to the first answer.
+    let mut cold = Vec::new();
+    for _ in 0..args.cold.clamp(1, 10) {
+        let port = free_port()?;
+        let start = Instant::now();
+        let mut server = start_and_call(&client, port, &body).await?;
+        cold.push(start.elapsed());
+        server.child.kill().await.ok();
+    }
+    cold.sort();
+    let port = free_port()?;
+    let mut server = start(port, cores).await?;
+    let url = format!("http://127.0.0.1:{port}/");
+    for _ in 0..200 {
+        call(&client, &url, &body).await?;
+    }
+    let mut warm = Vec::with_capacity(args.warm);
+    for _ in 0..args.warm {
+        warm.push(call(&client, &url, &body).await?);
+    }
+    warm.sort();
+    let done = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..cores * 2 {
+        let (client, url, body, done, total) = (
+            client.clone(),
+            url.clone(),
+            body.clone(),
+            done.clone(),
+            args.throughput,
+        );
+        tasks.push(tokio::spawn(async move {
+            while done.fetch_add(1, Ordering::Relaxed) < total {
+                call(&client, &url, &body).await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let per_second = args.throughput as f64 / start.elapsed().as_secs_f64();
+    server.child.kill().await.ok();
+    Ok(Measured {
+        cold_ms: percentile(&cold, 0.5) / 1000.0,
+        warm_p50_us: percentile(&warm, 0.5),
+        warm_p99_us: percentile(&warm, 0.99),
+        per_second,
+    })
+}
+
+async fn start_and_call(client: &reqwest::Client, port: u16, body: &str) -> anyhow::Result<Server> {
+    let server = start(port, 1).await?;
+    call(client, &format!("http://127.0.0.1:{port}/"), body).await?;
+    Ok(server)
+}
