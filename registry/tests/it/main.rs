@@ -5,6 +5,7 @@ mod auth;
 mod cache_reuse;
 mod config;
 mod errors;
+mod npm_parity;
 mod ranges;
 mod real_registry;
 mod resolve;

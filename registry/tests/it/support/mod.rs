@@ -1,5 +1,6 @@
 //! Test support: an npm registry served by the test itself on 127.0.0.1:0, with packages built in memory.
 
+pub mod graph;
 pub mod server;
 pub mod tgz;
 
