@@ -65,11 +65,16 @@ impl ActionIsolate {
     ) -> Result<ActionIsolate, RuntimeError> {
         let snapshot = snapshot::get().map_err(RuntimeError::Snapshot)?;
         let files: Arc<dyn ModuleFiles> = context.files.clone();
+        let host_modules = context.host_modules.clone();
         let mut js = JsRuntime::try_new(RuntimeOptions {
             startup_snapshot: Some(snapshot),
             extensions: vec![actionflow::init()],
             create_params: Some(v8::CreateParams::default().heap_limits(0, heap_bytes_max)),
-            module_loader: Some(Rc::new(ActionModuleLoader::new(files, code.to_owned()))),
+            module_loader: Some(Rc::new(ActionModuleLoader::new(
+                files,
+                host_modules,
+                code.to_owned(),
+            ))),
             ..Default::default()
         })
         .map_err(|e| RuntimeError::Isolate(e.to_string()))?;
@@ -136,9 +141,7 @@ impl ActionIsolate {
             format!("(function (exports, require, module, __filename, __dirname) {{ {code}\n}})");
         match self.js.execute_script(ACTION_URL, wrapped) {
             Ok(function) => {
-                let call = self
-                    .js
-                    .call_with_args(&self.set_common_js, &[function]);
+                let call = self.js.call_with_args(&self.set_common_js, &[function]);
                 let ran = timeout_at(
                     deadline.into(),
                     self.js

@@ -13,6 +13,7 @@
 
 mod cache;
 mod errors;
+mod host;
 mod isolate;
 mod limits;
 pub mod modules;
@@ -26,6 +27,7 @@ pub mod trigger;
 mod watchdog;
 
 pub use errors::RuntimeError;
+pub use host::{HostCallContext, HostError, HostFuture, HostModule};
 pub use limits::{CacheLimits, Limits, PoolConfig};
 pub use modules::{ModuleFiles, NoFiles, PackageMounts};
 pub use outcome::{ActionError, ApiCall, LogLevel, LogLine, Outcome, Status};
@@ -88,8 +90,17 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(config: PoolConfig) -> Result<Runtime, RuntimeError> {
+        Runtime::with_host_modules(config, Vec::new())
+    }
+
+    /// A runtime whose actions can also load the given host modules (`actionflow:ses`, …).
+    pub fn with_host_modules(
+        config: PoolConfig,
+        modules: Vec<Arc<dyn HostModule>>,
+    ) -> Result<Runtime, RuntimeError> {
+        let modules = modules.into_iter().map(|m| (m.name(), m)).collect();
         Ok(Runtime {
-            pool: Arc::new(Pool::new(config)?),
+            pool: Arc::new(Pool::new(config, Arc::new(modules))?),
         })
     }
 
@@ -107,7 +118,11 @@ impl Runtime {
         self.submit(request, true).await
     }
 
-    async fn submit(&self, request: ExecutionRequest, check_only: bool) -> Result<Outcome, RuntimeError> {
+    async fn submit(
+        &self,
+        request: ExecutionRequest,
+        check_only: bool,
+    ) -> Result<Outcome, RuntimeError> {
         let trigger = trigger::find(&request.trigger_id).ok_or_else(|| {
             RuntimeError::UnknownTrigger(request.trigger_id.clone(), trigger::ids().join(", "))
         })?;

@@ -3,6 +3,7 @@
 //! Loopback, private, link-local and other non-public addresses are refused unless the embedder allows
 //! them — checked at DNS resolution, for IP literals, and on every redirect.
 
+use crate::host::{HostError, HostFuture};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use reqwest::redirect::Policy;
 use serde::{Deserialize, Serialize};
@@ -199,6 +200,31 @@ impl Net {
             None => Err(FetchError::Transport(
                 "the network runtime is shut down".into(),
             )),
+        }
+    }
+
+    /// Runs an embedder's future (a host module call) on the network runtime, bounded by `deadline`.
+    pub async fn run(
+        self: &Arc<Self>,
+        work: HostFuture,
+        deadline: Instant,
+    ) -> Result<serde_json::Value, HostError> {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let timed_out = || HostError::new("TimeoutError", "the action's time limit was reached");
+        if remaining.is_zero() {
+            return Err(timed_out());
+        }
+        let task = async move {
+            tokio::time::timeout(remaining, work)
+                .await
+                .unwrap_or_else(|_| Err(timed_out()))
+        };
+        match &self.runtime {
+            Some(rt) => rt
+                .spawn(task)
+                .await
+                .unwrap_or_else(|e| Err(HostError::new("Error", e.to_string()))),
+            None => Err(HostError::new("Error", "the network runtime is shut down")),
         }
     }
 

@@ -4,6 +4,7 @@
 #![allow(unsafe_code)]
 
 use crate::cache::CacheStore;
+use crate::host::{HostCallContext, HostModule};
 use crate::limits::Limits;
 use crate::modules::{self, ModuleFiles, Resolved};
 use crate::net::{FetchRequest, FetchResponse, Net};
@@ -18,6 +19,7 @@ use std::time::Instant;
 /// What every execution of one isolate shares: the action's files, the network, the cache store.
 pub(crate) struct IsolateContext {
     pub files: Arc<dyn ModuleFiles>,
+    pub host_modules: Arc<HostModules>,
     pub net: Arc<Net>,
     pub cache: Arc<CacheStore>,
     pub cache_scope: String,
@@ -245,6 +247,57 @@ async fn op_af_fetch(
         .map_err(|e| JsErrorBox::type_error(e.to_string()))
 }
 
+/// The embedder's host modules by name.
+pub(crate) type HostModules = std::collections::BTreeMap<&'static str, Arc<dyn HostModule>>;
+
+fn host_module(state: &OpState, name: &str) -> Option<Arc<dyn HostModule>> {
+    state
+        .try_borrow::<IsolateContext>()?
+        .host_modules
+        .get(name)
+        .cloned()
+}
+
+#[op2]
+#[string]
+fn op_af_host_source(state: &mut OpState, #[string] name: &str) -> Option<String> {
+    host_module(state, name).map(|m| m.source().to_owned())
+}
+
+/// Runs a host module call on the network runtime. Returns `{ok}` or `{error: {name, message}}`: the
+/// bootstrap throws the latter as an `Error` with that `name` (`MessageRejected`), which an op's own
+/// error could not carry.
+#[op2]
+#[serde]
+async fn op_af_host_call(
+    state: Rc<RefCell<OpState>>,
+    #[string] name: String,
+    #[string] method: String,
+    #[serde] args: serde_json::Value,
+) -> serde_json::Value {
+    let found = {
+        let s = state.borrow();
+        let module = host_module(&s, &name);
+        let net = s.try_borrow::<IsolateContext>().map(|c| c.net.clone());
+        let deadline = s.try_borrow::<ExecutionContext>().map(|c| c.deadline);
+        module.zip(net).zip(deadline)
+    };
+    let Some(((module, net), deadline)) = found else {
+        let message = format!("module '{name}' is not available in actions");
+        return serde_json::json!({ "error": { "name": "Error", "message": message } });
+    };
+    match net
+        .run(
+            module.call(&method, args, HostCallContext { deadline }),
+            deadline,
+        )
+        .await
+    {
+        Ok(value) => serde_json::json!({ "ok": value }),
+        Err(e) => serde_json::json!({ "error": { "name": e.name, "message": e.message } }),
+    }
+}
+
 fn files(state: &OpState) -> Result<Arc<dyn ModuleFiles>, JsErrorBox> {
     state
         .try_borrow::<IsolateContext>()
@@ -291,6 +344,8 @@ deno_core::extension!(
         op_af_fetch,
         op_af_resolve,
         op_af_read_file,
+        op_af_host_source,
+        op_af_host_call,
     ],
     esm_entry_point = "ext:actionflow/99_main.js",
     esm = [

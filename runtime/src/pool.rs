@@ -6,7 +6,7 @@ use crate::cache::CacheStore;
 use crate::isolate::{ActionIsolate, RunInput};
 use crate::modules::ModuleFiles;
 use crate::net::Net;
-use crate::ops::IsolateContext;
+use crate::ops::{HostModules, IsolateContext};
 use crate::outcome::Outcome;
 use crate::trigger::Trigger;
 use crate::watchdog::Watchdog;
@@ -48,6 +48,7 @@ pub(crate) struct Done {
 
 pub(crate) struct Shared {
     pub net: Arc<Net>,
+    pub host_modules: Arc<HostModules>,
     pub cache: Arc<CacheStore>,
     pub watchdog: Watchdog,
 }
@@ -82,10 +83,11 @@ pub struct PoolStats {
 }
 
 impl Pool {
-    pub fn new(config: PoolConfig) -> Result<Pool, RuntimeError> {
+    pub fn new(config: PoolConfig, host_modules: Arc<HostModules>) -> Result<Pool, RuntimeError> {
         crate::snapshot::get().map_err(RuntimeError::Snapshot)?;
         let shared = Arc::new(Shared {
             net: Net::new(config.allow_private_network)?,
+            host_modules,
             cache: Arc::new(CacheStore::new(config.cache.clone())),
             watchdog: Watchdog::start()?,
         });
@@ -223,6 +225,7 @@ fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
         if cold {
             let context = IsolateContext {
                 files: job.files.clone(),
+                host_modules: shared.host_modules.clone(),
                 net: shared.net.clone(),
                 cache: shared.cache.clone(),
                 cache_scope: job.cache_scope.clone(),

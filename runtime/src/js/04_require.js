@@ -3,7 +3,7 @@
 // package.json main/exports) is done in Rust by `op_af_resolve` so ESM `import` and `require` agree;
 // this file compiles and caches the modules and hands out the built-in modules.
 import { core } from "ext:core/mod.js";
-import { op_af_read_file, op_af_resolve } from "ext:core/ops";
+import { op_af_host_call, op_af_host_source, op_af_read_file, op_af_resolve } from "ext:core/ops";
 
 const PARAMS = ["exports", "require", "module", "__filename", "__dirname"];
 const cache = new Map(); // virtual path -> module
@@ -65,9 +65,30 @@ export function runCommonJs(fn, path) {
 
 /** A built-in module by name, for `require` and for the ESM wrapper of `import "node:x"`. */
 export function requireBuiltin(name) {
-  const m = builtins[name];
+  const m = builtins[name] ?? (name.startsWith("actionflow:") ? loadHostModule(name) : undefined);
   if (m === undefined) throw new Error(`module '${name}' is not available in actions`);
   return m;
+}
+
+/** An embedder's module (`actionflow:ses`): its JavaScript face, with `call` reaching Rust. */
+function loadHostModule(name) {
+  const source = op_af_host_source(name);
+  if (source === null) return undefined;
+  const call = async (method, args) => {
+    const res = await op_af_host_call(name, method, args ?? null);
+    if (res.error) {
+      const e = res.error.name === "TypeError" ? new TypeError(res.error.message) : new Error(res.error.message);
+      if (res.error.name !== "TypeError") e.name = res.error.name;
+      throw e;
+    }
+    return res.ok;
+  };
+  const [fn, error] = core.compileFunction(source, `file:///${name.replace(":", "/")}.js`, undefined, ["module", "exports", "call"]);
+  if (error) throw error.thrown;
+  const module = { exports: {} };
+  fn.call(module.exports, module, module.exports, call);
+  builtins[name] = module.exports;
+  return module.exports;
 }
 
 /** Used by the ESM wrapper the Rust module loader generates when ESM code imports a CommonJS file. */

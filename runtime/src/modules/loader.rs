@@ -4,6 +4,7 @@
 
 use super::resolve::{resolve, FileKind, Resolved};
 use super::{ModuleFiles, ACTION_URL};
+use crate::ops::HostModules;
 use deno_core::{
     ModuleLoadOptions, ModuleLoadReferrer, ModuleLoadResponse, ModuleLoader, ModuleResolveResponse,
     ModuleSource, ModuleSourceCode, ModuleSpecifier, ModuleType, RequestedModuleType,
@@ -22,13 +23,19 @@ const REQUIRE_MODULE: &str = "ext:actionflow/04_require.js";
 
 pub(crate) struct ActionModuleLoader {
     files: Arc<dyn ModuleFiles>,
+    host_modules: Arc<HostModules>,
     action_source: String,
 }
 
 impl ActionModuleLoader {
-    pub fn new(files: Arc<dyn ModuleFiles>, action_source: String) -> ActionModuleLoader {
+    pub fn new(
+        files: Arc<dyn ModuleFiles>,
+        host_modules: Arc<HostModules>,
+        action_source: String,
+    ) -> ActionModuleLoader {
         ActionModuleLoader {
             files,
+            host_modules,
             action_source,
         }
     }
@@ -101,9 +108,13 @@ impl ActionModuleLoader {
             };
             wrapper(&format!("requireForImport({})", js_string(path)), &names)
         } else if let Some(name) = text.strip_prefix(BUILTIN_PREFIX) {
+            let names = self
+                .host_modules
+                .get(name)
+                .map(|m| m.exports().iter().map(|n| n.to_string()).collect());
             wrapper(
                 &format!("requireBuiltin({})", js_string(name)),
-                &BTreeSet::new(),
+                &names.unwrap_or_default(),
             )
         } else if specifier.scheme() == "file" {
             let path = specifier.path();

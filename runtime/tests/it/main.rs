@@ -4,6 +4,7 @@
 
 mod cases;
 mod fetch;
+mod host;
 mod pool;
 
 use actionflow_runtime::{

@@ -210,9 +210,15 @@ async fn oversized_code_and_bad_requests_are_refused() {
 #[tokio::test]
 async fn check_loads_without_running_and_keeps_nothing() {
     let rt = runtime(PoolConfig::default());
-    let ok = rt.check(request("t", "v", COUNTER, "post-login", json!({}))).await.unwrap();
+    let ok = rt
+        .check(request("t", "v", COUNTER, "post-login", json!({})))
+        .await
+        .unwrap();
     assert_eq!((ok.status, ok.api_calls.len()), (Status::Completed, 0));
-    let broken = rt.check(request("t", "v", "exports.x = (;", "post-login", json!({}))).await.unwrap();
+    let broken = rt
+        .check(request("t", "v", "exports.x = (;", "post-login", json!({})))
+        .await
+        .unwrap();
     assert_eq!(broken.status, Status::InvalidCode);
     assert_eq!(broken.error.unwrap().line, Some(1));
     assert_eq!(rt.stats().isolates, 0);
