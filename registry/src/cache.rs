@@ -53,7 +53,31 @@ impl Cache {
             let dir = root.join(sub);
             fs::create_dir_all(&dir).map_err(Error::io("creating", &dir))?;
         }
-        Ok(Cache { root })
+        let cache = Cache { root };
+        cache.remove_stale_temporaries();
+        Ok(cache)
+    }
+
+    /// Removes what crashed writers left in `tmp/` (older than an hour, so live writers are untouched).
+    fn remove_stale_temporaries(&self) {
+        let Ok(entries) = fs::read_dir(self.root.join("tmp")) else {
+            return;
+        };
+        let hour_ago = SystemTime::now() - std::time::Duration::from_secs(3600);
+        for entry in entries.flatten() {
+            let modified = entry.metadata().and_then(|m| m.modified());
+            if modified.is_ok_and(|m| m < hour_ago) {
+                let path = entry.path();
+                let removed = if path.is_dir() {
+                    fs::remove_dir_all(&path)
+                } else {
+                    fs::remove_file(&path)
+                };
+                if let Err(error) = removed {
+                    tracing::warn!(%error, path = %path.display(), "could not remove a stale temporary");
+                }
+            }
+        }
     }
 
     pub fn root(&self) -> &Path {
@@ -112,6 +136,13 @@ impl Cache {
             Ok(()) => Ok(unpacked_bytes),
             // Another process stored the same content first: identical by construction, keep theirs.
             Err(_) if target.join("meta.json").is_file() => Ok(unpacked_bytes),
+            // A directory without `meta.json` is not an entry we wrote (they appear only complete): replace it.
+            Err(_) if target.is_dir() => {
+                fs::remove_dir_all(&target)
+                    .map_err(Error::io("removing an incomplete entry", &target))?;
+                fs::rename(&staging, &target).map_err(Error::io("renaming into", &target))?;
+                Ok(unpacked_bytes)
+            }
             Err(e) => Err(Error::io("renaming into", &target)(e)),
         }
     }

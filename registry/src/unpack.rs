@@ -103,10 +103,7 @@ fn strip_top(path: &Path) -> Result<Option<PathBuf>, &'static str> {
     let mut seen_top = false;
     for component in path.components() {
         match component {
-            Component::Normal(part) if !seen_top => {
-                let _ = part;
-                seen_top = true;
-            }
+            Component::Normal(_) if !seen_top => seen_top = true,
             Component::Normal(part) => out.push(part),
             Component::CurDir => {}
             Component::ParentDir => return Err("contains `..`"),

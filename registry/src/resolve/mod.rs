@@ -6,6 +6,7 @@
 //! dependencies (npm 7+ would auto-install missing ones; we prefer an explicit, reviewable list).
 
 mod packuments;
+mod place;
 mod tree;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};

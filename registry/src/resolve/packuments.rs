@@ -77,7 +77,13 @@ impl<'a> Packuments<'a> {
             NetworkMode::PreferOffline | NetworkMode::Offline => true,
         });
         if let Some(cached) = cached.as_ref().filter(|_| fresh) {
-            return (Packument::parse(name, &cached.body), false);
+            match Packument::parse(name, &cached.body) {
+                Ok(packument) => return (Ok(packument), false),
+                // A damaged cache file is refetched rather than trusted or fatal.
+                Err(error) => {
+                    tracing::warn!(%error, package = name, "ignoring unreadable cached packument")
+                }
+            }
         }
         if self.options.network == NetworkMode::Offline {
             return (

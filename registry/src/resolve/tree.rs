@@ -1,6 +1,5 @@
-//! npm-style placement: each dependency resolves to the first `node_modules/<name>` found walking up from
-//! its dependent; a new package goes as high as it can without shadowing a copy someone else relies on,
-//! so there is one copy per name@version unless ranges conflict.
+//! The tree being resolved: placed packages keyed by lockfile path, resolved edges, and the resolution of
+//! one dependency (reuse what is visible if it satisfies, otherwise pick a version and place it).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -8,6 +7,7 @@ use std::sync::Arc;
 use nodejs_semver::Version;
 
 use super::packuments::Packuments;
+use super::place::{chain, child_key, Placement};
 use super::ResolveOptions;
 use crate::integrity::Integrity;
 use crate::packument::{Manifest, Packument};
@@ -23,14 +23,6 @@ pub(crate) struct Node {
     pub manifest: Manifest,
     /// The SRI recorded in the lockfile (`dist.integrity`, or the sha1 `shasum` in SRI form).
     pub integrity: String,
-}
-
-/// Where a new package goes.
-enum Placement {
-    /// Into `<dir>/node_modules/`.
-    Place(String),
-    /// Instead of the copy at this key.
-    Replace(String),
 }
 
 /// A dependency to resolve from the package at `from` (`""` for the root).
@@ -55,38 +47,10 @@ pub(crate) struct Tree {
     pub nodes: BTreeMap<String, Node>,
     pub edges: Vec<Edge>,
     pub warnings: Vec<String>,
-    unpacked_declared_bytes: u64,
+    pub(crate) unpacked_declared_bytes: u64,
 }
 
-/// `dir/node_modules/name` (`node_modules/name` at the root).
-pub(crate) fn child_key(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        format!("node_modules/{name}")
-    } else {
-        format!("{dir}/node_modules/{name}")
-    }
-}
-
-/// `key` and each directory above it, deepest first, ending with the root `""`.
-pub(crate) fn chain(key: &str) -> Vec<&str> {
-    let mut out = vec![key];
-    let mut current = key;
-    while !current.is_empty() {
-        current = crate::lockfile::parent_key(current);
-        out.push(current);
-    }
-    out
-}
-
-fn in_subtree(key: &str, dir: &str) -> bool {
-    dir.is_empty()
-        || key == dir
-        || key
-            .strip_prefix(dir)
-            .is_some_and(|rest| rest.starts_with("/node_modules/"))
-}
-
-fn accepts(spec: &DepSpec, version: &Version, packument: Option<&Packument>) -> bool {
+pub(crate) fn accepts(spec: &DepSpec, version: &Version, packument: Option<&Packument>) -> bool {
     let tagged = match &spec.wanted {
         Wanted::Tag(tag) => packument
             .and_then(|p| p.dist_tags.get(tag))
@@ -158,6 +122,17 @@ impl Tree {
             Err(error) if dep.optional => return self.skip(&label, &error.to_string()),
             Err(error) => return Err(error),
         };
+        self.insert(node, dep, packuments, options).map(Some)
+    }
+
+    /// Places a new package (see `placement`) and records the edge to it.
+    fn insert(
+        &mut self,
+        node: Node,
+        dep: Pending,
+        packuments: &Packuments<'_>,
+        options: &ResolveOptions,
+    ) -> Result<String, Error> {
         let placement =
             self.placement(&dep, &node, packuments)
                 .ok_or_else(|| Error::InvalidSpec {
@@ -190,68 +165,7 @@ impl Tree {
             optional: dep.optional,
             to: key.clone(),
         });
-        Ok(Some(key))
-    }
-
-    /// npm's walk: from the dependent upwards, each directory without a copy is a candidate unless it would
-    /// shadow a copy someone below relies on; the first directory holding a copy stops the walk — there the
-    /// new version may replace the copy when it is not older and satisfies all its dependents. The highest
-    /// candidate wins.
-    fn placement(
-        &self,
-        dep: &Pending,
-        node: &Node,
-        packuments: &Packuments<'_>,
-    ) -> Option<Placement> {
-        let mut best = None;
-        for dir in chain(&dep.from) {
-            let key = child_key(dir, &dep.spec.alias);
-            match self.nodes.get(&key) {
-                None if self.can_place(dir, &dep.spec, &node.version, packuments) => {
-                    best = Some(Placement::Place(dir.to_string()));
-                }
-                None => break,
-                Some(current) => {
-                    if self.can_replace(&key, current, node, packuments) {
-                        best = Some(Placement::Replace(key));
-                    }
-                    break;
-                }
-            }
-        }
-        best
-    }
-
-    fn can_replace(
-        &self,
-        key: &str,
-        current: &Node,
-        node: &Node,
-        packuments: &Packuments<'_>,
-    ) -> bool {
-        current.package == node.package
-            && node.version >= current.version
-            && self.edges.iter().filter(|e| e.to == key).all(|e| {
-                let packument = packuments.get(&e.spec.package).and_then(Result::ok);
-                e.spec.package == node.package
-                    && accepts(&e.spec, &node.version, packument.as_deref())
-            })
-    }
-
-    /// Drops packages no longer reachable from the root (left behind by replacements).
-    pub(crate) fn prune(&mut self) {
-        let mut reachable = std::collections::BTreeSet::new();
-        let mut queue = vec![String::new()];
-        while let Some(from) = queue.pop() {
-            for edge in self.edges.iter().filter(|e| e.from == from) {
-                if reachable.insert(edge.to.clone()) {
-                    queue.push(edge.to.clone());
-                }
-            }
-        }
-        self.nodes.retain(|key, _| reachable.contains(key));
-        self.edges
-            .retain(|e| e.from.is_empty() || reachable.contains(&e.from));
+        Ok(key)
     }
 
     fn skip(&mut self, label: &str, why: &str) -> Result<Option<String>, Error> {
@@ -259,37 +173,6 @@ impl Tree {
         tracing::warn!("{warning}");
         self.warnings.push(warning);
         Ok(None)
-    }
-
-    /// Placing `spec`'s package at `dir` must not change what already-resolved dependents below `dir` get,
-    /// unless the new version satisfies them too.
-    fn can_place(
-        &self,
-        dir: &str,
-        spec: &DepSpec,
-        version: &Version,
-        packuments: &Packuments<'_>,
-    ) -> bool {
-        self.edges
-            .iter()
-            .filter(|e| e.spec.alias == spec.alias && in_subtree(&e.from, dir))
-            .filter(|e| !in_subtree(crate::lockfile::parent_key(&e.to), dir))
-            .all(|e| {
-                let packument = packuments.get(&e.spec.package).and_then(Result::ok);
-                e.spec.package == spec.package && accepts(&e.spec, version, packument.as_deref())
-            })
-    }
-
-    /// Dependents below `dir` that resolved `alias` above it now see the new copy at `key`.
-    fn repoint(&mut self, dir: &str, alias: &str, key: &str) {
-        for edge in self.edges.iter_mut() {
-            if edge.spec.alias == alias
-                && in_subtree(&edge.from, dir)
-                && !in_subtree(crate::lockfile::parent_key(&edge.to), dir)
-            {
-                edge.to = key.to_string();
-            }
-        }
     }
 
     /// `replaced` is the declared unpacked size of the copy being replaced, `None` for a new placement.

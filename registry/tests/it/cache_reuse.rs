@@ -140,3 +140,41 @@ async fn offline_mode_names_what_is_missing() {
     );
     assert_eq!(server.request_count(), 2);
 }
+
+#[tokio::test]
+async fn incomplete_entries_never_count_as_cached() {
+    let server = tree().serve().await;
+    let (_dir, cache) = temp_cache();
+    let source = source_for(&server.url);
+    let lockfile = resolve(
+        &source,
+        &cache,
+        &deps(&[("d", "^1")]),
+        &ResolveOptions::default(),
+    )
+    .await
+    .unwrap()
+    .lockfile;
+    let sri = lockfile.packages["node_modules/d"]
+        .integrity
+        .clone()
+        .unwrap();
+    let integrity = actionflow_registry::integrity::Integrity::parse(&sri).unwrap();
+    // What a writer that died mid-way outside our protocol could leave: files but no meta.json.
+    let half = cache.package_dir(&integrity);
+    std::fs::create_dir_all(&half).unwrap();
+    std::fs::write(half.join("index.js"), "garbage").unwrap();
+    // And a crashed writer's staging directory.
+    std::fs::create_dir_all(cache.root().join("tmp/af-crashed/entry/package")).unwrap();
+    let error = layout(&lockfile, &cache).unwrap_err();
+    assert!(
+        matches!(&error, Error::NotCached { key, .. } if key == "node_modules/d"),
+        "{error:?}"
+    );
+    let tree = install_lockfile(&source, &cache, &lockfile, &ResolveOptions::default())
+        .await
+        .unwrap();
+    let index =
+        std::fs::read_to_string(tree.packages["node_modules/d"].dir.join("index.js")).unwrap();
+    assert!(index.contains("d@1.0.0"), "{index}");
+}
