@@ -37,13 +37,13 @@ struct Wire {
 #[serde(rename_all = "camelCase")]
 pub struct Manifest {
     pub version: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub dependencies: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub optional_dependencies: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "string_map")]
     pub peer_dependencies: BTreeMap<String, String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "peer_meta_map")]
     pub peer_dependencies_meta: BTreeMap<String, PeerMeta>,
     #[serde(default)]
     pub os: Option<serde_json::Value>,
@@ -53,9 +53,8 @@ pub struct Manifest {
 }
 
 /// `peerDependenciesMeta.<name>`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct PeerMeta {
-    #[serde(default)]
     pub optional: bool,
 }
 
@@ -150,4 +149,37 @@ fn allows(list: Option<&serde_json::Value>, current: &str) -> bool {
     }
     let includes: Vec<&&str> = items.iter().filter(|i| !i.starts_with('!')).collect();
     includes.is_empty() || includes.iter().any(|i| **i == current)
+}
+
+/// Old manifests sometimes hold `[]`, `null` or non-string values in dependency maps; npm ignores those.
+fn string_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, String>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    let serde_json::Value::Object(map) = value else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(map
+        .into_iter()
+        .filter_map(|(k, v)| v.as_str().map(|v| (k, v.to_string())))
+        .collect())
+}
+
+fn peer_meta_map<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<BTreeMap<String, PeerMeta>, D::Error> {
+    let value = serde_json::Value::deserialize(d)?;
+    let serde_json::Value::Object(map) = value else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(map
+        .into_iter()
+        .map(|(k, v)| {
+            let optional = v
+                .get("optional")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false);
+            (k, PeerMeta { optional })
+        })
+        .collect())
 }

@@ -1,6 +1,7 @@
 //! Integration tests of actionflow-registry against a registry served by the test harness itself.
 #![allow(clippy::unwrap_used)]
 
+mod api;
 mod auth;
 mod cache_reuse;
 mod config;
