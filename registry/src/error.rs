@@ -113,6 +113,10 @@ pub enum Error {
     #[error("invalid lockfile: {0}")]
     Lockfile(String),
 
+    /// The certificate authorities file (`cafile`) is unreadable or not PEM.
+    #[error("cafile {path}: {message}")]
+    CaFile { path: PathBuf, message: String },
+
     /// A filesystem operation failed.
     #[error("{op} {path}: {source}")]
     Io {

@@ -45,6 +45,9 @@ pub fn discover(inputs: &DiscoveryInputs) -> Result<RegistryConfig, Error> {
             config.scopes.insert(scope, url);
         }
         config.credentials.extend(rc.credentials);
+        if let Some(cafile) = rc.cafile.filter(|c| !c.trim().is_empty()) {
+            config.ca_file = Some(PathBuf::from(cafile));
+        }
     }
     Ok(config)
 }

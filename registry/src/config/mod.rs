@@ -8,6 +8,7 @@ pub mod npmrc;
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::path::PathBuf;
 
 use url::Url;
 
@@ -52,6 +53,8 @@ pub struct RegistryConfig {
     pub credentials: BTreeMap<String, Credential>,
     /// Where the default registry came from (for messages): "--registry", "NPM_CONFIG_REGISTRY", a path…
     pub origin: String,
+    /// PEM bundle of extra certificate authorities (npm's `cafile`); the system store is always trusted.
+    pub ca_file: Option<PathBuf>,
 }
 
 impl RegistryConfig {
@@ -62,6 +65,7 @@ impl RegistryConfig {
             scopes: BTreeMap::new(),
             credentials: BTreeMap::new(),
             origin: origin.to_string(),
+            ca_file: None,
         })
     }
 

@@ -1,4 +1,5 @@
-//! `.npmrc` parsing: `registry=`, `@scope:registry=`, `//host/path/:_authToken=` / `:_auth=`, `${ENV}` expansion.
+//! `.npmrc` parsing: `registry=`, `@scope:registry=`, `//host/path/:_authToken=` / `:_auth=`, `cafile=`,
+//! `${ENV}` expansion.
 //!
 //! Other keys are accepted and ignored (they configure npm features this crate does not have).
 
@@ -16,6 +17,8 @@ pub struct Npmrc {
     pub scopes: BTreeMap<String, String>,
     /// `//host/path/:_authToken=…` or `:_auth=…`, keyed by `//host/path/`.
     pub credentials: BTreeMap<String, Credential>,
+    /// `cafile=PATH`: extra certificate authorities (PEM) to trust.
+    pub cafile: Option<String>,
 }
 
 /// Parses `.npmrc` text. `origin` names the file in errors; `env` serves `${VAR}` (and `${VAR?}`, which is
@@ -49,6 +52,8 @@ pub fn parse(text: &str, origin: &str, env: &BTreeMap<String, String>) -> Result
 fn apply(rc: &mut Npmrc, key: &str, value: String) -> Result<(), String> {
     if key == "registry" {
         rc.registry = Some(value);
+    } else if key == "cafile" {
+        rc.cafile = Some(value);
     } else if let Some(scope) = key.strip_suffix(":registry") {
         if !scope.starts_with('@') || scope.len() < 2 || scope.contains('/') {
             return Err(format!(

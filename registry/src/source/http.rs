@@ -64,8 +64,13 @@ enum Attempt {
 
 impl HttpSource {
     pub fn new(config: RegistryConfig, options: HttpOptions) -> Result<HttpSource, Error> {
-        let client = Client::builder()
-            .use_rustls_tls()
+        let mut builder = Client::builder().use_rustls_tls();
+        if let Some(path) = &config.ca_file {
+            for certificate in read_ca_file(path)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let client = builder
             .connect_timeout(Duration::from_millis(options.connect_timeout_ms))
             .timeout(Duration::from_millis(options.request_timeout_ms))
             .user_agent(concat!("actionflow-registry/", env!("CARGO_PKG_VERSION")))
@@ -298,4 +303,18 @@ fn error_chain(error: &dyn std::error::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Error> {
+    let fail = |message: String| Error::CaFile {
+        path: path.to_path_buf(),
+        message,
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(e.to_string()))?;
+    let certificates =
+        reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| fail(e.to_string()))?;
+    if certificates.is_empty() {
+        return Err(fail("no PEM certificate in the file".into()));
+    }
+    Ok(certificates)
 }

@@ -23,6 +23,7 @@ registry = \"https://registry.example.test/npm/\"
 //corp.example.test/:_authToken=${CORP_TOKEN}
 //other.example.test/path:_auth=dXNlcjpwYXNz
 cache=${HOME}/.npm-cache
+cafile=${HOME}/ca.pem
 optional=${UNSET_VAR?}
 [section]
 strict-ssl=false
@@ -46,6 +47,7 @@ strict-ssl=false
         rc.credentials["//other.example.test/path/"],
         Credential::Basic("dXNlcjpwYXNz".into())
     );
+    assert_eq!(rc.cafile.as_deref(), Some("/home/x/ca.pem"));
     // Secrets stay out of Debug output.
     assert!(!format!("{rc:?}").contains("s3cret"));
 }
@@ -200,4 +202,30 @@ fn project_settings_override_user_settings_and_bad_urls_are_named() {
         error.contains("ftp://nope.test/") && error.contains("--registry"),
         "{error}"
     );
+}
+
+#[test]
+fn cafile_from_npmrc_is_loaded_or_refused_with_its_path() {
+    let home = tempfile::tempdir().unwrap();
+    let missing = home.path().join("missing.pem");
+    std::fs::write(
+        home.path().join(".npmrc"),
+        format!("registry=https://r.test/\ncafile={}\n", missing.display()),
+    )
+    .unwrap();
+    let inputs = DiscoveryInputs {
+        home_dir: Some(home.path().to_path_buf()),
+        ..DiscoveryInputs::default()
+    };
+    let config = discover(&inputs).unwrap();
+    assert_eq!(config.ca_file.as_deref(), Some(missing.as_path()));
+    let error =
+        actionflow_registry::HttpSource::new(config.clone(), Default::default()).unwrap_err();
+    assert!(
+        matches!(&error, Error::CaFile { path, .. } if path == &missing),
+        "{error:?}"
+    );
+    std::fs::write(&missing, "not a certificate\n").unwrap();
+    let error = actionflow_registry::HttpSource::new(config, Default::default()).unwrap_err();
+    assert!(error.to_string().contains("missing.pem"), "{error}");
 }
