@@ -104,11 +104,11 @@ async fn bench() {
     println!("| --- | --- |");
     println!("| actionflow resolve + download + layout, cold (empty cache, median of {COLD_RUNS}) | {} |", ms(cold));
     println!(
-        "| … of which resolution (packuments) | {} |",
+        "| another cold run, phase 1: resolution (packuments) | {} |",
         ms(resolve_cold)
     );
     println!(
-        "| … of which download + verify + unpack | {} |",
+        "| another cold run, phase 2: download + verify + unpack | {} |",
         ms(fetch_cold)
     );
     println!("| actionflow resolve + layout, warm (all cached, no network, median of {WARM_RUNS}) | {} |", ms(warm));
