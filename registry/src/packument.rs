@@ -45,6 +45,9 @@ pub struct Manifest {
     pub peer_dependencies: BTreeMap<String, String>,
     #[serde(default, deserialize_with = "peer_meta_map")]
     pub peer_dependencies_meta: BTreeMap<String, PeerMeta>,
+    /// `bundleDependencies` (or `bundledDependencies`): names shipped inside the tarball, or `true` for all.
+    #[serde(default, alias = "bundledDependencies")]
+    pub bundle_dependencies: Option<serde_json::Value>,
     #[serde(default)]
     pub os: Option<serde_json::Value>,
     #[serde(default)]
@@ -111,6 +114,23 @@ impl Packument {
         })
     }
 
+    /// Whether `version` is deprecated (a non-empty `deprecated` message; npm avoids such versions).
+    pub fn is_deprecated(&self, version: &str) -> bool {
+        #[derive(Deserialize)]
+        struct Deprecation {
+            #[serde(default)]
+            deprecated: serde_json::Value,
+        }
+        let Some(raw) = self.manifests.get(version) else {
+            return false;
+        };
+        match serde_json::from_str::<Deprecation>(raw.get()).map(|d| d.deprecated) {
+            Ok(serde_json::Value::String(message)) => !message.is_empty(),
+            Ok(serde_json::Value::Bool(flag)) => flag,
+            _ => false,
+        }
+    }
+
     /// The `latest` dist-tag, or "none" (for messages).
     pub fn latest(&self) -> &str {
         self.dist_tags.get("latest").map_or("none", String::as_str)
@@ -118,6 +138,31 @@ impl Packument {
 }
 
 impl Manifest {
+    /// Dependencies to resolve, `(name, spec, optional)` by name: optional ones override regular ones of the
+    /// same name (as in npm) and bundled ones are left out (their files come inside the tarball).
+    pub fn dependencies_to_resolve(&self) -> Vec<(&String, &String, bool)> {
+        let bundled: Vec<&str> = match &self.bundle_dependencies {
+            Some(serde_json::Value::Array(names)) => {
+                names.iter().filter_map(|n| n.as_str()).collect()
+            }
+            Some(serde_json::Value::Bool(true)) => {
+                self.dependencies.keys().map(String::as_str).collect()
+            }
+            _ => Vec::new(),
+        };
+        let mut all: BTreeMap<&String, (&String, bool)> = BTreeMap::new();
+        for (name, spec) in &self.dependencies {
+            all.insert(name, (spec, false));
+        }
+        for (name, spec) in &self.optional_dependencies {
+            all.insert(name, (spec, true));
+        }
+        all.into_iter()
+            .filter(|(name, _)| !bundled.contains(&name.as_str()))
+            .map(|(name, (spec, optional))| (name, spec, optional))
+            .collect()
+    }
+
     /// Whether `os` / `cpu` allow this machine (npm's rules: `!x` excludes, a plain list includes).
     pub fn supports_platform(&self) -> bool {
         let os = match std::env::consts::OS {

@@ -23,6 +23,8 @@ pub struct DepSpec {
     pub package: String,
     /// The spec text as written (for messages and the lockfile).
     pub text: String,
+    /// The range or tag part (`^1` of `npm:real@^1`).
+    pub range_text: String,
     pub wanted: Wanted,
 }
 
@@ -55,6 +57,7 @@ impl DepSpec {
             alias: name.to_string(),
             package: package.to_string(),
             text: spec.to_string(),
+            range_text: range_text.to_string(),
             wanted,
         })
     }
@@ -88,23 +91,38 @@ impl DepSpec {
                 Ok(key)
             }
             Wanted::Range(range) => {
-                let latest = packument.dist_tags.get("latest").and_then(|l| {
-                    packument
-                        .versions
-                        .iter()
-                        .find(|(v, key)| key == l && range.satisfies(v))
-                });
-                let best = latest.or_else(|| {
-                    packument
-                        .versions
-                        .iter()
-                        .rev()
-                        .find(|(v, _)| range.satisfies(v))
-                });
-                best.map(|(_, key)| key.as_str()).ok_or_else(no_match)
+                pick_in_range(packument, range, &self.range_text).ok_or_else(no_match)
             }
         }
     }
+}
+
+/// npm's pick-manifest: `latest` when the range allows it (`*` allows it even as a prerelease) and it is not
+/// deprecated; otherwise the highest satisfying version that is not deprecated; otherwise the highest.
+fn pick_in_range<'p>(packument: &'p Packument, range: &Range, text: &str) -> Option<&'p str> {
+    let any = matches!(text.trim(), "" | "*");
+    let latest = packument.dist_tags.get("latest").and_then(|tagged| {
+        packument
+            .versions
+            .iter()
+            .find(|(v, key)| key == tagged && (any || range.satisfies(v)))
+    });
+    if let Some((_, key)) = latest.filter(|(_, key)| !packument.is_deprecated(key)) {
+        return Some(key);
+    }
+    let mut highest = None;
+    for (_, key) in packument
+        .versions
+        .iter()
+        .rev()
+        .filter(|(v, _)| range.satisfies(v))
+    {
+        if !packument.is_deprecated(key) {
+            return Some(key);
+        }
+        highest.get_or_insert(key.as_str());
+    }
+    highest
 }
 
 fn split_alias(aliased: &str) -> Option<(&str, &str)> {

@@ -185,22 +185,15 @@ async fn prefetch(packuments: &mut Packuments<'_>, root: &[Pending]) {
     }
 }
 
-/// The dependencies of a placed package (optional ones override regular ones of the same name, as in npm).
+/// The dependencies of a placed package still to resolve (see `Manifest::dependencies_to_resolve`).
 fn pending_of(tree: &mut Tree, key: &str) -> Result<Vec<Pending>, Error> {
     let Some(node) = tree.nodes.get(key) else {
         return Ok(Vec::new());
     };
-    let mut all: BTreeMap<&String, (&String, bool)> = BTreeMap::new();
-    for (name, spec) in &node.manifest.dependencies {
-        all.insert(name, (spec, false));
-    }
-    for (name, spec) in &node.manifest.optional_dependencies {
-        all.insert(name, (spec, true));
-    }
     let label = format!("{}@{}", node.package, node.version_text);
     let mut out = Vec::new();
     let mut skipped = Vec::new();
-    for (name, (spec, optional)) in all {
+    for (name, spec, optional) in node.manifest.dependencies_to_resolve() {
         match DepSpec::parse(name, spec) {
             Ok(spec) => out.push(Pending {
                 from: key.to_string(),

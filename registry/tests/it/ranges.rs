@@ -156,3 +156,45 @@ async fn unknown_tag_and_bad_ranges_are_errors_naming_the_package() {
         );
     }
 }
+
+#[tokio::test]
+async fn deprecated_versions_are_avoided_and_star_takes_a_prerelease_latest() {
+    let mut r = Registry::new();
+    r.publish("dep", "1.0.0");
+    r.publish("dep", "1.1.0")
+        .field("deprecated", serde_json::json!("security issue, use 1.0.0"));
+    r.publish("dep", "1.2.0-alpha.1");
+    r.tag("dep", "latest", "1.1.0");
+    r.publish("all", "1.0.0")
+        .field("deprecated", serde_json::json!("gone"));
+    r.publish("all", "1.1.0")
+        .field("deprecated", serde_json::json!("gone"));
+    r.publish("pre", "1.0.0");
+    r.publish("pre", "2.0.0-rc.1");
+    r.tag("pre", "latest", "2.0.0-rc.1");
+    let server = r.serve().await;
+    let source = source_for(&server.url);
+    let (_dir, cache) = temp_cache();
+    let cases = [
+        ("dep", "^1", "1.0.0"),
+        ("dep", "1.1.0", "1.1.0"),
+        ("all", "^1", "1.1.0"),
+        ("pre", "*", "2.0.0-rc.1"),
+        ("pre", "^1", "1.0.0"),
+    ];
+    for (name, range, expected) in cases {
+        let resolution = resolve(
+            &source,
+            &cache,
+            &deps(&[(name, range)]),
+            &ResolveOptions::default(),
+        )
+        .await
+        .unwrap();
+        let got = resolution.lockfile.packages[&format!("node_modules/{name}")]
+            .version
+            .clone()
+            .unwrap();
+        assert_eq!(got, expected, "{name}@{range}");
+    }
+}

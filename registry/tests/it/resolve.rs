@@ -264,3 +264,46 @@ async fn lockfile_is_deterministic_and_round_trips() {
         "{error}"
     );
 }
+
+#[tokio::test]
+async fn bundled_dependencies_come_from_the_tarball() {
+    use crate::support::tgz::{tgz, Entry};
+    let mut r = Registry::new();
+    let tarball = tgz(&[
+        Entry::file(
+            "package/package.json",
+            r#"{"name":"bundler","version":"1.0.0"}"#,
+        ),
+        Entry::file("package/index.js", "module.exports = require('inner');\n"),
+        Entry::file(
+            "package/node_modules/inner/index.js",
+            "module.exports = 'bundled';\n",
+        ),
+    ]);
+    // `inner` is not in the registry at all: resolving it would fail.
+    r.publish("bundler", "1.0.0")
+        .dep("inner", "^1")
+        .dep("shared", "^1")
+        .field("bundleDependencies", serde_json::json!(["inner"]))
+        .tarball(tarball);
+    r.publish("shared", "1.0.0");
+    let server = r.serve().await;
+    let (_dir, cache) = temp_cache();
+    let installed = install(
+        &source_for(&server.url),
+        &cache,
+        &deps(&[("bundler", "^1")]),
+        &ResolveOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        versions(&installed.resolution.lockfile),
+        expected(&[
+            ("node_modules/bundler", "1.0.0"),
+            ("node_modules/shared", "1.0.0")
+        ])
+    );
+    let dir = &installed.tree.packages["node_modules/bundler"].dir;
+    assert!(dir.join("node_modules/inner/index.js").is_file());
+}

@@ -44,6 +44,7 @@ pub struct Publish {
     tarball: Option<Vec<u8>>,
     integrity: Integrity,
     top: String,
+    extra: serde_json::Map<String, Value>,
 }
 
 impl Publish {
@@ -69,6 +70,11 @@ impl Publish {
     }
     pub fn top(&mut self, folder: &str) -> &mut Self {
         self.top = folder.into();
+        self
+    }
+    /// Any other manifest field (`deprecated`, `bundleDependencies`, `os`…).
+    pub fn field(&mut self, key: &str, value: Value) -> &mut Self {
+        self.extra.insert(key.into(), value);
         self
     }
 }
@@ -120,6 +126,7 @@ impl Registry {
             tarball: None,
             integrity: Integrity::Sha512,
             top: "package".into(),
+            extra: serde_json::Map::new(),
         });
         self.packages.last_mut().unwrap()
     }
@@ -180,6 +187,9 @@ impl Registry {
                 "name": p.name, "version": p.version, "dependencies": p.deps,
                 "optionalDependencies": p.optional, "peerDependencies": p.peer, "dist": dist,
             });
+            for (key, value) in &p.extra {
+                doc["versions"][&p.version][key] = value.clone();
+            }
         }
         let mut packuments = BTreeMap::new();
         for (name, mut doc) in docs {
