@@ -14,7 +14,7 @@ use crate::{
 
 pub(crate) const EXECUTION_COLUMNS: &str = "id, tenant_id, trigger_id, status, attempts, \
     max_attempts, idempotency_key, action_ids, event, results, last_error, next_attempt_at, \
-    lease_owner, lease_expires_at, created_at, updated_at";
+    lease_owner, lease_expires_at, created_at, updated_at, plan";
 
 /// The WHERE clause of the execution list; `$1` tenant, `$2` trigger, `$3` action, `$4` status,
 /// `$5` since.
@@ -40,7 +40,7 @@ impl ExecutionStore for SqlStore {
         let at = now();
         let insert = format!(
             "INSERT INTO executions ({EXECUTION_COLUMNS})
-             VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7, '[]', NULL, $8, NULL, NULL, $9, $9)
+             VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7, '[]', NULL, $8, NULL, NULL, $9, $9, $10)
              ON CONFLICT (tenant_id, trigger_id, idempotency_key) DO NOTHING
              RETURNING {EXECUTION_COLUMNS}"
         );
@@ -59,6 +59,7 @@ impl ExecutionStore for SqlStore {
                 .bind(Json(&new.event))
                 .bind(truncate(new.next_attempt_at))
                 .bind(at)
+                .bind(Json(&new.plan))
                 .fetch_optional(pool)
                 .await
                 .map_err(crate::error::foreign_key_as_not_found("tenant"))?;

@@ -73,6 +73,9 @@ pub struct Execution {
     pub lease_expires_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub updated_at: Timestamp,
+    /// The flow pinned at dispatch, as the domain shaped it (what every attempt runs).
+    #[sqlx(json)]
+    pub plan: serde_json::Value,
 }
 
 /// A new dispatch to enqueue.
@@ -85,6 +88,8 @@ pub struct NewExecution {
     pub event: serde_json::Value,
     pub max_attempts: u32,
     pub next_attempt_at: Timestamp,
+    /// The flow pinned at dispatch, as the domain shaped it; stored as is.
+    pub plan: serde_json::Value,
 }
 
 /// Result of [`crate::ExecutionStore::insert_execution`].

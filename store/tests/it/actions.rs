@@ -232,6 +232,7 @@ async fn tenants_are_isolated(store: Shared) {
         event: json!({}),
         max_attempts: 3,
         next_attempt_at: chrono::Utc::now(),
+        plan: json!([{"action_id": id}]),
     };
     let execution = store
         .insert_execution(&a, new.clone())

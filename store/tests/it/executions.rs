@@ -21,6 +21,7 @@ async fn idempotent_insert(store: Shared) {
         (ExecutionStatus::Pending, 0, 3)
     );
     assert_eq!(e.event, json!({"user": {"id": "u1"}}));
+    assert_eq!(e.plan, json!([{"action_id": "action-1", "version": 1}]));
     let again = store
         .insert_execution(&t, job(Some("evt-1"), 5))
         .await

@@ -165,5 +165,6 @@ pub fn job(key: Option<&str>, max_attempts: u32) -> NewExecution {
         event: serde_json::json!({"user": {"id": "u1"}}),
         max_attempts,
         next_attempt_at: chrono::Utc::now(),
+        plan: serde_json::json!([{"action_id": "action-1", "version": 1}]),
     }
 }
