@@ -56,6 +56,12 @@ pub enum Error {
         message: String,
     },
 
+    /// The registry refused the credentials (or their absence).
+    #[error(
+        "request to {url} returned HTTP {status}: check the `//host/:_authToken=` for this registry in .npmrc"
+    )]
+    Unauthorized { url: String, status: u16 },
+
     /// The registry answered with an unexpected HTTP status.
     #[error("request to {url} returned HTTP {status}")]
     HttpStatus { url: String, status: u16 },

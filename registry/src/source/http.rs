@@ -249,10 +249,7 @@ impl PackageSource for HttpSource {
                     package: package.to_string(),
                     url: url.to_string(),
                 }),
-                other => Err(Error::HttpStatus {
-                    url: url.to_string(),
-                    status: other.as_u16(),
-                }),
+                other => Err(status_error(&url, other)),
             }
         }
         .boxed()
@@ -275,10 +272,7 @@ impl PackageSource for HttpSource {
                 .get(&parsed, HeaderMap::new(), package, bytes_max)
                 .await?;
             if status != StatusCode::OK {
-                return Err(Error::HttpStatus {
-                    url: parsed.to_string(),
-                    status: status.as_u16(),
-                });
+                return Err(status_error(&parsed, status));
             }
             Ok(body)
         }
@@ -317,4 +311,12 @@ fn read_ca_file(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, Err
         return Err(fail("no PEM certificate in the file".into()));
     }
     Ok(certificates)
+}
+
+fn status_error(url: &Url, status: StatusCode) -> Error {
+    let (url, status) = (url.to_string(), status.as_u16());
+    match status {
+        401 | 403 => Error::Unauthorized { url, status },
+        _ => Error::HttpStatus { url, status },
+    }
 }

@@ -15,6 +15,7 @@ async fn scoped_packages_use_their_registry_and_only_it_gets_the_token() {
     public.publish("pub", "1.0.0");
     let mut corp = Registry::new();
     corp.publish("@corp/lib", "1.2.0").dep("pub", "^1");
+    corp.require_authorization("Bearer corp-secret");
     let public = public.serve().await;
     let corp = corp.serve().await;
 
@@ -64,4 +65,37 @@ async fn scoped_packages_use_their_registry_and_only_it_gets_the_token() {
         public_seen.iter().all(|s| s.authorization.is_none()),
         "{public_seen:#?}"
     );
+}
+
+#[tokio::test]
+async fn a_refused_token_is_an_error_pointing_at_npmrc() {
+    let mut corp = Registry::new();
+    corp.publish("@corp/lib", "1.0.0");
+    corp.require_authorization("Bearer right");
+    let corp = corp.serve().await;
+    let home = tempfile::tempdir().unwrap();
+    let npmrc = format!(
+        "registry={}\n//127.0.0.1:{}/:_authToken=wrong\n",
+        corp.url, corp.port
+    );
+    std::fs::write(home.path().join(".npmrc"), npmrc).unwrap();
+    let inputs = DiscoveryInputs {
+        home_dir: Some(home.path().to_path_buf()),
+        ..DiscoveryInputs::default()
+    };
+    let source = HttpSource::new(discover(&inputs).unwrap(), HttpOptions::default()).unwrap();
+    let (_dir, cache) = temp_cache();
+    let error = install(
+        &source,
+        &cache,
+        &deps(&[("@corp/lib", "^1")]),
+        &ResolveOptions::default(),
+    )
+    .await
+    .unwrap_err();
+    assert!(
+        matches!(&error, actionflow_registry::Error::Unauthorized { url, status: 401 } if url.ends_with("/@corp%2flib")),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains(".npmrc"), "{error}");
 }

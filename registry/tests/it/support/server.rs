@@ -84,6 +84,7 @@ impl Publish {
 pub struct Registry {
     packages: Vec<Publish>,
     tags: BTreeMap<(String, String), String>,
+    required_authorization: Option<String>,
 }
 
 /// What the server saw.
@@ -100,6 +101,7 @@ struct Shared {
     tarballs: BTreeMap<String, Vec<u8>>,
     seen: Mutex<Vec<Seen>>,
     fail_next: AtomicUsize,
+    required_authorization: Option<String>,
 }
 
 /// A running registry. `url` ends with `/`.
@@ -131,6 +133,12 @@ impl Registry {
         self.packages.last_mut().unwrap()
     }
 
+    /// Answer 401 to requests without exactly this `Authorization` header.
+    pub fn require_authorization(&mut self, value: &str) -> &mut Self {
+        self.required_authorization = Some(value.into());
+        self
+    }
+
     pub fn tag(&mut self, name: &str, tag: &str, version: &str) -> &mut Self {
         self.tags.insert((name.into(), tag.into()), version.into());
         self
@@ -147,6 +155,7 @@ impl Registry {
             tarballs,
             seen: Mutex::new(Vec::new()),
             fail_next: AtomicUsize::new(0),
+            required_authorization: self.required_authorization.clone(),
         });
         let app = Router::new()
             .fallback(handle)
@@ -261,6 +270,11 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         .is_ok();
     if failing {
         return StatusCode::SERVICE_UNAVAILABLE.into_response();
+    }
+    if let Some(required) = &shared.required_authorization {
+        if header_of(header::AUTHORIZATION).as_ref() != Some(required) {
+            return StatusCode::UNAUTHORIZED.into_response();
+        }
     }
     if let Some(bytes) = shared.tarballs.get(&path) {
         return (
