@@ -5,10 +5,10 @@ use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use futures::stream::{self, StreamExt as _, TryStreamExt as _};
+use futures::stream::{self, StreamExt as _};
 
 use crate::cache::Cache;
-use crate::integrity::Integrity;
+use crate::integrity::{Algorithm, Integrity};
 use crate::lockfile::{install_name, Lockfile};
 use crate::resolve::{NetworkMode, ResolveOptions};
 use crate::source::PackageSource;
@@ -32,6 +32,17 @@ struct Job {
     version: String,
     url: String,
     integrity: Integrity,
+    /// Lockfile keys holding this content.
+    keys: Vec<String>,
+    /// Every one of those keys is present only through optional dependencies.
+    optional: bool,
+}
+
+/// An optional package that could not be made present, and why.
+#[derive(Debug, Clone)]
+pub(crate) struct Skipped {
+    pub keys: Vec<String>,
+    pub message: String,
 }
 
 /// Ensures every package of `lockfile` is in `cache`, downloading and verifying missing ones.
@@ -41,8 +52,68 @@ pub async fn ensure_cached(
     lockfile: &Lockfile,
     options: &ResolveOptions,
 ) -> Result<FetchStats, Error> {
+    fetch(source, cache, lockfile, options, false)
+        .await
+        .map(|(stats, _)| stats)
+}
+
+/// [`ensure_cached`]; with `skip_optional`, a failure of a package present only through optional
+/// dependencies is returned as [`Skipped`] instead of failing (npm drops such packages).
+pub(crate) async fn fetch(
+    source: &dyn PackageSource,
+    cache: &Cache,
+    lockfile: &Lockfile,
+    options: &ResolveOptions,
+    skip_optional: bool,
+) -> Result<(FetchStats, Vec<Skipped>), Error> {
+    let total = Arc::new(AtomicU64::new(0));
+    let mut stats = FetchStats::default();
+    let mut missing = Vec::new();
+    for job in jobs(lockfile)? {
+        match cache.package_meta(&job.integrity) {
+            Some(meta) => {
+                stats.cached += 1;
+                add_bytes(&total, meta.unpacked_bytes, &job.label, options)?;
+            }
+            None if options.network == NetworkMode::Offline => {
+                return Err(Error::NotCachedOffline { package: job.label });
+            }
+            None => missing.push(job),
+        }
+    }
+    let mut downloads = stream::iter(missing.into_iter().map(|job| {
+        let total = Arc::clone(&total);
+        async move {
+            let (keys, optional, label) = (job.keys.clone(), job.optional, job.label.clone());
+            (
+                keys,
+                optional,
+                label,
+                download(source, cache, job, options, total).await,
+            )
+        }
+    }))
+    .buffer_unordered(options.concurrency_max.max(1));
+    let mut skipped = Vec::new();
+    while let Some((keys, optional, label, result)) = downloads.next().await {
+        match result {
+            Ok(()) => stats.downloaded += 1,
+            Err(error) if optional && skip_optional => {
+                let message = format!("skipped optional package {label}: {error}");
+                tracing::warn!("{message}");
+                skipped.push(Skipped { keys, message });
+            }
+            Err(error) => return Err(error),
+        }
+    }
+    stats.unpacked_bytes = total.load(Ordering::Relaxed);
+    Ok((stats, skipped))
+}
+
+/// One job per distinct content (the same name@version may sit at several keys).
+fn jobs(lockfile: &Lockfile) -> Result<Vec<Job>, Error> {
     lockfile.validate()?;
-    let mut jobs: BTreeMap<(crate::integrity::Algorithm, String), Job> = BTreeMap::new();
+    let mut jobs: BTreeMap<(Algorithm, String), Job> = BTreeMap::new();
     for (key, entry) in lockfile.packages.iter().filter(|(k, _)| !k.is_empty()) {
         let name = entry
             .name
@@ -57,41 +128,21 @@ pub async fn ensure_cached(
                 package: format!("{name}@{version}"),
                 reason: "the lockfile has no usable integrity".into(),
             })?;
-        jobs.entry((integrity.algorithm, integrity.hex()))
+        let job = jobs
+            .entry((integrity.algorithm, integrity.hex()))
             .or_insert(Job {
                 label: format!("{name}@{version}"),
                 name,
                 version,
                 url: entry.resolved.clone().unwrap_or_default(),
                 integrity,
+                keys: Vec::new(),
+                optional: true,
             });
+        job.keys.push(key.clone());
+        job.optional &= entry.optional;
     }
-    let total = Arc::new(AtomicU64::new(0));
-    let mut stats = FetchStats::default();
-    let mut missing = Vec::new();
-    for job in jobs.into_values() {
-        match cache.package_meta(&job.integrity) {
-            Some(meta) => {
-                stats.cached += 1;
-                add_bytes(&total, meta.unpacked_bytes, &job.label, options)?;
-            }
-            None if options.network == NetworkMode::Offline => {
-                return Err(Error::NotCachedOffline { package: job.label });
-            }
-            None => missing.push(job),
-        }
-    }
-    stats.downloaded = missing.len();
-    stream::iter(
-        missing
-            .into_iter()
-            .map(|job| download(source, cache, job, options, Arc::clone(&total))),
-    )
-    .buffer_unordered(options.concurrency_max.max(1))
-    .try_collect::<Vec<()>>()
-    .await?;
-    stats.unpacked_bytes = total.load(Ordering::Relaxed);
-    Ok(stats)
+    Ok(jobs.into_values().collect())
 }
 
 fn add_bytes(

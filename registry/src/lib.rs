@@ -22,7 +22,7 @@ pub mod source;
 pub mod spec;
 pub mod unpack;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use cache::Cache;
 pub use config::discover::{discover, DiscoveryInputs};
@@ -42,15 +42,27 @@ pub struct Installation {
     pub tree: InstalledTree,
 }
 
-/// Resolves `dependencies`, makes every package present in the cache, and lays the tree out.
+/// Resolves `dependencies`, makes every package present in the cache, and lays the tree out. A package
+/// present only through optional dependencies that fails to download or verify is dropped, with a warning.
 pub async fn install(
     source: &dyn PackageSource,
     cache: &Cache,
     dependencies: &BTreeMap<String, String>,
     options: &ResolveOptions,
 ) -> Result<Installation, Error> {
-    let resolution = resolve(source, cache, dependencies, options).await?;
-    let fetch = ensure_cached(source, cache, &resolution.lockfile, options).await?;
+    let mut resolution = resolve(source, cache, dependencies, options).await?;
+    let (fetch, skipped) = fetch::fetch(source, cache, &resolution.lockfile, options, true).await?;
+    if !skipped.is_empty() {
+        // Like npm, an optional package that cannot be installed leaves the tree (with what only it needed).
+        let removed: BTreeSet<String> = skipped
+            .iter()
+            .flat_map(|s| s.keys.iter().cloned())
+            .collect();
+        resolution.lockfile = resolution.lockfile.without(&removed);
+        resolution
+            .warnings
+            .extend(skipped.into_iter().map(|s| s.message));
+    }
     let tree = layout(&resolution.lockfile, cache)?;
     Ok(Installation {
         resolution,

@@ -1,7 +1,7 @@
 //! The lockfile, modelled on npm's `package-lock.json` v3: `packages` keyed by install path
 //! (`""` for the root, `node_modules/a/node_modules/b` for a nested copy), in sorted order.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -68,6 +68,35 @@ impl Lockfile {
     /// Whether this lockfile was resolved for exactly these declared dependencies (so it can be reused).
     pub fn matches(&self, dependencies: &BTreeMap<String, String>) -> bool {
         self.root_dependencies() == *dependencies
+    }
+
+    /// This lockfile without `removed` keys and without what only they made reachable (Node's lookup:
+    /// a dependency resolves to the first `node_modules/<name>` walking up from its dependent).
+    pub fn without(&self, removed: &BTreeSet<String>) -> Lockfile {
+        let mut kept = self.clone();
+        kept.packages.retain(|key, _| !removed.contains(key));
+        let mut reachable = BTreeSet::from([String::new()]);
+        let mut queue = vec![String::new()];
+        while let Some(from) = queue.pop() {
+            let Some(entry) = kept.packages.get(&from) else {
+                continue;
+            };
+            for name in entry
+                .dependencies
+                .keys()
+                .chain(entry.optional_dependencies.keys())
+            {
+                let found = chain(&from)
+                    .into_iter()
+                    .map(|dir| child_key(dir, name))
+                    .find(|key| kept.packages.contains_key(key));
+                if let Some(key) = found.filter(|key| reachable.insert(key.clone())) {
+                    queue.push(key);
+                }
+            }
+        }
+        kept.packages.retain(|key, _| reachable.contains(key));
+        kept
     }
 
     /// Pretty JSON with a trailing newline.
@@ -148,4 +177,24 @@ pub fn install_name(key: &str) -> Result<&str, String> {
 /// `node_modules/a`; a top-level key → `""`.
 pub fn parent_key(key: &str) -> &str {
     key.rfind("/node_modules/").map_or("", |i| &key[..i])
+}
+
+/// `dir/node_modules/name` (`node_modules/name` at the root).
+pub fn child_key(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        format!("node_modules/{name}")
+    } else {
+        format!("{dir}/node_modules/{name}")
+    }
+}
+
+/// `key` and each directory above it, deepest first, ending with the root `""`.
+pub fn chain(key: &str) -> Vec<&str> {
+    let mut out = vec![key];
+    let mut current = key;
+    while !current.is_empty() {
+        current = parent_key(current);
+        out.push(current);
+    }
+    out
 }

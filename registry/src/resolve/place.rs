@@ -9,6 +9,7 @@ use nodejs_semver::Version;
 use super::packuments::Packuments;
 use super::tree::{accepts, Node, Pending, Tree};
 use crate::lockfile::parent_key;
+pub(crate) use crate::lockfile::{chain, child_key};
 use crate::spec::DepSpec;
 
 /// Where a new package goes.
@@ -17,26 +18,6 @@ pub(crate) enum Placement {
     Place(String),
     /// Instead of the copy at this key.
     Replace(String),
-}
-
-/// `dir/node_modules/name` (`node_modules/name` at the root).
-pub(crate) fn child_key(dir: &str, name: &str) -> String {
-    if dir.is_empty() {
-        format!("node_modules/{name}")
-    } else {
-        format!("{dir}/node_modules/{name}")
-    }
-}
-
-/// `key` and each directory above it, deepest first, ending with the root `""`.
-pub(crate) fn chain(key: &str) -> Vec<&str> {
-    let mut out = vec![key];
-    let mut current = key;
-    while !current.is_empty() {
-        current = parent_key(current);
-        out.push(current);
-    }
-    out
 }
 
 pub(crate) fn in_subtree(key: &str, dir: &str) -> bool {

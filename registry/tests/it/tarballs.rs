@@ -235,3 +235,45 @@ async fn a_lockfile_with_a_tampered_integrity_is_refused_at_install() {
         Err(Error::NotCached { .. })
     ));
 }
+
+#[tokio::test]
+async fn an_optional_package_that_fails_verification_leaves_the_tree() {
+    let mut r = Registry::new();
+    r.publish("host", "1.0.0")
+        .optional_dep("native", "^1")
+        .dep("shared", "^1");
+    r.publish("native", "1.0.0")
+        .integrity(Integrity::Wrong)
+        .dep("native-only", "^1")
+        .dep("shared", "^1");
+    r.publish("native-only", "1.0.0");
+    r.publish("shared", "1.0.0");
+    let server = r.serve().await;
+    let (_dir, cache) = temp_cache();
+    let installed = install(
+        &source_for(&server.url),
+        &cache,
+        &deps(&[("host", "^1")]),
+        &ResolveOptions::default(),
+    )
+    .await
+    .unwrap();
+    let keys: Vec<&String> = installed.resolution.lockfile.packages.keys().collect();
+    assert_eq!(keys, ["", "node_modules/host", "node_modules/shared"]);
+    assert_eq!(installed.tree.packages.len(), 2);
+    let warnings = installed.resolution.warnings.join("\n");
+    assert!(
+        warnings.contains("skipped optional package native@1.0.0: integrity check failed"),
+        "{warnings}"
+    );
+    // The same lockfile installed strictly (another node) is complete and needs nothing optional.
+    let tree = actionflow_registry::install_lockfile(
+        &source_for(&server.url),
+        &cache,
+        &installed.resolution.lockfile,
+        &ResolveOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(tree, installed.tree);
+}
