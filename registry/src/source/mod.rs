@@ -3,6 +3,7 @@
 
 mod http;
 mod memory;
+mod transport;
 
 pub use http::{HttpOptions, HttpSource};
 pub use memory::MemorySource;

@@ -60,34 +60,7 @@ async fn version_choice_matches_npm() {
         println!("npm version choice: skipped, npm is not installed");
         return;
     }
-    let mut r = crate::support::Registry::new();
-    for v in [
-        "0.9.0",
-        "1.0.0",
-        "1.2.3",
-        "1.2.4",
-        "1.3.0",
-        "1.10.0",
-        "2.0.0-beta.1",
-        "2.0.0",
-        "2.1.0",
-        "2.2.0",
-        "3.0.0-rc.1",
-    ] {
-        r.publish("r", v);
-    }
-    r.tag("r", "latest", "2.1.0").tag("r", "next", "3.0.0-rc.1");
-    r.publish("dep", "1.0.0");
-    r.publish("dep", "1.1.0")
-        .field("deprecated", serde_json::json!("use 1.0.0"));
-    r.tag("dep", "latest", "1.1.0");
-    r.publish("all", "1.0.0")
-        .field("deprecated", serde_json::json!("gone"));
-    r.publish("all", "1.1.0")
-        .field("deprecated", serde_json::json!("gone"));
-    r.publish("pre", "1.0.0");
-    r.publish("pre", "2.0.0-rc.1");
-    r.tag("pre", "latest", "2.0.0-rc.1");
+    let r = choice_registry();
     let ranges = [
         "^1.2.3",
         "~1.2.3",
@@ -157,4 +130,38 @@ async fn version_choice_matches_npm() {
         })
         .collect();
     assert!(diff.is_empty(), "{}", explain.join("\n"));
+}
+
+/// The packages of `version_choice_matches_npm`: a long version list with tags, deprecated versions, and a
+/// prerelease `latest`.
+fn choice_registry() -> crate::support::Registry {
+    let mut r = crate::support::Registry::new();
+    for v in [
+        "0.9.0",
+        "1.0.0",
+        "1.2.3",
+        "1.2.4",
+        "1.3.0",
+        "1.10.0",
+        "2.0.0-beta.1",
+        "2.0.0",
+        "2.1.0",
+        "2.2.0",
+        "3.0.0-rc.1",
+    ] {
+        r.publish("r", v);
+    }
+    r.tag("r", "latest", "2.1.0").tag("r", "next", "3.0.0-rc.1");
+    r.publish("dep", "1.0.0");
+    r.publish("dep", "1.1.0")
+        .field("deprecated", serde_json::json!("use 1.0.0"));
+    r.tag("dep", "latest", "1.1.0");
+    r.publish("all", "1.0.0")
+        .field("deprecated", serde_json::json!("gone"));
+    r.publish("all", "1.1.0")
+        .field("deprecated", serde_json::json!("gone"));
+    r.publish("pre", "1.0.0");
+    r.publish("pre", "2.0.0-rc.1");
+    r.tag("pre", "latest", "2.0.0-rc.1");
+    r
 }

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use actionflow_registry::{
-    discover, install, DiscoveryInputs, HttpOptions, HttpSource, NetworkMode, ResolveOptions,
+    discover, install, DiscoveryInputs, HttpOptions, HttpSource, Installation, NetworkMode,
+    ResolveOptions,
 };
 
-use crate::support::{deps, temp_cache};
+use crate::support::temp_cache;
 
 fn enabled(test: &str) -> bool {
     let on = std::env::var("ACTIONFLOW_TEST_NPM_REGISTRY").is_ok_and(|v| v == "1");
@@ -62,6 +63,38 @@ fn entry_file(package_json: &serde_json::Value) -> String {
     }
 }
 
+/// One root package: the expected major, a registry tarball with sha512 integrity, and its entry file
+/// present in the unpacked directory.
+fn check_package(installed: &Installation, registry: &str, name: &str, major: &str) {
+    let entry = &installed.resolution.lockfile.packages[&format!("node_modules/{name}")];
+    assert!(
+        entry.version.as_deref().unwrap().starts_with(major),
+        "{name}: {entry:?}"
+    );
+    let resolved = entry.resolved.as_deref().unwrap();
+    assert!(
+        resolved.starts_with(registry) && resolved.ends_with(".tgz"),
+        "{resolved}"
+    );
+    assert!(
+        entry.integrity.as_deref().unwrap().starts_with("sha512-"),
+        "{name}: {entry:?}"
+    );
+    let package = &installed.tree.packages[&format!("node_modules/{name}")];
+    let manifest = read_manifest(&package.dir);
+    assert_eq!(manifest["name"], name);
+    let main = entry_file(&manifest);
+    assert!(
+        package.dir.join(&main).is_file(),
+        "{name}: {main} missing in {}",
+        package.dir.display()
+    );
+}
+
+fn read_manifest(dir: &std::path::Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(dir.join("package.json")).unwrap()).unwrap()
+}
+
 #[tokio::test]
 async fn real_packages_resolve_download_and_lay_out() {
     if !enabled("real_packages_resolve_download_and_lay_out") {
@@ -69,53 +102,26 @@ async fn real_packages_resolve_download_and_lay_out() {
     }
     let source = real_source();
     let (_dir, cache) = temp_cache();
-    let wanted = deps(&[
-        ("lodash", "^4"),
-        ("ms", "2"),
-        ("uuid", "9"),
-        ("dayjs", "1"),
-        ("validator", "13"),
-        ("nanoid", "5"),
-        ("debug", "4"),
-    ]);
+    let majors = [
+        ("lodash", "^4", "4."),
+        ("ms", "2", "2."),
+        ("uuid", "9", "9."),
+        ("dayjs", "1", "1."),
+        ("validator", "13", "13."),
+        ("nanoid", "5", "5."),
+        ("debug", "4", "4."),
+    ];
+    let wanted: BTreeMap<String, String> = majors
+        .iter()
+        .map(|(n, r, _)| (n.to_string(), r.to_string()))
+        .collect();
     let installed = install(&source, &cache, &wanted, &ResolveOptions::default())
         .await
         .unwrap();
     let lock = &installed.resolution.lockfile;
     println!("{}", lock.to_json());
-    for (name, major) in [
-        ("lodash", "4."),
-        ("ms", "2."),
-        ("uuid", "9."),
-        ("dayjs", "1."),
-        ("validator", "13."),
-        ("nanoid", "5."),
-    ] {
-        let entry = &lock.packages[&format!("node_modules/{name}")];
-        assert!(
-            entry.version.as_deref().unwrap().starts_with(major),
-            "{name}: {entry:?}"
-        );
-        let resolved = entry.resolved.as_deref().unwrap();
-        assert!(
-            resolved.starts_with(source.config().registry.as_str()) && resolved.ends_with(".tgz"),
-            "{resolved}"
-        );
-        assert!(
-            entry.integrity.as_deref().unwrap().starts_with("sha512-"),
-            "{name}: {entry:?}"
-        );
-        let package = &installed.tree.packages[&format!("node_modules/{name}")];
-        let manifest: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(package.dir.join("package.json")).unwrap())
-                .unwrap();
-        assert_eq!(manifest["name"], name);
-        let main = entry_file(&manifest);
-        assert!(
-            package.dir.join(&main).is_file(),
-            "{name}: {main} missing in {}",
-            package.dir.display()
-        );
+    for (name, _, major) in majors {
+        check_package(&installed, source.config().registry.as_str(), name, major);
     }
     // debug@4 depends on ms@^2.1: deduplicated with the root's ms, not nested.
     assert!(
@@ -129,28 +135,22 @@ async fn real_packages_resolve_download_and_lay_out() {
         .dependencies
         .contains_key("ms"));
     // nanoid 5 is ESM-only.
-    let nanoid = &installed.tree.packages["node_modules/nanoid"];
-    let manifest: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(nanoid.dir.join("package.json")).unwrap()).unwrap();
-    assert_eq!(manifest["type"], "module");
-    // nanoid depends on nothing at run time; the whole set is small and fully locked.
+    assert_eq!(
+        read_manifest(&installed.tree.packages["node_modules/nanoid"].dir)["type"],
+        "module"
+    );
+    // None of these has run-time dependencies beyond debug → ms: the set is small and fully locked.
     assert!(
         lock.packages.len() <= 12,
         "{:?}",
         lock.packages.keys().collect::<Vec<_>>()
     );
 
-    let again = install(
-        &source,
-        &cache,
-        &wanted,
-        &ResolveOptions {
-            network: NetworkMode::Offline,
-            ..ResolveOptions::default()
-        },
-    )
-    .await
-    .unwrap();
+    let offline = ResolveOptions {
+        network: NetworkMode::Offline,
+        ..ResolveOptions::default()
+    };
+    let again = install(&source, &cache, &wanted, &offline).await.unwrap();
     assert_eq!(again.resolution.lockfile, *lock);
     assert_eq!(
         (again.resolution.packument_requests, again.fetch.downloaded),
