@@ -157,3 +157,47 @@ async fn real_packages_resolve_download_and_lay_out() {
         (0, 0)
     );
 }
+
+/// Real, large trees (≈400 packages with shared and conflicting ranges, optional and platform-specific
+/// dependencies): our tree must be npm's, key for key and version for version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_trees_match_npm() {
+    if !enabled("real_trees_match_npm") {
+        return;
+    }
+    let source = real_source();
+    let (dir, cache) = temp_cache();
+    let wanted: BTreeMap<String, String> = [
+        ("express", "^4"),
+        ("eslint", "^8"),
+        ("@babel/core", "^7"),
+        ("jest", "^29"),
+        ("axios", "^1"),
+        ("jsonwebtoken", "^9"),
+    ]
+    .iter()
+    .map(|(n, r)| (n.to_string(), r.to_string()))
+    .collect();
+    let ours = install(&source, &cache, &wanted, &ResolveOptions::default())
+        .await
+        .unwrap();
+    let registry = source.config().registry.to_string();
+    let (_, npm) =
+        crate::support::graph::npm_install(&registry, &wanted, &dir.path().join("npm")).await;
+    println!(
+        "npm: {} packages, actionflow: {}",
+        npm.len(),
+        ours.tree.packages.len()
+    );
+    let diff = crate::support::graph::tree_diff(
+        &npm,
+        &crate::support::graph::tree_of(&ours.resolution.lockfile),
+    );
+    assert!(
+        diff.is_empty(),
+        "{} packages from npm, {} from us:\n{}",
+        npm.len(),
+        ours.tree.packages.len(),
+        diff.join("\n")
+    );
+}

@@ -151,10 +151,30 @@ pub async fn npm_install(
         .as_object()
         .unwrap()
         .iter()
-        .filter(|(k, _)| !k.is_empty())
+        .filter(|(k, v)| !k.is_empty() && installable_here(v))
         .map(|(k, v)| (k.clone(), v["version"].as_str().unwrap().to_string()))
         .collect();
     (elapsed, tree)
+}
+
+/// npm keeps other platforms' optional packages (e.g. `fsevents`, `os: ["darwin"]`) in its lockfile but
+/// not on disk; we leave them out of the lockfile. Compare what is installed here.
+fn installable_here(entry: &serde_json::Value) -> bool {
+    let allows = |field: &str, here: &str| match entry[field].as_array() {
+        Some(list) => {
+            let names: Vec<&str> = list.iter().filter_map(|v| v.as_str()).collect();
+            let excluded = names.iter().any(|n| n.strip_prefix('!') == Some(here));
+            let includes: Vec<&&str> = names.iter().filter(|n| !n.starts_with('!')).collect();
+            !excluded && (includes.is_empty() || includes.iter().any(|n| **n == here))
+        }
+        None => true,
+    };
+    let cpu = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "x64"
+    };
+    allows("os", std::env::consts::OS) && allows("cpu", cpu)
 }
 
 /// `key → version` of a lockfile, comparable with [`npm_install`]'s.
