@@ -4,7 +4,12 @@
 
 mod bench;
 mod cli;
+mod config;
+mod openapi;
 mod packages;
+mod secrets;
+mod serve;
+mod server;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -28,6 +33,8 @@ enum Command {
     Triggers(cli::triggers::TriggersArgs),
     /// Measure cold and warm executions against a Node.js webhook baseline and print a table.
     Bench(bench::BenchArgs),
+    /// Serve the Actions HTTP API (SQLite in the data dir by default, or PostgreSQL).
+    Serve(config::ServeArgs),
 }
 
 /// A bad input from the user: printed as one line, exit code 2.
@@ -48,6 +55,7 @@ fn main() -> ExitCode {
         Command::Run(a) => cli::run::main(a),
         Command::Triggers(a) => cli::triggers::main(&a),
         Command::Bench(a) => bench::main(a),
+        Command::Serve(a) => serve::main(a),
     };
     match result {
         Ok(code) => code,

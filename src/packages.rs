@@ -71,9 +71,21 @@ impl Packages {
     }
 
     /// The installed tree of a frozen lockfile, from the cache only (execution never uses the network).
-    #[allow(dead_code, reason = "the server's executions of deployed versions use it")]
     pub fn layout(&self, lockfile: &Lockfile) -> anyhow::Result<InstalledTree> {
         Ok(registry::layout(lockfile, &self.cache)?)
+    }
+
+    /// The installed tree of a frozen lockfile: from the cache, else downloaded exactly as locked
+    /// (a node whose cache never saw this version), integrity-checked, without resolving anything.
+    pub async fn layout_or_fetch(&self, lockfile: &Lockfile) -> anyhow::Result<InstalledTree> {
+        if let Ok(tree) = self.layout(lockfile) {
+            return Ok(tree);
+        }
+        let source = self.source()?;
+        Ok(
+            registry::install_lockfile(source.as_ref(), &self.cache, lockfile, &self.options)
+                .await?,
+        )
     }
 }
 

@@ -1,0 +1,189 @@
+//! Sealing of action secrets with AES-256-GCM under the server's master key. The tenant, action and
+//! secret name are the associated data, so a sealed value copied to another row does not open.
+//! The store only ever sees ciphertext and nonce; values exist in clear only in a test or execution
+//! request on its way to the runtime.
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use anyhow::{bail, Context};
+use rand::RngCore;
+use std::io::Write;
+use std::path::Path;
+
+const KEY_BYTES: usize = 32;
+const NONCE_BYTES: usize = 12;
+
+/// Seals and opens secret values. `Debug` never shows the key.
+#[derive(Clone)]
+pub struct Sealer {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer(<key redacted>)")
+    }
+}
+
+/// A sealed secret value.
+pub struct Sealed {
+    pub ciphertext: Vec<u8>,
+    pub nonce: Vec<u8>,
+}
+
+/// A sealed value that does not open (wrong master key, or a row moved or tampered with).
+#[derive(Debug, thiserror::Error)]
+#[error("secret {name} cannot be decrypted with this master key")]
+pub struct OpenError {
+    pub name: String,
+}
+
+fn associated_data(tenant_id: &str, action_id: &str, name: &str) -> Vec<u8> {
+    format!("actionflow-secret-v1\0{tenant_id}\0{action_id}\0{name}").into_bytes()
+}
+
+impl Sealer {
+    pub fn new(key: [u8; KEY_BYTES]) -> Sealer {
+        Sealer {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key)),
+        }
+    }
+
+    /// The key from `ACTIONFLOW_MASTER_KEY` (64 hex digits) when given, else from `key_file`,
+    /// which is created with a fresh random key and mode 0600 when missing.
+    pub fn load(env_key: Option<&str>, key_file: &Path) -> anyhow::Result<Sealer> {
+        if let Some(hex_key) = env_key.filter(|k| !k.trim().is_empty()) {
+            return Ok(Sealer::new(
+                parse_key(hex_key).context("ACTIONFLOW_MASTER_KEY")?,
+            ));
+        }
+        match std::fs::read_to_string(key_file) {
+            Ok(text) => Ok(Sealer::new(
+                parse_key(&text).with_context(|| format!("{}", key_file.display()))?,
+            )),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key_file(key_file),
+            Err(e) => Err(e).with_context(|| format!("reading {}", key_file.display())),
+        }
+    }
+
+    pub fn seal(&self, tenant_id: &str, action_id: &str, name: &str, value: &str) -> Sealed {
+        let mut nonce = [0u8; NONCE_BYTES];
+        rand::rng().fill_bytes(&mut nonce);
+        let aad = associated_data(tenant_id, action_id, name);
+        let payload = Payload {
+            msg: value.as_bytes(),
+            aad: &aad,
+        };
+        // Encryption with a valid key and a 12-byte nonce only fails beyond 64 GiB of plaintext.
+        let ciphertext = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), payload)
+            .unwrap_or_default();
+        Sealed {
+            ciphertext,
+            nonce: nonce.to_vec(),
+        }
+    }
+
+    pub fn open(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        name: &str,
+        sealed: &Sealed,
+    ) -> Result<String, OpenError> {
+        let error = || OpenError {
+            name: name.to_owned(),
+        };
+        if sealed.nonce.len() != NONCE_BYTES {
+            return Err(error());
+        }
+        let aad = associated_data(tenant_id, action_id, name);
+        let payload = Payload {
+            msg: &sealed.ciphertext,
+            aad: &aad,
+        };
+        let clear = self
+            .cipher
+            .decrypt(Nonce::from_slice(&sealed.nonce), payload)
+            .map_err(|_| error())?;
+        String::from_utf8(clear).map_err(|_| error())
+    }
+}
+
+fn parse_key(text: &str) -> anyhow::Result<[u8; KEY_BYTES]> {
+    let bytes = hex::decode(text.trim()).context("the master key must be 64 hex digits")?;
+    match <[u8; KEY_BYTES]>::try_from(bytes) {
+        Ok(key) => Ok(key),
+        Err(bytes) => bail!(
+            "the master key must be 32 bytes (64 hex digits), found {} bytes",
+            bytes.len()
+        ),
+    }
+}
+
+fn create_key_file(path: &Path) -> anyhow::Result<Sealer> {
+    let mut key = [0u8; KEY_BYTES];
+    rand::rng().fill_bytes(&mut key);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = match options.open(path) {
+        Ok(file) => file,
+        // Another node or process created it first: use theirs.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let text = std::fs::read_to_string(path)?;
+            return Ok(Sealer::new(parse_key(&text)?));
+        }
+        Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
+    };
+    file.write_all(format!("{}\n", hex::encode(key)).as_bytes())?;
+    file.sync_all()?;
+    tracing::info!(path = %path.display(), "created a new master key");
+    Ok(Sealer::new(key))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn a_value_opens_only_under_its_own_tenant_action_and_name() {
+        let sealer = Sealer::new([7; 32]);
+        let sealed = sealer.seal("t1", "a1", "API_KEY", "s3cr3t");
+        assert!(!sealed.ciphertext.windows(6).any(|w| w == b"s3cr3t"));
+        assert_eq!(
+            sealer.open("t1", "a1", "API_KEY", &sealed).unwrap(),
+            "s3cr3t"
+        );
+        assert!(sealer.open("t2", "a1", "API_KEY", &sealed).is_err());
+        assert!(sealer.open("t1", "a2", "API_KEY", &sealed).is_err());
+        assert!(sealer.open("t1", "a1", "OTHER", &sealed).is_err());
+        assert!(Sealer::new([8; 32])
+            .open("t1", "a1", "API_KEY", &sealed)
+            .is_err());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_key_file_is_created_once_with_mode_0600() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/master.key");
+        let first = Sealer::load(None, &path).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let sealed = first.seal("t", "a", "n", "v");
+        let again = Sealer::load(None, &path).unwrap();
+        assert_eq!(again.open("t", "a", "n", &sealed).unwrap(), "v");
+        assert!(Sealer::load(Some("abcd"), &path).is_err());
+    }
+}

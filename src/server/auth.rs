@@ -1,0 +1,168 @@
+//! Bearer-token authentication. Two kinds of caller: the admin (one token, from
+//! `ACTIONFLOW_ADMIN_TOKEN` or generated on first start) who manages tenants and their tokens, and
+//! a tenant, through one of its API tokens carrying scopes. Tokens are 256-bit random strings; only
+//! their SHA-256 is stored, and hashes are compared in constant time.
+//!
+//! Handlers take [`Admin`] or [`Tenant`] as an extractor, then call [`Tenant::require`] with the
+//! scope the endpoint needs.
+
+use super::error::{ApiError, Code};
+use super::AppState;
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine as _;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Every scope a tenant token may carry.
+pub const SCOPES: &[&str] = &[
+    "actions:read",
+    "actions:write",
+    "bindings:read",
+    "bindings:write",
+    "dispatch",
+    "executions:read",
+];
+
+/// Reading actions, versions, diffs and secret names.
+pub const ACTIONS_READ: &str = "actions:read";
+/// Creating, editing, deploying, rolling back, testing actions and setting their secrets.
+pub const ACTIONS_WRITE: &str = "actions:write";
+
+const TOKEN_PREFIX: &str = "af_";
+
+/// A new random token (`af_` + 43 base64url characters).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!(
+        "{TOKEN_PREFIX}{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    )
+}
+
+/// What is stored for a token.
+pub fn hash_token(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// The admin: manages tenants and tokens.
+pub struct Admin;
+
+/// A tenant's API token: which tenant, which token, which scopes.
+#[derive(Debug, Clone)]
+pub struct Tenant {
+    pub tenant_id: String,
+    /// Which token made the call (for audit records of later resources).
+    #[allow(dead_code, reason = "read by the executions API's audit fields")]
+    pub token_id: String,
+    pub scopes: Vec<String>,
+}
+
+impl Tenant {
+    /// 403 unless the token carries `scope`.
+    pub fn require(&self, scope: &str) -> Result<(), ApiError> {
+        if self.scopes.iter().any(|s| s == scope) {
+            return Ok(());
+        }
+        Err(ApiError::new(
+            Code::Forbidden,
+            "authorization".to_owned(),
+            format!("this token lacks the scope {scope}"),
+        ))
+    }
+}
+
+enum Caller {
+    Admin,
+    Tenant(Tenant),
+}
+
+fn unauthorized(message: &str) -> ApiError {
+    ApiError::new(Code::Unauthorized, "authorization".to_owned(), message)
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(AUTHORIZATION)
+        .ok_or_else(|| unauthorized("send a token: Authorization: Bearer <token>"))?;
+    let value = value
+        .to_str()
+        .map_err(|_| unauthorized("the Authorization header is not readable text"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    Ok(token)
+}
+
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    let token = bearer(parts)?;
+    let hash = hash_token(token);
+    if bool::from(hash.ct_eq(&state.admin_token_hash)) {
+        return Ok(Caller::Admin);
+    }
+    match state.store.token_by_hash(&hash).await {
+        // The index lookup found it by hash; compare again in constant time all the same.
+        Ok(row) if bool::from(row.token_hash.as_slice().ct_eq(&hash)) => {
+            Ok(Caller::Tenant(Tenant {
+                tenant_id: row.tenant_id,
+                token_id: row.id,
+                scopes: row.scopes,
+            }))
+        }
+        Ok(_) | Err(actionflow_store::Error::NotFound { .. }) => {
+            Err(unauthorized("the token is unknown or revoked"))
+        }
+        Err(error) => Err(ApiError::from(error)),
+    }
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match authenticate(parts, state).await? {
+            Caller::Admin => Ok(Admin),
+            Caller::Tenant(_) => Err(ApiError::new(
+                Code::Forbidden,
+                "authorization".to_owned(),
+                "this endpoint needs the admin token",
+            )),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for Tenant {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        match authenticate(parts, state).await? {
+            Caller::Tenant(tenant) => Ok(tenant),
+            Caller::Admin => Err(ApiError::new(
+                Code::Forbidden,
+                "authorization".to_owned(),
+                "the admin token manages tenants; use a tenant token here",
+            )),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_random_and_hash_to_32_bytes() {
+        let (a, b) = (new_token(), new_token());
+        assert_ne!(a, b);
+        assert!(a.starts_with("af_") && a.len() == 46, "{a}");
+        assert_eq!(hash_token(&a), hash_token(&a));
+        assert_ne!(hash_token(&a), hash_token(&b));
+    }
+}

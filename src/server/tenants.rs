@@ -1,0 +1,222 @@
+//! Tenants and their API tokens, managed with the admin token: create and list tenants; create,
+//! list and revoke a tenant's tokens. A token's clear value is returned once, at creation.
+
+use super::auth::{self, Admin, SCOPES};
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::{JsonBody, QueryParams};
+use super::AppState;
+use actionflow_store::{ApiToken, Page, Tenant};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_tenant, list_tenants))
+        .routes(routes!(create_token, list_tokens))
+        .routes(routes!(revoke_token))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// 1–128 characters, unique.
+    pub name: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantBody {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Tenant> for TenantBody {
+    fn from(t: Tenant) -> Self {
+        TenantBody {
+            id: t.id,
+            name: t.name,
+            created_at: t.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TenantList {
+    pub tenants: Vec<TenantBody>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// Zero-based page (`page`) of `per_page` items (1–100, default 50).
+#[derive(Deserialize, IntoParams, Default)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+impl PageQuery {
+    pub fn page(&self, per_page_max: u32) -> ApiResult<Page> {
+        let per_page = self.per_page.unwrap_or(50);
+        if per_page == 0 || per_page > per_page_max {
+            return Err(ApiError::invalid(
+                "per_page",
+                format!("per_page must be between 1 and {per_page_max}"),
+            ));
+        }
+        Ok(Page::new(self.page.unwrap_or(0), per_page))
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateToken {
+    /// Among `actions:read`, `actions:write`, `bindings:read`, `bindings:write`, `dispatch`,
+    /// `executions:read`.
+    pub scopes: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenBody {
+    pub id: String,
+    pub tenant_id: String,
+    pub scopes: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// The token itself: only in the response that created it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+}
+
+impl From<ApiToken> for TokenBody {
+    fn from(t: ApiToken) -> Self {
+        TokenBody {
+            id: t.id,
+            tenant_id: t.tenant_id,
+            scopes: t.scopes,
+            created_at: t.created_at,
+            revoked_at: t.revoked_at,
+            token: None,
+        }
+    }
+}
+
+/// Create a tenant (admin).
+#[utoipa::path(post, path = "/v1/tenants", tag = "tenants", request_body = CreateTenant,
+    responses((status = 201, body = TenantBody), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_tenant(
+    _: Admin,
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<CreateTenant>,
+) -> ApiResult<(StatusCode, Json<TenantBody>)> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > state.limits.name_chars_max {
+        return Err(ApiError::invalid(
+            "name",
+            format!(
+                "name must be 1 to {} characters",
+                state.limits.name_chars_max
+            ),
+        ));
+    }
+    let tenant = state
+        .store
+        .create_tenant(name)
+        .await
+        .map_err(|e| ApiError::from(e).field("name"))?;
+    Ok((StatusCode::CREATED, Json(tenant.into())))
+}
+
+/// List tenants (admin).
+#[utoipa::path(get, path = "/v1/tenants", tag = "tenants", params(PageQuery),
+    responses((status = 200, body = TenantList), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_tenants(
+    _: Admin,
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<PageQuery>,
+) -> ApiResult<Json<TenantList>> {
+    let paged = state
+        .store
+        .list_tenants(query.page(state.limits.per_page_max)?)
+        .await?;
+    Ok(Json(TenantList {
+        tenants: paged.items.into_iter().map(Into::into).collect(),
+        total: paged.total,
+        page: paged.page,
+        per_page: paged.per_page,
+    }))
+}
+
+/// Create an API token for a tenant (admin). The response is the only time `token` is shown.
+#[utoipa::path(post, path = "/v1/tenants/{tenant_id}/tokens", tag = "tenants",
+    params(("tenant_id" = String, Path)), request_body = CreateToken,
+    responses((status = 201, body = TokenBody), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn create_token(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+    JsonBody(body): JsonBody<CreateToken>,
+) -> ApiResult<(StatusCode, Json<TokenBody>)> {
+    if body.scopes.is_empty() {
+        return Err(ApiError::invalid("scopes", "give at least one scope"));
+    }
+    for (i, scope) in body.scopes.iter().enumerate() {
+        if !SCOPES.contains(&scope.as_str()) {
+            return Err(ApiError::invalid(
+                &format!("scopes[{i}]"),
+                format!("unknown scope {scope:?} (known: {})", SCOPES.join(", ")),
+            ));
+        }
+    }
+    let mut scopes = body.scopes;
+    scopes.sort();
+    scopes.dedup();
+    let token = auth::new_token();
+    let row = state
+        .store
+        .create_token(&tenant_id, &auth::hash_token(&token), &scopes)
+        .await?;
+    let mut out = TokenBody::from(row);
+    out.token = Some(token);
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// List a tenant's tokens, revoked ones included (admin). Never shows token values.
+#[utoipa::path(get, path = "/v1/tenants/{tenant_id}/tokens", tag = "tenants",
+    params(("tenant_id" = String, Path)),
+    responses((status = 200, body = Vec<TokenBody>), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn list_tokens(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+) -> ApiResult<Json<Vec<TokenBody>>> {
+    state.store.get_tenant(&tenant_id).await?;
+    let tokens = state.store.list_tokens(&tenant_id).await?;
+    Ok(Json(tokens.into_iter().map(Into::into).collect()))
+}
+
+/// Revoke a token (admin); it stops working at once. Idempotent.
+#[utoipa::path(delete, path = "/v1/tenants/{tenant_id}/tokens/{token_id}", tag = "tenants",
+    params(("tenant_id" = String, Path), ("token_id" = String, Path)),
+    responses((status = 200, body = TokenBody), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn revoke_token(
+    _: Admin,
+    State(state): State<AppState>,
+    Path((tenant_id, token_id)): Path<(String, String)>,
+) -> ApiResult<Json<TokenBody>> {
+    let row = state.store.revoke_token(&tenant_id, &token_id).await?;
+    Ok(Json(row.into()))
+}

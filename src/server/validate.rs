@@ -1,0 +1,248 @@
+//! The rules an action's fields must meet, as plain functions over the request DTOs: each error
+//! names the field (`supported_triggers[1].id`, `secrets[0].value`). Also whether a draft equals
+//! a version.
+
+use super::error::{ApiError, ApiResult};
+use super::ApiLimits;
+use actionflow_runtime::trigger;
+use actionflow_store::{Action, ActionVersion, Dependency};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use utoipa::ToSchema;
+
+/// Runtimes an action may declare.
+pub const RUNTIMES: &[&str] = &["node22", "node18"];
+
+/// A trigger an action supports, e.g. `{"id": "post-login", "version": "v3"}`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TriggerRef {
+    pub id: String,
+    /// The catalog's version of the trigger; optional in requests.
+    pub version: Option<String>,
+}
+
+impl TriggerRef {
+    pub fn of(id: &str) -> TriggerRef {
+        TriggerRef {
+            id: id.to_owned(),
+            version: trigger::find(id).map(|t| t.version.to_owned()),
+        }
+    }
+}
+
+/// An npm dependency: `name` and a semver range in `version`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct DependencyBody {
+    pub name: String,
+    pub version: String,
+}
+
+impl From<Dependency> for DependencyBody {
+    fn from(d: Dependency) -> Self {
+        DependencyBody {
+            name: d.name,
+            version: d.version,
+        }
+    }
+}
+
+/// A secret to store: write-only.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SecretInput {
+    /// Letters, digits and `_`, not starting with a digit; at most 128 characters.
+    pub name: String,
+    /// At most 4 KiB.
+    pub value: String,
+}
+
+impl std::fmt::Debug for SecretInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "SecretInput {{ name: {:?}, value: <redacted> }}",
+            self.name
+        )
+    }
+}
+
+pub fn name(name: &str, limits: &ApiLimits) -> ApiResult<String> {
+    let trimmed = name.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > limits.name_chars_max {
+        return Err(ApiError::invalid(
+            "name",
+            format!("name must be 1 to {} characters", limits.name_chars_max),
+        ));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name",
+            "name must not hold control characters",
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+pub fn triggers(refs: &[TriggerRef]) -> ApiResult<Vec<String>> {
+    if refs.is_empty() {
+        return Err(ApiError::invalid(
+            "supported_triggers",
+            "give at least one trigger",
+        ));
+    }
+    let mut ids = Vec::new();
+    for (i, r) in refs.iter().enumerate() {
+        let Some(found) = trigger::find(&r.id) else {
+            return Err(ApiError::invalid(
+                &format!("supported_triggers[{i}].id"),
+                format!(
+                    "unknown trigger {:?} (known: {})",
+                    r.id,
+                    trigger::ids().join(", ")
+                ),
+            ));
+        };
+        if let Some(version) = r.version.as_deref().filter(|v| *v != found.version) {
+            return Err(ApiError::invalid(
+                &format!("supported_triggers[{i}].version"),
+                format!(
+                    "{} is at version {}, not {version:?}",
+                    found.id, found.version
+                ),
+            ));
+        }
+        if ids.contains(&r.id) {
+            return Err(ApiError::invalid(
+                &format!("supported_triggers[{i}].id"),
+                format!("{} is listed twice", r.id),
+            ));
+        }
+        ids.push(r.id.clone());
+    }
+    Ok(ids)
+}
+
+pub fn code(code: &str, limits: &ApiLimits) -> ApiResult<String> {
+    if code.len() > limits.code_bytes_max {
+        return Err(ApiError::too_large(
+            "code",
+            format!(
+                "code is {} bytes, more than the limit of {} bytes",
+                code.len(),
+                limits.code_bytes_max
+            ),
+        ));
+    }
+    Ok(code.to_owned())
+}
+
+pub fn dependencies(deps: &[DependencyBody], limits: &ApiLimits) -> ApiResult<Vec<Dependency>> {
+    if deps.len() > limits.dependencies_max {
+        return Err(ApiError::invalid(
+            "dependencies",
+            format!("at most {} dependencies", limits.dependencies_max),
+        ));
+    }
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, d) in deps.iter().enumerate() {
+        let name = d.name.trim();
+        let range = d.version.trim();
+        if let Err(error) = actionflow_registry::spec::DepSpec::parse(name, range) {
+            return Err(ApiError::invalid(
+                &format!("dependencies[{i}]"),
+                format!("{name}@{range}: {error}"),
+            ));
+        }
+        if !seen.insert(name.to_owned()) {
+            return Err(ApiError::invalid(
+                &format!("dependencies[{i}].name"),
+                format!("{name} is listed twice"),
+            ));
+        }
+        out.push(Dependency {
+            name: name.to_owned(),
+            version: range.to_owned(),
+        });
+    }
+    Ok(out)
+}
+
+pub fn runtime(runtime: Option<&str>) -> ApiResult<String> {
+    let runtime = runtime.unwrap_or(RUNTIMES[0]);
+    if !RUNTIMES.contains(&runtime) {
+        return Err(ApiError::invalid(
+            "runtime",
+            format!(
+                "unknown runtime {runtime:?} (known: {})",
+                RUNTIMES.join(", ")
+            ),
+        ));
+    }
+    Ok(runtime.to_owned())
+}
+
+/// Checks one secret name.
+pub fn secret_name(field: &str, name: &str, limits: &ApiLimits) -> ApiResult<()> {
+    let valid_chars = name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if name.is_empty() || name.chars().count() > limits.secret_name_chars_max || !valid_chars {
+        return Err(ApiError::invalid(
+            field,
+            format!(
+                "a secret name is 1 to {} letters, digits or _, not starting with a digit",
+                limits.secret_name_chars_max
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks one secret value's size.
+pub fn secret_value(field: &str, value: &str, limits: &ApiLimits) -> ApiResult<()> {
+    if value.len() > limits.secret_value_bytes_max {
+        return Err(ApiError::too_large(
+            field,
+            format!(
+                "a secret value is at most {} bytes",
+                limits.secret_value_bytes_max
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a list of secrets (names, sizes, duplicates, count) and returns the names, sorted.
+pub fn secrets(secrets: &[SecretInput], limits: &ApiLimits) -> ApiResult<Vec<String>> {
+    let max = usize::try_from(limits.secrets_per_action_max).unwrap_or(usize::MAX);
+    if secrets.len() > max {
+        return Err(ApiError::invalid(
+            "secrets",
+            format!("at most {max} secrets per action"),
+        ));
+    }
+    let mut names = BTreeSet::new();
+    for (i, s) in secrets.iter().enumerate() {
+        secret_name(&format!("secrets[{i}].name"), &s.name, limits)?;
+        secret_value(&format!("secrets[{i}].value"), &s.value, limits)?;
+        if !names.insert(s.name.clone()) {
+            return Err(ApiError::invalid(
+                &format!("secrets[{i}].name"),
+                format!("{} is listed twice", s.name),
+            ));
+        }
+    }
+    Ok(names.into_iter().collect())
+}
+
+/// Whether the draft holds exactly what the version holds.
+pub fn same_content(action: &Action, version: &ActionVersion) -> bool {
+    let sorted = |names: &[String]| names.iter().cloned().collect::<BTreeSet<_>>();
+    action.code == version.code
+        && action.dependencies == version.dependencies
+        && action.runtime == version.runtime
+        && action.supported_triggers == version.supported_triggers
+        && sorted(&action.secret_names) == sorted(&version.secret_names)
+}
