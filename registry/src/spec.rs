@@ -126,9 +126,14 @@ fn pick_in_range<'p>(packument: &'p Packument, range: &Range, text: &str) -> Opt
 }
 
 fn split_alias(aliased: &str) -> Option<(&str, &str)> {
-    // The name may be scoped (`@scope/x@^1`): the version separator is the `@` after the first character.
-    match aliased[1..].find('@') {
-        Some(i) => Some((&aliased[..i + 1], &aliased[i + 2..])),
+    // The name may be scoped (`@scope/x@^1`): the version separator is an `@` after the first character.
+    let separator = aliased
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '@')
+        .map(|(i, _)| i);
+    match separator {
+        Some(i) => Some((&aliased[..i], &aliased[i + 1..])),
         None if !aliased.is_empty() => Some((aliased, "")),
         None => None,
     }

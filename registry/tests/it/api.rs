@@ -73,7 +73,17 @@ fn dependency_arguments_split_like_npm() {
             "{arg}"
         );
     }
-    for bad in ["", "../evil@1", "UPPER CASE@1", "@scope@1", "x@github:a/b"] {
+    for bad in [
+        "",
+        "../evil@1",
+        "UPPER CASE@1",
+        "@scope@1",
+        "x@github:a/b",
+        "x@npm:",
+        "x@npm:é@1",
+        "é@1",
+        "x@npm:@",
+    ] {
         let error = parse_dependency_arg(bad).unwrap_err();
         assert!(
             matches!(error, Error::InvalidSpec { .. }),
