@@ -7,7 +7,7 @@
 //! It never reads the process environment or names a registry host: callers pass [`DiscoveryInputs`].
 //!
 //! Typical use: [`discover`] → [`HttpSource::new`] → [`install`] (resolve, download, lay out) at deploy
-//! time; [`layout`] alone (no network) at execution time.
+//! time; [`layout()`] alone (no network) at execution time.
 
 pub mod cache;
 pub mod config;
