@@ -12,6 +12,7 @@
 //! ```
 
 mod cache;
+mod digest;
 mod errors;
 mod host;
 mod isolate;

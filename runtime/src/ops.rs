@@ -298,6 +298,30 @@ async fn op_af_host_call(
     }
 }
 
+/// `crypto.createHash(alg).digest()`: the whole input at once (the JS side buffers `update`s).
+#[op2]
+#[serde]
+fn op_af_digest(
+    #[string] alg: &str,
+    #[buffer] data: &[u8],
+) -> Result<deno_core::ToJsBuffer, JsErrorBox> {
+    crate::digest::digest(alg, data)
+        .map(Into::into)
+        .ok_or_else(|| JsErrorBox::generic(format!("Digest method not supported: {alg}")))
+}
+
+#[op2]
+#[serde]
+fn op_af_hmac(
+    #[string] alg: &str,
+    #[buffer] key: &[u8],
+    #[buffer] data: &[u8],
+) -> Result<deno_core::ToJsBuffer, JsErrorBox> {
+    crate::digest::hmac(alg, key, data)
+        .map(Into::into)
+        .ok_or_else(|| JsErrorBox::generic(format!("Digest method not supported: {alg}")))
+}
+
 fn files(state: &OpState) -> Result<Arc<dyn ModuleFiles>, JsErrorBox> {
     state
         .try_borrow::<IsolateContext>()
@@ -346,6 +370,8 @@ deno_core::extension!(
         op_af_read_file,
         op_af_host_source,
         op_af_host_call,
+        op_af_digest,
+        op_af_hmac,
     ],
     esm_entry_point = "ext:actionflow/99_main.js",
     esm = [
@@ -355,6 +381,7 @@ deno_core::extension!(
         "02_fetch.js",
         "03_api.js",
         "04_require.js",
+        "05_node.js",
         "99_main.js",
     ],
 );

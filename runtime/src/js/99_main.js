@@ -7,6 +7,7 @@ import { atob, btoa, crypto, DOMException, structuredClone, TextDecoder, TextEnc
 import { fetch, Headers, Response } from "ext:actionflow/02_fetch.js";
 import { buildApi } from "ext:actionflow/03_api.js";
 import { requireForImport, runCommonJs, setBuiltins } from "ext:actionflow/04_require.js";
+import { Buffer, nodeBuiltins } from "ext:actionflow/05_node.js";
 
 const stringifyJson = JSON.stringify;
 const parseJson = JSON.parse;
@@ -16,11 +17,16 @@ const globals = {
   ...timerGlobals,
   TextEncoder, TextDecoder, atob, btoa, URL, URLSearchParams, crypto, structuredClone, DOMException,
   fetch, Headers, Response,
+  // Node's globals that packages written for Auth0's Node.js runtime expect (no `process`: no host).
+  Buffer,
+  global: globalThis,
+  setImmediate: (cb, ...args) => timerGlobals.setTimeout(cb, 0, ...args),
+  clearImmediate: (id) => timerGlobals.clearTimeout(id),
 };
 for (const [name, value] of Object.entries(globals)) {
   Object.defineProperty(globalThis, name, { value, writable: true, enumerable: false, configurable: true });
 }
-setBuiltins({});
+setBuiltins(nodeBuiltins);
 
 let handlers = null;
 

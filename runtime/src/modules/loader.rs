@@ -97,7 +97,15 @@ impl ActionModuleLoader {
         requested: &RequestedModuleType,
     ) -> Result<ModuleSource, JsErrorBox> {
         let text = specifier.as_str();
-        let code = if text == ACTION_URL {
+        let json_path = text
+            .strip_prefix(CJS_PREFIX)
+            .filter(|p| p.ends_with(".json"));
+        let code = if let (Some(path), RequestedModuleType::Json) = (json_path, requested) {
+            // `import data from "./x.json" with { type: "json" }`: V8 parses the file itself.
+            self.files
+                .read(path)
+                .ok_or_else(|| JsErrorBox::generic(format!("Cannot find module '{path}'")))?
+        } else if text == ACTION_URL {
             self.action_source.clone()
         } else if let Some(path) = text.strip_prefix(CJS_PREFIX) {
             let source = self.files.read(path).unwrap_or_default();
@@ -108,10 +116,14 @@ impl ActionModuleLoader {
             };
             wrapper(&format!("requireForImport({})", js_string(path)), &names)
         } else if let Some(name) = text.strip_prefix(BUILTIN_PREFIX) {
-            let names = self
-                .host_modules
-                .get(name)
-                .map(|m| m.exports().iter().map(|n| n.to_string()).collect());
+            let host = self.host_modules.get(name).map(|m| m.exports());
+            let shim = super::NODE_SHIM_EXPORTS
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, e)| *e);
+            let names = host
+                .or(shim)
+                .map(|e| e.iter().map(|n| n.to_string()).collect());
             wrapper(
                 &format!("requireBuiltin({})", js_string(name)),
                 &names.unwrap_or_default(),

@@ -15,6 +15,73 @@ pub const ACTION_PATH: &str = "/action.js";
 /// The specifier the action's own source is loaded under (stack traces are rewritten to `action.js`).
 pub const ACTION_URL: &str = "file:///action.js";
 
+/// Named exports of the Node shims (`runtime/src/js/05_node.js`), for `import { x } from "node:x"`.
+/// The test `node_shims_export_what_rust_lists` keeps this table equal to what the shims export.
+pub const NODE_SHIM_EXPORTS: &[(&str, &[&str])] = &[
+    ("buffer", &["Buffer", "kMaxLength", "constants"]),
+    (
+        "crypto",
+        &[
+            "createHash",
+            "createHmac",
+            "randomUUID",
+            "randomBytes",
+            "randomFillSync",
+            "randomInt",
+            "getRandomValues",
+            "timingSafeEqual",
+            "getHashes",
+            "webcrypto",
+        ],
+    ),
+    ("events", &["EventEmitter", "defaultMaxListeners", "once"]),
+    (
+        "path",
+        &[
+            "sep",
+            "delimiter",
+            "normalize",
+            "join",
+            "resolve",
+            "isAbsolute",
+            "dirname",
+            "basename",
+            "extname",
+            "relative",
+            "parse",
+            "format",
+            "posix",
+        ],
+    ),
+    (
+        "querystring",
+        &[
+            "escape",
+            "unescape",
+            "parse",
+            "stringify",
+            "decode",
+            "encode",
+        ],
+    ),
+    ("url", &["URL", "URLSearchParams", "parse", "format"]),
+    (
+        "util",
+        &[
+            "format",
+            "inspect",
+            "inherits",
+            "promisify",
+            "callbackify",
+            "deprecate",
+            "isDeepStrictEqual",
+            "types",
+            "TextEncoder",
+            "TextDecoder",
+        ],
+    ),
+];
+
 /// Node's built-in module names. Those with a shim resolve to it; the rest throw a clear error when
 /// required (`module 'fs' is not available in actions`).
 pub const NODE_BUILTINS: &[&str] = &[

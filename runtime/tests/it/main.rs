@@ -5,6 +5,8 @@
 mod cases;
 mod fetch;
 mod host;
+mod npm;
+mod packages;
 mod pool;
 
 use actionflow_runtime::{
