@@ -1,0 +1,106 @@
+//! The seam between dispatch and the engine: an [`Executor`] runs one deployed version on one event.
+//! [`RuntimeExecutor`] is the production one, over the V8 [`Runtime`]; what a version needs besides its
+//! code (installed packages, decrypted secrets) comes from the embedder through [`VersionResources`].
+
+use std::sync::Arc;
+
+use actionflow_runtime::{
+    ExecutionRequest, Limits, ModuleFiles, NoFiles, Outcome, Runtime, Secrets,
+};
+use actionflow_store::ActionVersion;
+use async_trait::async_trait;
+
+use crate::Error;
+
+/// One execution of a deployed version inside a flow.
+#[derive(Debug, Clone)]
+pub struct ActionCall {
+    pub tenant_id: String,
+    pub trigger_id: &'static str,
+    pub version: Arc<ActionVersion>,
+    /// The event as this action sees it (metadata changes of earlier actions applied).
+    pub event: serde_json::Value,
+    /// What is left of the flow's budget, already capped by the per-action limit.
+    pub wall_ms_max: u64,
+}
+
+/// Runs one action. `Err` is a failure of the engine; what the action did is in the `Outcome`.
+#[async_trait]
+pub trait Executor: Send + Sync {
+    async fn execute(&self, call: ActionCall) -> Result<Outcome, Error>;
+}
+
+/// The files and secrets one version executes with.
+pub struct Prepared {
+    pub files: Arc<dyn ModuleFiles>,
+    pub secrets: Secrets,
+}
+
+/// Where the binary plugs in packages (from the version's lockfile) and secrets (decrypted).
+#[async_trait]
+pub trait VersionResources: Send + Sync {
+    async fn prepare(&self, tenant_id: &str, version: &ActionVersion) -> Result<Prepared, Error>;
+}
+
+/// Resources for versions that need none: no packages, no secrets. A version declaring either is
+/// refused (with its action named) instead of running without them.
+pub struct WithoutResources;
+
+#[async_trait]
+impl VersionResources for WithoutResources {
+    async fn prepare(&self, _tenant_id: &str, version: &ActionVersion) -> Result<Prepared, Error> {
+        if !version.dependencies.is_empty() || !version.secret_names.is_empty() {
+            return Err(Error::Prepare {
+                action_id: version.action_id.clone(),
+                message: "this executor provides neither packages nor secrets".to_owned(),
+            });
+        }
+        Ok(Prepared {
+            files: Arc::new(NoFiles),
+            secrets: Secrets::default(),
+        })
+    }
+}
+
+/// The production executor: the V8 runtime with per-execution limits.
+pub struct RuntimeExecutor {
+    runtime: Runtime,
+    resources: Arc<dyn VersionResources>,
+    limits: Limits,
+}
+
+impl RuntimeExecutor {
+    /// `limits` apply to every action; `wall_ms_max` is further capped by the flow's budget.
+    pub fn new(runtime: Runtime, resources: Arc<dyn VersionResources>, limits: Limits) -> Self {
+        RuntimeExecutor {
+            runtime,
+            resources,
+            limits,
+        }
+    }
+}
+
+#[async_trait]
+impl Executor for RuntimeExecutor {
+    async fn execute(&self, call: ActionCall) -> Result<Outcome, Error> {
+        let prepared = self
+            .resources
+            .prepare(&call.tenant_id, &call.version)
+            .await?;
+        let mut limits = self.limits.clone();
+        limits.wall_ms_max = limits.wall_ms_max.min(call.wall_ms_max);
+        let request = ExecutionRequest {
+            tenant: call.tenant_id,
+            action: call.version.action_id.clone(),
+            // Version ids are unique and versions immutable: warm isolates are reused safely.
+            version: call.version.id.clone(),
+            code: Arc::from(call.version.code.as_str()),
+            files: prepared.files,
+            trigger_id: call.trigger_id.to_owned(),
+            event: call.event,
+            secrets: prepared.secrets,
+            limits,
+        };
+        Ok(self.runtime.execute(request).await?)
+    }
+}

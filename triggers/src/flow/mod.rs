@@ -1,0 +1,167 @@
+//! The flow runner: the bound actions of one dispatch, in order, under one wall-clock budget. Each
+//! action sees the event with the metadata changes of the ones before; `api` calls accumulate;
+//! `access.deny` stops the chain; a failing action fails the flow closed unless its binding says
+//! `on_error: "continue"` (a failed action's own calls are discarded either way).
+
+pub mod effects;
+mod report;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actionflow_runtime::{Outcome, Status, Trigger};
+use actionflow_store::{ActionVersion, OnError};
+use serde::{Deserialize, Serialize};
+
+use crate::executor::{ActionCall, Executor};
+use crate::logs::{LiveLog, LogHub};
+
+pub use report::{ActionResult, FlowError, FlowReport, FlowStatus, ResultStatus};
+
+/// Default of `flow_ms_max`: the whole flow's wall-clock budget.
+pub const FLOW_MS_MAX: u64 = 20_000;
+
+/// One binding of a flow as pinned at dispatch: which version runs, and what a failure does.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlannedStep {
+    pub action_id: String,
+    pub display_name: String,
+    /// The deployed version at dispatch; `None` when the action had none (the step fails).
+    pub version: Option<i64>,
+    pub on_error: OnError,
+}
+
+/// A planned step with its version loaded (`None`: nothing runnable; the step fails).
+#[derive(Debug, Clone)]
+pub struct Step {
+    pub planned: PlannedStep,
+    pub version: Option<Arc<ActionVersion>>,
+}
+
+/// One run of a flow.
+#[derive(Debug, Clone)]
+pub struct FlowInput {
+    pub tenant_id: String,
+    pub trigger: &'static Trigger,
+    /// The validated event (with `execution` for async attempts).
+    pub event: serde_json::Value,
+    pub budget_ms: u64,
+    /// The async execution this run is an attempt of.
+    pub execution_id: Option<String>,
+}
+
+/// Runs the steps in order and reports the combined effects and each action's result.
+pub async fn run(
+    executor: &dyn Executor,
+    logs: &LogHub,
+    input: FlowInput,
+    steps: &[Step],
+) -> FlowReport {
+    let started = Instant::now();
+    let mut event = input.event.clone();
+    let mut report = FlowReport::new();
+    for step in steps {
+        let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let remaining_ms = input.budget_ms.saturating_sub(elapsed_ms);
+        if remaining_ms == 0 {
+            let message = format!(
+                "the flow's budget of {} ms ran out before action `{}`",
+                input.budget_ms, step.planned.display_name
+            );
+            report.fail(Some(&step.planned.action_id), message, true);
+            break;
+        }
+        let result = run_step(executor, &input, step, &event, remaining_ms).await;
+        publish(logs, &input, step, &result);
+        if result.status == ResultStatus::Completed {
+            for call in &result.api_calls {
+                effects::apply(&mut event, call);
+            }
+            report.effects.extend(result.api_calls.iter().cloned());
+            let denied = result.api_calls.iter().any(|c| c.method == effects::DENY);
+            report.results.push(result);
+            if denied {
+                report.status = FlowStatus::Denied;
+                break;
+            }
+            continue;
+        }
+        let (message, retryable) = (result.failure_message(), result.status.is_retryable());
+        report.results.push(result);
+        if step.planned.on_error == OnError::Continue {
+            report.status = FlowStatus::Partial;
+            continue;
+        }
+        report.fail(Some(&step.planned.action_id), message, retryable);
+        break;
+    }
+    report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    report
+}
+
+async fn run_step(
+    executor: &dyn Executor,
+    input: &FlowInput,
+    step: &Step,
+    event: &serde_json::Value,
+    remaining_ms: u64,
+) -> ActionResult {
+    let started_at = chrono::Utc::now();
+    let Some(version) = runnable(input.trigger, step) else {
+        return ActionResult::not_runnable(step, input.trigger.id, started_at);
+    };
+    let call = ActionCall {
+        tenant_id: input.tenant_id.clone(),
+        trigger_id: input.trigger.id,
+        version: version.clone(),
+        event: event.clone(),
+        wall_ms_max: remaining_ms,
+    };
+    let clock = Instant::now();
+    let executed = executor.execute(call).await;
+    let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+    match executed {
+        Ok(outcome) => ActionResult::of_outcome(step, version.number, started_at, outcome),
+        Err(error) => {
+            tracing::warn!(%error, action_id = %step.planned.action_id, "engine failure");
+            ActionResult::engine_error(step, version.number, started_at, duration_ms, &error)
+        }
+    }
+}
+
+/// The step's version when it exists and supports the trigger.
+fn runnable<'a>(trigger: &Trigger, step: &'a Step) -> Option<&'a Arc<ActionVersion>> {
+    step.version
+        .as_ref()
+        .filter(|v| v.supported_triggers.iter().any(|t| t == trigger.id))
+}
+
+fn publish(logs: &LogHub, input: &FlowInput, step: &Step, result: &ActionResult) {
+    if !logs.is_followed() {
+        return;
+    }
+    for line in &result.logs {
+        let offset = chrono::TimeDelta::milliseconds(i64::try_from(line.at_ms).unwrap_or(0));
+        logs.publish(LiveLog {
+            tenant_id: input.tenant_id.clone(),
+            action_id: step.planned.action_id.clone(),
+            version: result.version.unwrap_or(0),
+            trigger_id: input.trigger.id.to_owned(),
+            execution_id: input.execution_id.clone(),
+            level: line.level,
+            message: line.message.clone(),
+            at: result.started_at + offset,
+        });
+    }
+}
+
+/// Whether a runtime outcome is a success for the flow.
+pub(crate) fn status_of(outcome: &Outcome) -> ResultStatus {
+    match outcome.status {
+        Status::Completed => ResultStatus::Completed,
+        Status::Threw => ResultStatus::Threw,
+        Status::TimedOut => ResultStatus::TimedOut,
+        Status::OutOfMemory => ResultStatus::OutOfMemory,
+        Status::InvalidCode => ResultStatus::InvalidCode,
+    }
+}

@@ -1,0 +1,283 @@
+//! The async worker: claims due executions under a lease, runs their pinned flow, and records the
+//! attempt: `final`/`partial`, `failed` (another attempt cannot help), back to `pending` after an
+//! exponential backoff with jitter, or `dead` once the attempts are spent. The lease is extended while
+//! a flow runs; a worker that dies leaves its jobs to be re-leased when the lease expires.
+//!
+//! ```text
+//! loop: claim_due(free slots) ─► spawn attempt ─► run flow (lease kept alive) ─► complete | fail_attempt
+//!       └ idle: wait for a local enqueue, the poll interval, or shutdown
+//! ```
+
+pub mod backoff;
+mod versions;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actionflow_store::{Execution, NextAttempt};
+use serde_json::{json, Value};
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+use crate::catalog;
+use crate::dispatch::Dispatcher;
+use crate::flow::{self, FlowInput, FlowReport, FlowStatus, PlannedStep};
+use crate::Error;
+use backoff::Backoff;
+use versions::VersionCache;
+
+/// Settings of one worker loop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkerSettings {
+    /// Unique among the processes sharing the database (it owns the leases).
+    pub worker_id: String,
+    /// Executions this worker runs at once.
+    pub jobs_in_flight_max: usize,
+    /// How long a claimed job stays leased without an extension.
+    pub lease: Duration,
+    /// How often an idle worker looks for due jobs (enqueues in this process wake it at once).
+    pub poll_interval: Duration,
+    pub backoff: Backoff,
+    /// How long shutdown waits for running attempts before abandoning them to lease expiry.
+    pub shutdown_grace: Duration,
+}
+
+impl WorkerSettings {
+    /// Defaults with a fresh unique worker id.
+    pub fn new() -> Self {
+        WorkerSettings {
+            worker_id: format!("worker-{}", uuid::Uuid::now_v7()),
+            jobs_in_flight_max: 16,
+            lease: Duration::from_secs(60),
+            poll_interval: Duration::from_millis(500),
+            backoff: Backoff::default(),
+            shutdown_grace: Duration::from_secs(25),
+        }
+    }
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings::new()
+    }
+}
+
+/// One worker loop over the store's queue.
+#[derive(Clone)]
+pub struct Worker {
+    dispatcher: Dispatcher,
+    settings: Arc<WorkerSettings>,
+    versions: Arc<VersionCache>,
+}
+
+impl Worker {
+    pub fn new(dispatcher: Dispatcher, settings: WorkerSettings) -> Self {
+        Worker {
+            dispatcher,
+            settings: Arc::new(settings),
+            versions: Arc::new(VersionCache::default()),
+        }
+    }
+
+    /// Runs until `shutdown` becomes `true` (or its sender is dropped), then stops claiming and
+    /// waits up to the grace period for the attempts in flight.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        let mut tasks = JoinSet::new();
+        let in_flight_max = self.settings.jobs_in_flight_max.max(1);
+        tracing::info!(worker_id = %self.settings.worker_id, "worker started");
+        while !*shutdown.borrow() {
+            while let Some(done) = tasks.try_join_next() {
+                log_panic(done);
+            }
+            let free = in_flight_max.saturating_sub(tasks.len());
+            if free == 0 {
+                tokio::select! {
+                    Some(done) = tasks.join_next() => log_panic(done),
+                    _ = shutdown.changed() => {}
+                }
+                continue;
+            }
+            let limit = u32::try_from(free).unwrap_or(u32::MAX);
+            let claimed = match self.claim(limit).await {
+                Ok(claimed) => claimed,
+                Err(error) => {
+                    tracing::warn!(%error, "claiming due executions failed");
+                    self.idle(&mut shutdown).await;
+                    continue;
+                }
+            };
+            let full = claimed.len() == free;
+            for job in claimed {
+                let worker = self.clone();
+                tasks.spawn(async move { worker.attempt(job).await });
+            }
+            if !full {
+                self.idle(&mut shutdown).await;
+            }
+        }
+        self.drain(tasks).await;
+    }
+
+    async fn claim(&self, limit: u32) -> Result<Vec<Execution>, Error> {
+        let store = &self.dispatcher.store;
+        let now = chrono::Utc::now();
+        let lease = self.settings.lease;
+        Ok(store
+            .claim_due(&self.settings.worker_id, limit, lease, now)
+            .await?)
+    }
+
+    async fn idle(&self, shutdown: &mut watch::Receiver<bool>) {
+        tokio::select! {
+            _ = self.dispatcher.wake.notified() => {}
+            _ = tokio::time::sleep(self.settings.poll_interval) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+
+    async fn drain(&self, mut tasks: JoinSet<()>) {
+        let running = tasks.len();
+        let wait = async {
+            while let Some(done) = tasks.join_next().await {
+                log_panic(done);
+            }
+        };
+        if tokio::time::timeout(self.settings.shutdown_grace, wait)
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                running,
+                "shutdown grace ran out: unfinished attempts will be re-leased"
+            );
+        }
+        tracing::info!(worker_id = %self.settings.worker_id, "worker stopped");
+    }
+
+    /// Runs one leased attempt and records how it ended.
+    async fn attempt(&self, job: Execution) {
+        let recorded = match self.run_flow(&job).await {
+            Ok(report) => self.record(&job, &report).await,
+            Err(error) => self.record_engine_failure(&job, &error).await,
+        };
+        if let Err(error) = recorded {
+            // Usually a lost lease: another worker took the job over after our lease expired.
+            tracing::warn!(%error, execution_id = %job.id, "recording the attempt failed");
+        }
+    }
+
+    async fn run_flow(&self, job: &Execution) -> Result<FlowReport, Error> {
+        let plan: Vec<PlannedStep> =
+            serde_json::from_value(job.plan.clone()).map_err(|error| Error::InvalidPlan {
+                execution_id: job.id.clone(),
+                reason: error.to_string(),
+            })?;
+        let spec = catalog::find(&job.trigger_id)?;
+        let store = self.dispatcher.store.as_ref();
+        let steps = self.versions.steps(store, &job.tenant_id, plan).await?;
+        let mut event = job.event.clone();
+        if let Some(fields) = event.as_object_mut() {
+            fields.insert(
+                "execution".to_owned(),
+                json!({"id": job.id, "attempt": job.attempts}),
+            );
+        }
+        let input = FlowInput {
+            tenant_id: job.tenant_id.clone(),
+            trigger: spec.trigger,
+            event,
+            budget_ms: self.dispatcher.settings.flow_ms_max,
+            execution_id: Some(job.id.clone()),
+        };
+        let keeper = tokio::spawn(self.clone().keep_lease(job.id.clone()));
+        let executor = self.dispatcher.executor.as_ref();
+        let report = flow::run(executor, &self.dispatcher.logs, input, &steps).await;
+        keeper.abort();
+        Ok(report)
+    }
+
+    /// Extends the lease every third of its length until aborted or lost.
+    async fn keep_lease(self, execution_id: String) {
+        let lease = self.settings.lease;
+        loop {
+            tokio::time::sleep(lease / 3).await;
+            let until = chrono::Utc::now() + chrono::TimeDelta::from_std(lease).unwrap_or_default();
+            let store = &self.dispatcher.store;
+            if let Err(error) = store
+                .extend_lease(&execution_id, &self.settings.worker_id, until)
+                .await
+            {
+                tracing::warn!(%error, %execution_id, "extending the lease failed");
+                if matches!(error, actionflow_store::Error::Conflict { .. }) {
+                    return;
+                }
+            }
+        }
+    }
+
+    async fn record(&self, job: &Execution, report: &FlowReport) -> Result<(), Error> {
+        use actionflow_store::Outcome;
+        let results: Vec<Value> = report
+            .results
+            .iter()
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .collect();
+        let store = &self.dispatcher.store;
+        let worker_id = &self.settings.worker_id;
+        let outcome = match report.status {
+            FlowStatus::Completed | FlowStatus::Denied => Outcome::Final,
+            FlowStatus::Partial => Outcome::Partial,
+            FlowStatus::Failed if !report.retryable => Outcome::Failed,
+            FlowStatus::Failed => {
+                let error = report
+                    .error
+                    .as_ref()
+                    .map_or("the flow failed", |e| &e.message);
+                let next = self.next_attempt(job);
+                store
+                    .fail_attempt(&job.id, worker_id, error, &results, next)
+                    .await?;
+                return Ok(());
+            }
+        };
+        store
+            .complete(&job.id, worker_id, outcome, &results)
+            .await?;
+        Ok(())
+    }
+
+    /// An attempt that could not run its flow (unreadable plan, store failure loading versions).
+    async fn record_engine_failure(&self, job: &Execution, error: &Error) -> Result<(), Error> {
+        tracing::warn!(%error, execution_id = %job.id, "attempt could not run");
+        let next = match error {
+            Error::InvalidPlan { .. } | Error::UnknownTrigger { .. } => NextAttempt::Dead,
+            _ => self.next_attempt(job),
+        };
+        let message = if error.is_bad_input() || matches!(error, Error::InvalidPlan { .. }) {
+            error.to_string()
+        } else {
+            "the engine failed to start the attempt".to_owned()
+        };
+        let store = &self.dispatcher.store;
+        store
+            .fail_attempt(&job.id, &self.settings.worker_id, &message, &[], next)
+            .await?;
+        Ok(())
+    }
+
+    fn next_attempt(&self, job: &Execution) -> NextAttempt {
+        if job.attempts >= job.max_attempts {
+            return NextAttempt::Dead;
+        }
+        let delay = self.settings.backoff.delay(job.attempts);
+        NextAttempt::At(chrono::Utc::now() + chrono::TimeDelta::from_std(delay).unwrap_or_default())
+    }
+}
+
+fn log_panic(done: Result<(), tokio::task::JoinError>) {
+    if let Err(error) = done {
+        if error.is_panic() {
+            tracing::error!(%error, "an attempt panicked; its lease will expire and it will be re-run");
+        }
+    }
+}
