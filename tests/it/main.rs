@@ -1,0 +1,8 @@
+//! End-to-end tests of `actionflow serve`: the real binary on 127.0.0.1:0, driven over HTTP, on
+//! SQLite and on PostgreSQL (`ACTIONFLOW_TEST_DATABASE_URL`, a fresh database per test).
+#![allow(clippy::unwrap_used)]
+
+#[macro_use]
+mod support;
+
+mod cycle;
