@@ -3,7 +3,9 @@
 //! Only the version list and dist-tags are decoded up front; a version's manifest is decoded when it is
 //! picked, so a packument with thousands of versions costs little.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
 
 use nodejs_semver::Version;
 use serde::Deserialize;
@@ -21,15 +23,17 @@ pub struct Packument {
     /// Parseable versions, ascending. Versions that are not valid semver are left out (npm ignores them too).
     /// Each paired with its key in `versions` (the text may differ from the parsed form, e.g. a `v` prefix).
     pub versions: Vec<(Version, String)>,
-    manifests: BTreeMap<String, Box<RawValue>>,
+    /// The packument text; each version's manifest is a byte range of it (no copy per version).
+    body: String,
+    manifests: HashMap<String, Range<usize>>,
 }
 
 #[derive(Deserialize)]
-struct Wire {
+struct Wire<'a> {
     #[serde(rename = "dist-tags", default)]
     dist_tags: BTreeMap<String, serde_json::Value>,
-    #[serde(default)]
-    versions: BTreeMap<String, Box<RawValue>>,
+    #[serde(default, borrow)]
+    versions: BTreeMap<Cow<'a, str>, &'a RawValue>,
 }
 
 /// One version's manifest, as far as installation needs it.
@@ -76,15 +80,25 @@ pub struct Dist {
 impl Packument {
     /// Decodes packument JSON for `name`.
     pub fn parse(name: &str, body: &[u8]) -> Result<Packument, Error> {
-        let wire: Wire = serde_json::from_slice(body).map_err(|e| Error::InvalidPackument {
+        let invalid = |message: String| Error::InvalidPackument {
             package: name.to_string(),
-            message: e.to_string(),
-        })?;
-        let mut versions: Vec<(Version, String)> = wire
-            .versions
-            .keys()
-            .filter_map(|v| Version::parse(v).ok().map(|parsed| (parsed, v.clone())))
-            .collect();
+            message,
+        };
+        let body = std::str::from_utf8(body)
+            .map_err(|e| invalid(e.to_string()))?
+            .to_string();
+        let wire: Wire<'_> = serde_json::from_str(&body).map_err(|e| invalid(e.to_string()))?;
+        let start = body.as_ptr() as usize;
+        let mut versions = Vec::with_capacity(wire.versions.len());
+        let mut manifests = HashMap::with_capacity(wire.versions.len());
+        for (key, raw) in &wire.versions {
+            // `raw` borrows from `body`: its position there is the manifest's range.
+            let offset = raw.get().as_ptr() as usize - start;
+            manifests.insert(key.to_string(), offset..offset + raw.get().len());
+            if let Ok(parsed) = Version::parse(key) {
+                versions.push((parsed, key.to_string()));
+            }
+        }
         versions.sort_by(|a, b| a.0.cmp(&b.0));
         let dist_tags = wire
             .dist_tags
@@ -95,20 +109,26 @@ impl Packument {
             name: name.to_string(),
             dist_tags,
             versions,
-            manifests: wire.versions,
+            body,
+            manifests,
         })
+    }
+
+    fn raw_manifest(&self, version: &str) -> Option<&str> {
+        self.manifests
+            .get(version)
+            .and_then(|range| self.body.get(range.clone()))
     }
 
     /// The manifest of `version` (a key of `versions`).
     pub fn manifest(&self, version: &str) -> Result<Manifest, Error> {
         let raw = self
-            .manifests
-            .get(version)
+            .raw_manifest(version)
             .ok_or_else(|| Error::InvalidPackument {
                 package: self.name.clone(),
                 message: format!("version {version} is listed but has no manifest"),
             })?;
-        serde_json::from_str(raw.get()).map_err(|e| Error::InvalidPackument {
+        serde_json::from_str(raw).map_err(|e| Error::InvalidPackument {
             package: format!("{}@{version}", self.name),
             message: e.to_string(),
         })
@@ -121,10 +141,10 @@ impl Packument {
             #[serde(default)]
             deprecated: serde_json::Value,
         }
-        let Some(raw) = self.manifests.get(version) else {
+        let Some(raw) = self.raw_manifest(version) else {
             return false;
         };
-        match serde_json::from_str::<Deprecation>(raw.get()).map(|d| d.deprecated) {
+        match serde_json::from_str::<Deprecation>(raw).map(|d| d.deprecated) {
             Ok(serde_json::Value::String(message)) => !message.is_empty(),
             Ok(serde_json::Value::Bool(flag)) => flag,
             _ => false,
