@@ -1,0 +1,214 @@
+//! A real SES v2-compatible server for the tests: moto's server mode (PyPI `moto[server]`,
+//! `python3 -m moto.server`), started on a free port, waited on by polling, killed when dropped. IAM
+//! authentication is on, so wrong keys and secrets are refused as SES would refuse them.
+
+use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
+use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// How moto is started: `ACTIONFLOW_TEST_MOTO_SERVER` (a `moto_server` executable) when set, else
+/// `python3 -m moto.server`. `Err` says why moto is not available.
+fn command() -> Result<Command, String> {
+    if let Some(path) = std::env::var_os("ACTIONFLOW_TEST_MOTO_SERVER") {
+        return Ok(Command::new(path));
+    }
+    static IMPORTABLE: OnceLock<Result<(), String>> = OnceLock::new();
+    let importable = IMPORTABLE.get_or_init(|| {
+        let probe = Command::new("python3")
+            .args(["-c", "import moto.server"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        match probe {
+            Ok(status) if status.success() => Ok(()),
+            Ok(_) => Err("python3 cannot import moto.server".to_owned()),
+            Err(e) => Err(format!("python3 cannot be started: {e}")),
+        }
+    });
+    importable.clone()?;
+    let mut command = Command::new("python3");
+    command.args(["-m", "moto.server"]);
+    Ok(command)
+}
+
+/// The IAM calls made before authentication starts (see `Moto::start`): two users, their keys, and
+/// one policy letting the tenant's user use SES.
+const SETUP_REQUESTS: usize = 5;
+
+#[derive(Clone, Debug)]
+pub struct Keys {
+    pub key: String,
+    pub secret: String,
+}
+
+pub struct Moto {
+    child: Child,
+    pub url: String,
+    /// Allowed to use SES; the sender identity below is verified with it.
+    pub tenant: Keys,
+    /// Known to moto but allowed nothing: what the tests put in the host's AWS environment.
+    pub host: Keys,
+}
+
+pub const SENDER: &str = "welcome@actionflow.test";
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// When moto is not installed: fails under CI (which installs it), else prints a note and skips.
+fn missing(why: &str) -> Option<Moto> {
+    if std::env::var_os("CI").is_some() {
+        panic!("moto is required in CI ({why}); .ci/run installs it with pip");
+    }
+    eprintln!("note: SES tests skipped: {why}; install it with `pip install 'moto[server]'`");
+    None
+}
+
+impl Moto {
+    /// A fresh server with a tenant user, a host user and the verified sender [`SENDER`].
+    pub async fn start() -> Option<Moto> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut command = match command() {
+            Ok(command) => command,
+            Err(why) => return missing(&why),
+        };
+        let child = command
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .env("INITIAL_NO_AUTH_ACTION_COUNT", SETUP_REQUESTS.to_string())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start moto ({command:?}): {e}"));
+        let mut moto = Moto {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            tenant: Keys {
+                key: String::new(),
+                secret: String::new(),
+            },
+            host: Keys {
+                key: String::new(),
+                secret: String::new(),
+            },
+        };
+        if let Err(code) = moto.wait_ready().await {
+            panic!(
+                "moto exited before answering on {} (status {code:?})",
+                moto.url
+            );
+        }
+        moto.host = moto.user("host", false).await;
+        moto.tenant = moto.user("tenant", true).await;
+        moto.ses(&moto.tenant)
+            .create_email_identity()
+            .email_identity(SENDER)
+            .send()
+            .await
+            .unwrap();
+        Some(moto)
+    }
+
+    async fn wait_ready(&mut self) -> Result<(), Option<i32>> {
+        let http = reqwest::Client::new();
+        let until = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < until {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Err(status.code());
+            }
+            let probe = http.get(format!("{}/moto-api/", self.url)).send().await;
+            if probe.is_ok_and(|r| r.status().is_success()) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("moto did not answer on {} within 60 s", self.url);
+    }
+
+    /// Creates an IAM user with one access key (unauthenticated setup calls), allowed SES or nothing.
+    async fn user(&self, name: &str, ses_allowed: bool) -> Keys {
+        self.iam(&[("Action", "CreateUser"), ("UserName", name)])
+            .await;
+        let created = self
+            .iam(&[("Action", "CreateAccessKey"), ("UserName", name)])
+            .await;
+        if ses_allowed {
+            let policy = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"ses:*","Resource":"*"}]}"#;
+            self.iam(&[
+                ("Action", "PutUserPolicy"),
+                ("UserName", name),
+                ("PolicyName", "ses"),
+                ("PolicyDocument", policy),
+            ])
+            .await;
+        }
+        Keys {
+            key: xml(&created, "AccessKeyId"),
+            secret: xml(&created, "SecretAccessKey"),
+        }
+    }
+
+    async fn iam(&self, form: &[(&str, &str)]) -> String {
+        // moto routes by the credential scope; these setup calls are not authenticated.
+        let scope = "AWS4-HMAC-SHA256 Credential=setup/20260101/us-east-1/iam/aws4_request, \
+                     SignedHeaders=host, Signature=0";
+        let mut form = form.to_vec();
+        form.push(("Version", "2010-05-08"));
+        let response = reqwest::Client::new()
+            .post(&self.url)
+            .header("Authorization", scope)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(status.is_success(), "IAM {form:?}: {status} {body}");
+        body
+    }
+
+    /// A test-side SES client (used to set up identities, never by the module under test).
+    pub fn ses(&self, keys: &Keys) -> aws_sdk_sesv2::Client {
+        let config = aws_sdk_sesv2::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new(
+                &keys.key,
+                &keys.secret,
+                None,
+                None,
+                "test",
+            ))
+            .endpoint_url(&self.url)
+            .http_client(aws_smithy_http_client::Builder::new().build_http())
+            .build();
+        aws_sdk_sesv2::Client::from_conf(config)
+    }
+
+    /// Every email the server accepted: `{ source, destinations, subject, body, id }`.
+    pub async fn sent(&self) -> Vec<Value> {
+        let url = format!("{}/moto-api/data.json", self.url);
+        let data: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+        data["ses"]["Message"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    }
+}
+
+fn xml(body: &str, tag: &str) -> String {
+    let start = body.find(&format!("<{tag}>")).unwrap() + tag.len() + 2;
+    let end = start + body[start..].find(&format!("</{tag}>")).unwrap();
+    body[start..end].to_owned()
+}

@@ -1,0 +1,118 @@
+//! Sending: what an action sends arrives at the server exactly as sent, the tutorial's un-awaited send
+//! still delivers, and an unverified sender ends the execution with SES's own error.
+
+use super::moto::{Moto, SENDER};
+use super::{error_of, request, run, runtime};
+use actionflow_runtime::Status;
+use serde_json::json;
+
+const AWAITED: &str = r#"import { createClient } from "actionflow:ses";
+export async function onExecutePostUserRegistration(event) {
+  const client = createClient({
+    key: event.secrets.AWS_SES_KEY,
+    secret: event.secrets.AWS_SES_SECRET,
+    region: "us-east-1",
+    endpoint: ENDPOINT,
+  });
+  const { username, email } = event.user;
+  const sent = await client.sendEmail({
+    to: ["owner@example.test", "second@example.test"],
+    cc: "cc@example.test",
+    bcc: ["audit@example.test"],
+    replyTo: "support@example.test",
+    from: "welcome@actionflow.test",
+    subject: "New registration",
+    message: `<p>Hi, ${username} (${email}) registered your app.</p>`,
+    altText: `Hi, ${username} (${email}) registered your app.`,
+  });
+  console.log("sent", typeof sent.messageId, sent.messageId.length > 0);
+}"#;
+
+#[tokio::test]
+async fn an_action_sends_one_email_that_arrives_as_sent() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let rt = runtime();
+    let outcome = run(&rt, request(AWAITED, Some(&moto.tenant), &moto.url)).await;
+    assert_eq!(outcome.status, Status::Completed, "{outcome:?}");
+    assert_eq!(outcome.logs[0].message, "sent string true");
+    let sent = moto.sent().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let mail = &sent[0];
+    assert_eq!(mail["source"], SENDER);
+    assert_eq!(mail["subject"], "New registration");
+    assert_eq!(
+        mail["body"],
+        "<p>Hi, ada (ada@example.test) registered your app.</p>"
+    );
+    assert_eq!(
+        mail["destinations"],
+        json!({
+            "ToAddresses": ["owner@example.test", "second@example.test"],
+            "CcAddresses": ["cc@example.test"],
+            "BccAddresses": ["audit@example.test"],
+        })
+    );
+}
+
+/// The shape of Auth0's node-ses tutorial: `require`, and `sendEmail` neither awaited nor returned.
+const TUTORIAL: &str = r#"const ses = require("actionflow:ses");
+exports.onExecutePostUserRegistration = async (event) => {
+  const client = ses.createClient({
+    key: event.secrets.AWS_SES_KEY,
+    secret: event.secrets.AWS_SES_SECRET,
+    endpoint: ENDPOINT,
+  });
+  client.sendEmail({
+    to: "owner@example.test",
+    from: event.secrets.SES_FROM || "welcome@actionflow.test",
+    subject: "New user",
+    altText: `Hi, ${event.user.username} (${event.user.email}) registered your app.`,
+  }, (err, data) => console.log(err ? `failed ${err.name}` : `sent ${typeof data.messageId}`));
+};"#;
+
+#[tokio::test]
+async fn the_tutorials_unawaited_send_still_delivers() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let rt = runtime();
+    let outcome = run(&rt, request(TUTORIAL, Some(&moto.tenant), &moto.url)).await;
+    assert_eq!(outcome.status, Status::Completed, "{outcome:?}");
+    assert_eq!(outcome.logs[0].message, "sent string");
+    let sent = moto.sent().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(
+        sent[0]["body"],
+        "Hi, ada (ada@example.test) registered your app."
+    );
+    assert_eq!(
+        sent[0]["destinations"]["ToAddresses"],
+        json!(["owner@example.test"])
+    );
+}
+
+#[tokio::test]
+async fn an_unverified_sender_ends_the_execution_with_the_ses_error() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let rt = runtime();
+    let awaited = AWAITED.replace(SENDER, "stranger@elsewhere.test");
+    let outcome = run(&rt, request(&awaited, Some(&moto.tenant), &moto.url)).await;
+    assert_eq!(outcome.status, Status::Threw, "{outcome:?}");
+    assert_eq!(
+        error_of(&outcome),
+        "MessageRejected: Email address not verified stranger@elsewhere.test"
+    );
+    // Not awaited, no callback: the rejection still ends the execution as an error.
+    let unawaited = TUTORIAL
+        .replace("event.secrets.SES_FROM || \"welcome@actionflow.test\"", "\"stranger@elsewhere.test\"")
+        .replace(", (err, data) => console.log(err ? `failed ${err.name}` : `sent ${typeof data.messageId}`)", "");
+    assert!(!unawaited.contains("console.log"));
+    let outcome = run(&rt, request(&unawaited, Some(&moto.tenant), &moto.url)).await;
+    assert_eq!(outcome.status, Status::Threw, "{outcome:?}");
+    assert!(error_of(&outcome).starts_with("MessageRejected: Email address not verified"));
+    assert!(moto.sent().await.is_empty());
+}
