@@ -219,7 +219,7 @@ fn peer_reports(tree: &Tree) -> Vec<PeerReport> {
                 .peer_dependencies_meta
                 .get(peer)
                 .is_some_and(|m| m.optional);
-            let found = tree.lookup(key, peer).map(|(_, k)| &tree.nodes[&k]);
+            let found = tree.lookup(key, peer).and_then(|k| tree.nodes.get(&k));
             let satisfied = match (found, nodejs_semver::Range::parse(range)) {
                 (Some(found), Ok(r)) => r.satisfies(&found.version),
                 _ => false,

@@ -62,12 +62,11 @@ pub(crate) fn accepts(spec: &DepSpec, version: &Version, packument: Option<&Pack
 
 impl Tree {
     /// The key `name` resolves to from `from`, walking up; `None` if no directory above has it.
-    pub(crate) fn lookup(&self, from: &str, name: &str) -> Option<(usize, String)> {
+    pub(crate) fn lookup(&self, from: &str, name: &str) -> Option<String> {
         chain(from)
-            .iter()
-            .enumerate()
-            .map(|(depth, dir)| (depth, child_key(dir, name)))
-            .find(|(_, key)| self.nodes.contains_key(key))
+            .into_iter()
+            .map(|dir| child_key(dir, name))
+            .find(|key| self.nodes.contains_key(key))
     }
 
     /// Resolves one dependency: reuse what is visible if it satisfies, else pick a version and place it.
@@ -98,18 +97,16 @@ impl Tree {
                 ))
             }
         };
-        let visible = self.lookup(&dep.from, &dep.spec.alias);
-        if let Some((_, key)) = &visible {
-            let node = &self.nodes[key];
+        if let Some(key) = self.lookup(&dep.from, &dep.spec.alias) {
+            let node = &self.nodes[&key];
             if node.package == dep.spec.package
                 && accepts(&dep.spec, &node.version, Some(&packument))
             {
-                let to = key.clone();
                 self.edges.push(Edge {
                     from: dep.from,
                     spec: dep.spec,
                     optional: dep.optional,
-                    to,
+                    to: key,
                 });
                 return Ok(None);
             }
