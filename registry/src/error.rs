@@ -37,8 +37,13 @@ pub enum Error {
     },
 
     /// The registry does not know the package.
-    #[error("package {package} was not found in the registry ({url})")]
-    UnknownPackage { package: String, url: String },
+    #[error("package {package} was not found in the registry ({url}){wanted}")]
+    UnknownPackage {
+        package: String,
+        url: String,
+        /// Who wanted it, e.g. ` (wanted as "^1" by node_modules/a)`; empty when not known.
+        wanted: String,
+    },
 
     /// The package exists but no published version satisfies the range.
     #[error("no version of {package} matches {range:?} (latest is {latest})")]

@@ -89,13 +89,7 @@ impl Tree {
         let packument = match loaded {
             Some(Ok(p)) => p,
             Some(Err(error)) if dep.optional => return self.skip(&label, &error),
-            _ => {
-                return Err(packuments.take_error(&dep.spec.package).unwrap_or(
-                    Error::NotCachedOffline {
-                        package: dep.spec.package.clone(),
-                    },
-                ))
-            }
+            _ => return Err(self.load_error(packuments, &dep)),
         };
         if let Some(key) = self.lookup(&dep.from, &dep.spec.alias) {
             let node = &self.nodes[&key];
@@ -163,6 +157,24 @@ impl Tree {
             to: key.clone(),
         });
         Ok(key)
+    }
+
+    /// The error that stopped loading a required dependency's packument, saying who wanted it.
+    fn load_error(&self, packuments: &mut Packuments<'_>, dep: &Pending) -> Error {
+        let package = dep.spec.package.clone();
+        match packuments.take_error(&package) {
+            Some(Error::UnknownPackage { package, url, .. }) => Error::UnknownPackage {
+                package,
+                url,
+                wanted: format!(
+                    " (wanted as {:?} by {})",
+                    dep.spec.text,
+                    describe(&dep.from)
+                ),
+            },
+            Some(other) => other,
+            None => Error::NotCachedOffline { package },
+        }
     }
 
     fn skip(&mut self, label: &str, why: &str) -> Result<Option<String>, Error> {

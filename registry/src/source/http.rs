@@ -141,6 +141,7 @@ impl PackageSource for HttpSource {
                 StatusCode::NOT_FOUND => Err(Error::UnknownPackage {
                     package: package.to_string(),
                     url: url.to_string(),
+                    wanted: String::new(),
                 }),
                 other => Err(status_error(&url, other)),
             }

@@ -54,6 +54,7 @@ impl PackageSource for MemorySource {
             let body = found.ok_or_else(|| Error::UnknownPackage {
                 package: package.to_string(),
                 url: format!("memory:{package}"),
+                wanted: String::new(),
             })?;
             Ok(PackumentFetch::Modified {
                 body,

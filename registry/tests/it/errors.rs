@@ -44,7 +44,7 @@ async fn unknown_packages_are_named_even_when_transitive() {
     .await
     .unwrap_err();
     assert!(
-        matches!(&error, Error::UnknownPackage { package, .. } if package == "ghost"),
+        matches!(&error, Error::UnknownPackage { package, wanted, .. } if package == "ghost" && wanted == " (wanted as \"^1\" by node_modules/a)"),
         "{error:?}"
     );
 }
