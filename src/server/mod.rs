@@ -28,13 +28,18 @@
 
 pub mod actions;
 pub mod auth;
+pub mod bindings;
 pub mod deploy;
 pub mod diff;
+pub mod dispatch;
 pub mod error;
+pub mod executions;
 pub mod extract;
+pub mod logs;
 pub mod secrets;
 pub mod tenants;
 pub mod test_run;
+pub mod triggers;
 pub mod validate;
 pub mod versions;
 
@@ -90,6 +95,8 @@ pub struct ServerState {
     pub sealer: Sealer,
     pub admin_token_hash: [u8; 32],
     pub limits: ApiLimits,
+    /// Triggers: bindings, dispatch, async workers' dispatcher, live logs.
+    pub flows: crate::flows::Flows,
 }
 
 /// The router's state: cheap to clone.
@@ -116,7 +123,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, AdminToke
     let sealer = Sealer::load(master_key.as_deref(), &config.master_key_file)
         .context("loading the master key")?;
     let (admin_token_hash, admin) = admin_token(&config.data_dir)?;
-    let runtime = Runtime::new(PoolConfig {
+    let runtime = crate::integrations::runtime(PoolConfig {
         allow_private_network: config.allow_private_network,
         ..PoolConfig::default()
     })
@@ -126,7 +133,13 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, AdminToke
         deploy_ms_max: config.deploy_ms_max,
         ..ApiLimits::default()
     };
-    let state = Arc::new(ServerState {
+    let state = Arc::new_cyclic(|me| ServerState {
+        flows: crate::flows::Flows::new(
+            me.clone(),
+            store.clone(),
+            runtime.clone(),
+            config.flows.clone(),
+        ),
         store,
         runtime,
         packages,
@@ -185,6 +198,11 @@ pub fn app(state: AppState) -> Router {
         .merge(diff::router())
         .merge(secrets::router())
         .merge(test_run::router())
+        .merge(triggers::router())
+        .merge(bindings::router())
+        .merge(dispatch::router())
+        .merge(executions::router())
+        .merge(logs::router())
         .split_for_parts();
     let body_bytes_max = state.limits.body_bytes_max;
     router
@@ -194,12 +212,16 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Serves until Ctrl-C (or SIGTERM).
+/// Serves until Ctrl-C (or SIGTERM), with the async workers running; on shutdown, stops taking
+/// requests, then lets the attempts in flight finish.
 pub async fn run(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
-    axum::serve(listener, app(state))
+    let background = crate::flows::Background::start(&state.flows);
+    let served = axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .context("serving HTTP")
+        .context("serving HTTP");
+    background.stop().await;
+    served
 }
 
 async fn shutdown_signal() {

@@ -5,4 +5,9 @@
 #[macro_use]
 mod support;
 
+mod bad_input;
+mod crash;
 mod cycle;
+mod secrets;
+mod tenancy;
+mod flows;

@@ -47,7 +47,11 @@ pub struct Db {
 
 impl Db {
     pub fn sqlite() -> Db {
-        Db { dir: tempfile::tempdir().unwrap(), url: None, pg_admin: None }
+        Db {
+            dir: tempfile::tempdir().unwrap(),
+            url: None,
+            pg_admin: None,
+        }
     }
 
     /// A new database on `ACTIONFLOW_TEST_DATABASE_URL`. Without it: `None` with a note, or a
@@ -66,7 +70,10 @@ impl Db {
         let options = PgConnectOptions::from_str(&admin_url).unwrap();
         let mut admin = PgConnection::connect_with(&options).await.unwrap();
         let name = format!("af_it_{}", uuid::Uuid::now_v7().simple());
-        admin.execute(format!("CREATE DATABASE {name}").as_str()).await.unwrap();
+        admin
+            .execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .unwrap();
         let url = options.clone().database(&name).to_url_lossy().to_string();
         Some(Db {
             dir: tempfile::tempdir().unwrap(),
@@ -87,13 +94,20 @@ impl Db {
 
 impl Drop for Db {
     fn drop(&mut self) {
-        let Some((options, name)) = self.pg_admin.take() else { return };
+        let Some((options, name)) = self.pg_admin.take() else {
+            return;
+        };
         // Drop runs outside async context guarantees: use a thread with its own runtime.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(mut admin) = PgConnection::connect_with(&options).await {
-                    let _ = admin.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                    let _ = admin
+                        .execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str())
+                        .await;
                 }
             });
         })
@@ -114,6 +128,8 @@ pub struct Start {
     pub registry: Option<String>,
     pub deploy_ms_max: Option<u64>,
     pub master_key: Option<String>,
+    /// More `actionflow serve` flags.
+    pub args: Vec<String>,
 }
 
 impl Server {
@@ -141,7 +157,9 @@ impl Server {
             command.args(["--database-url", url]);
         }
         // Without a registry of its own, the server's would be the public one: point it nowhere.
-        let registry = start.registry.unwrap_or_else(|| "http://127.0.0.1:9/".to_owned());
+        let registry = start
+            .registry
+            .unwrap_or_else(|| "http://127.0.0.1:9/".to_owned());
         command.args(["--registry", &registry]);
         if let Some(ms) = start.deploy_ms_max {
             command.args(["--deploy-ms-max", &ms.to_string()]);
@@ -149,13 +167,17 @@ impl Server {
         if let Some(key) = &start.master_key {
             command.env("ACTIONFLOW_MASTER_KEY", key);
         }
+        command.args(&start.args);
         let mut child = command.spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
         let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
         let url = loop {
             let Some(line) = stdout.next_line().await.unwrap() else {
                 let status = child.wait().await.unwrap();
-                panic!("the server exited ({status}) before listening; output:\n{}", drain(child.stderr.take()).await);
+                panic!(
+                    "the server exited ({status}) before listening; output:\n{}",
+                    drain(child.stderr.take()).await
+                );
             };
             output.lock().unwrap().push_str(&format!("{line}\n"));
             if let Some(rest) = line.strip_prefix("actionflow listening on ") {
@@ -163,7 +185,10 @@ impl Server {
             }
         };
         collect(stdout.into_inner(), Arc::clone(&output));
-        collect(BufReader::new(child.stderr.take().unwrap()), Arc::clone(&output));
+        collect(
+            BufReader::new(child.stderr.take().unwrap()),
+            Arc::clone(&output),
+        );
         Server { url, child, output }
     }
 
@@ -188,8 +213,12 @@ impl Server {
         let (status, tenant) = admin.post("/v1/tenants", json!({"name": name})).await;
         assert_eq!(status, 201, "{tenant}");
         let id = tenant["id"].as_str().unwrap().to_owned();
-        let (status, token) =
-            admin.post(&format!("/v1/tenants/{id}/tokens"), json!({"scopes": scopes})).await;
+        let (status, token) = admin
+            .post(
+                &format!("/v1/tenants/{id}/tokens"),
+                json!({"scopes": scopes}),
+            )
+            .await;
         assert_eq!(status, 201, "{token}");
         (id, Api::new(&self.url, token["token"].as_str().unwrap()))
     }
@@ -231,11 +260,23 @@ impl Api {
         }
     }
 
-    pub fn with_token(&self, token: &str) -> Api {
-        Api { token: token.to_owned(), ..self.clone() }
+    pub fn token(&self) -> &str {
+        &self.token
     }
 
-    pub async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub fn with_token(&self, token: &str) -> Api {
+        Api {
+            token: token.to_owned(),
+            ..self.clone()
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -252,12 +293,18 @@ impl Api {
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
         self.seen.lock().unwrap().push(text.clone());
-        let value = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
         (status, value)
     }
 
     pub fn raw(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token)
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
     }
 
     pub async fn get(&self, path: &str) -> (u16, Value) {
@@ -293,7 +340,12 @@ pub fn assert_error(got: &(u16, Value), status: u16, code: &str, field: &str) {
     assert_eq!(*got_status, status, "{body}");
     assert_eq!(body["error"]["code"], code, "{body}");
     assert_eq!(body["error"]["field"], field, "{body}");
-    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
 }
 
 /// All files under `dir`, read as bytes (to look for plaintext at rest).

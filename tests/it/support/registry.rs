@@ -73,7 +73,9 @@ impl Registry {
             hold: hold_rx,
             tarball_requested: Notify::new(),
         });
-        let app = Router::new().fallback(handle).with_state(Arc::clone(&shared));
+        let app = Router::new()
+            .fallback(handle)
+            .with_state(Arc::clone(&shared));
         let task = tokio::spawn(async move {
             axum::serve(listener, app).await.unwrap();
         });
@@ -117,11 +119,7 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
         return (StatusCode::OK, bytes.clone()).into_response();
     }
     match shared.packuments.get(&path) {
-        Some(body) => (
-            [(header::CONTENT_TYPE, "application/json")],
-            body.clone(),
-        )
-            .into_response(),
+        Some(body) => ([(header::CONTENT_TYPE, "application/json")], body.clone()).into_response(),
         None => (StatusCode::NOT_FOUND, "{\"error\":\"Not found\"}").into_response(),
     }
 }
@@ -130,7 +128,10 @@ async fn handle(State(shared): State<Arc<Shared>>, request: Request) -> Response
 fn tgz(name: &str, version: &str, index_js: &str) -> Vec<u8> {
     let manifest = json!({"name": name, "version": version, "main": "index.js"}).to_string();
     let mut builder = tar::Builder::new(Vec::new());
-    for (path, data) in [("package/package.json", manifest.as_bytes()), ("package/index.js", index_js.as_bytes())] {
+    for (path, data) in [
+        ("package/package.json", manifest.as_bytes()),
+        ("package/index.js", index_js.as_bytes()),
+    ] {
         let mut header = tar::Header::new_gnu();
         header.set_mode(0o644);
         header.set_size(data.len() as u64);

@@ -1,0 +1,200 @@
+//! Executions of async dispatches: show one (status, attempts, per-action results of the latest
+//! attempt), list them filtered by trigger, action, status and creation time, and re-drive a dead one.
+
+use super::auth::Tenant;
+use super::dispatch::DISPATCH;
+use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::QueryParams;
+use super::AppState;
+use actionflow_store::{Execution, ExecutionFilter, ExecutionStatus, Page};
+use axum::extract::{Path, State};
+use axum::Json;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub const EXECUTIONS_READ: &str = "executions:read";
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_executions))
+        .routes(routes!(get_execution))
+        .routes(routes!(retry_execution))
+}
+
+/// One async dispatch and its delivery.
+#[derive(Serialize, ToSchema)]
+pub struct ExecutionBody {
+    pub id: String,
+    pub trigger_id: String,
+    /// `pending`, `running`, `final`, `partial`, `failed` or `dead`.
+    pub status: String,
+    /// Attempts so far (the current one while `running`).
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub idempotency_key: Option<String>,
+    /// The actions bound when the trigger was dispatched, in order.
+    pub action_ids: Vec<String>,
+    #[schema(value_type = Object)]
+    pub event: serde_json::Value,
+    /// Per action of the latest attempt: action_id, version, status, started_at, ended_at, logs,
+    /// error, …
+    #[schema(value_type = Vec<Object>)]
+    pub results: Vec<serde_json::Value>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Execution> for ExecutionBody {
+    fn from(e: Execution) -> Self {
+        ExecutionBody {
+            id: e.id,
+            trigger_id: e.trigger_id,
+            status: e.status.to_string(),
+            attempts: e.attempts,
+            max_attempts: e.max_attempts,
+            idempotency_key: e.idempotency_key,
+            action_ids: e.action_ids,
+            event: e.event,
+            results: e.results,
+            last_error: e.last_error,
+            next_attempt_at: e.next_attempt_at,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ExecutionList {
+    pub executions: Vec<ExecutionBody>,
+    pub total: u64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// Filters (all optional) and the page, newest first.
+#[derive(Deserialize, IntoParams, Default)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ExecutionQuery {
+    pub trigger: Option<String>,
+    pub action: Option<String>,
+    /// One of pending, running, final, partial, failed, dead.
+    pub status: Option<String>,
+    /// Created at or after this RFC 3339 time.
+    pub since: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+impl ExecutionQuery {
+    fn filter(&self) -> ApiResult<ExecutionFilter> {
+        let status = match &self.status {
+            None => None,
+            Some(text) => Some(text.parse::<ExecutionStatus>().map_err(|_| {
+                ApiError::invalid(
+                    "status",
+                    format!("unknown status {text:?}; one of pending, running, final, partial, failed, dead"),
+                )
+            })?),
+        };
+        let since = match &self.since {
+            None => None,
+            Some(text) => Some(
+                DateTime::parse_from_rfc3339(text)
+                    .map_err(|_| {
+                        ApiError::invalid(
+                            "since",
+                            "since must be an RFC 3339 time (2026-01-31T12:00:00Z)",
+                        )
+                    })?
+                    .with_timezone(&Utc),
+            ),
+        };
+        Ok(ExecutionFilter {
+            trigger_id: self.trigger.clone(),
+            action_id: self.action.clone(),
+            status,
+            since,
+        })
+    }
+
+    fn page(&self, per_page_max: u32) -> ApiResult<Page> {
+        let per_page = self.per_page.unwrap_or(50);
+        if per_page == 0 || per_page > per_page_max {
+            return Err(ApiError::invalid(
+                "per_page",
+                format!("per_page must be between 1 and {per_page_max}"),
+            ));
+        }
+        Ok(Page::new(self.page.unwrap_or(0), per_page))
+    }
+}
+
+/// List executions, newest first.
+#[utoipa::path(get, path = "/v1/executions", tag = "executions", params(ExecutionQuery),
+    responses((status = 200, body = ExecutionList), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = ["executions:read"])))]
+async fn list_executions(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    QueryParams(query): QueryParams<ExecutionQuery>,
+) -> ApiResult<Json<ExecutionList>> {
+    tenant.require(EXECUTIONS_READ)?;
+    let filter = query.filter()?;
+    let page = query.page(state.limits.per_page_max)?;
+    let paged = state
+        .store
+        .list_executions(&tenant.tenant_id, &filter, page)
+        .await?;
+    Ok(Json(ExecutionList {
+        executions: paged.items.into_iter().map(ExecutionBody::from).collect(),
+        total: paged.total,
+        page: paged.page,
+        per_page: paged.per_page,
+    }))
+}
+
+/// Show one execution.
+#[utoipa::path(get, path = "/v1/executions/{id}", tag = "executions",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ExecutionBody), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = ["executions:read"])))]
+async fn get_execution(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ExecutionBody>> {
+    tenant.require(EXECUTIONS_READ)?;
+    let execution = state
+        .store
+        .get_execution(&tenant.tenant_id, &id)
+        .await
+        .map_err(|e| ApiError::from(e).field("id"))?;
+    Ok(Json(execution.into()))
+}
+
+/// Re-drive a dead execution: pending again, attempts from zero (409 unless dead).
+#[utoipa::path(post, path = "/v1/executions/{id}/retry", tag = "executions",
+    params(("id" = String, Path)),
+    responses((status = 200, body = ExecutionBody), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = ["dispatch"])))]
+async fn retry_execution(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ExecutionBody>> {
+    tenant.require(DISPATCH)?;
+    let execution = state
+        .flows
+        .dispatcher
+        .retry(&tenant.tenant_id, &id)
+        .await
+        .map_err(|e| ApiError::from(e).field("id"))?;
+    Ok(Json(execution.into()))
+}

@@ -1,0 +1,315 @@
+//! Every class of bad input gets the right status, a stable code and the field at fault; a 5xx
+//! carries no internal text.
+
+use reqwest::Method;
+use serde_json::json;
+
+use crate::support::{assert_error, Db, Server, Start};
+
+const CODE: &str = "exports.onExecutePostLogin = async (event, api) => {};";
+
+async fn bad_bodies_and_queries(db: Db) {
+    let server = Server::start(&db).await;
+    let (_, api) = server
+        .tenant("acme", &["actions:read", "actions:write"])
+        .await;
+    let ok = json!({"name": "a", "supported_triggers": [{"id": "post-login"}], "code": CODE});
+    let (status, action) = api.post("/v1/actions", ok.clone()).await;
+    assert_eq!(status, 201);
+    let id = action["id"].as_str().unwrap();
+
+    // 400: syntax, types, missing and unknown fields (nested ones by path).
+    let raw = api
+        .raw(Method::POST, "/v1/actions")
+        .header("content-type", "application/json");
+    assert_error(
+        &api.finish(raw.body("{\"name\": ")).await,
+        400,
+        "invalid_request",
+        "body",
+    );
+    assert_error(
+        &api.post("/v1/actions", json!({"name": 5, "supported_triggers": []}))
+            .await,
+        400,
+        "invalid_request",
+        "name",
+    );
+    assert_error(
+        &api.post("/v1/actions", json!({"supported_triggers": []}))
+            .await,
+        400,
+        "invalid_request",
+        "name",
+    );
+    assert_error(
+        &api.post(
+            "/v1/actions",
+            json!({"name": "x", "supported_triggers": [], "bogus": 1}),
+        )
+        .await,
+        400,
+        "unknown_field",
+        "bogus",
+    );
+    assert_error(
+        &api.post(
+            "/v1/actions",
+            json!({"name": "x", "supported_triggers": [{"id": "post-login", "vers": "v3"}]}),
+        )
+        .await,
+        400,
+        "unknown_field",
+        "supported_triggers[0].vers",
+    );
+    assert_error(
+        &api.patch(
+            &format!("/v1/actions/{id}"),
+            json!({"secrets": [{"name": "A", "value": "v", "x": 1}]}),
+        )
+        .await,
+        400,
+        "unknown_field",
+        "secrets[0].x",
+    );
+    // 415: not declared as JSON.
+    let plain = api
+        .raw(Method::POST, "/v1/actions")
+        .header("content-type", "text/plain")
+        .body(ok.to_string());
+    assert_error(
+        &api.finish(plain).await,
+        415,
+        "unsupported_media_type",
+        "content-type",
+    );
+    // 413: the body over the server's limit; the code over 100 KB.
+    let huge = json!({"name": "x", "supported_triggers": [{"id": "post-login"}], "code": "x".repeat(600 * 1024)});
+    assert_error(
+        &api.post("/v1/actions", huge).await,
+        413,
+        "payload_too_large",
+        "body",
+    );
+    let big_code = format!("{CODE}//{}", "x".repeat(100 * 1024));
+    let big = json!({"name": "x", "supported_triggers": [{"id": "post-login"}], "code": big_code});
+    assert_error(
+        &api.post("/v1/actions", big).await,
+        413,
+        "payload_too_large",
+        "code",
+    );
+    // 422: well-formed values that are not acceptable.
+    let with = |field: &str, value: serde_json::Value| {
+        let mut body = ok.clone();
+        body["name"] = json!("fresh");
+        body[field] = value;
+        body
+    };
+    assert_error(
+        &api.post(
+            "/v1/actions",
+            with("supported_triggers", json!([{"id": "post-lunch"}])),
+        )
+        .await,
+        422,
+        "invalid_value",
+        "supported_triggers[0].id",
+    );
+    assert_error(
+        &api.post(
+            "/v1/actions",
+            with(
+                "supported_triggers",
+                json!([{"id": "post-login", "version": "v1"}]),
+            ),
+        )
+        .await,
+        422,
+        "invalid_value",
+        "supported_triggers[0].version",
+    );
+    assert_error(
+        &api.post("/v1/actions", with("supported_triggers", json!([])))
+            .await,
+        422,
+        "invalid_value",
+        "supported_triggers",
+    );
+    assert_error(
+        &api.post("/v1/actions", with("name", json!(" "))).await,
+        422,
+        "invalid_value",
+        "name",
+    );
+    assert_error(
+        &api.post("/v1/actions", with("name", json!("n".repeat(129))))
+            .await,
+        422,
+        "invalid_value",
+        "name",
+    );
+    assert_error(
+        &api.post("/v1/actions", with("runtime", json!("python3")))
+            .await,
+        422,
+        "invalid_value",
+        "runtime",
+    );
+    assert_error(
+        &api.post(
+            "/v1/actions",
+            with(
+                "dependencies",
+                json!([{"name": "lodash", "version": "not a range!"}]),
+            ),
+        )
+        .await,
+        422,
+        "invalid_value",
+        "dependencies[0]",
+    );
+    assert_error(
+        &api.post(
+            "/v1/actions",
+            with("dependencies", json!([{"name": "../evil", "version": "1"}])),
+        )
+        .await,
+        422,
+        "invalid_value",
+        "dependencies[0]",
+    );
+    assert_error(
+        &api.post(&format!("/v1/actions/{id}/test"), json!({"event": [1]}))
+            .await,
+        422,
+        "invalid_value",
+        "event",
+    );
+    assert_error(
+        &api.post(
+            &format!("/v1/actions/{id}/test"),
+            json!({"trigger_id": "post-user-registration"}),
+        )
+        .await,
+        422,
+        "invalid_value",
+        "trigger_id",
+    );
+    // 409: the name is taken.
+    assert_error(
+        &api.post("/v1/actions", ok.clone()).await,
+        409,
+        "conflict",
+        "name",
+    );
+    // Queries and paths.
+    assert_error(
+        &api.get("/v1/actions?per_page=0").await,
+        422,
+        "invalid_value",
+        "per_page",
+    );
+    assert_error(
+        &api.get("/v1/actions?per_page=many").await,
+        400,
+        "invalid_request",
+        "per_page",
+    );
+    assert_error(
+        &api.get("/v1/actions?deployed=maybe").await,
+        400,
+        "invalid_request",
+        "deployed",
+    );
+    assert_error(
+        &api.get("/v1/actions?colour=red").await,
+        400,
+        "unknown_field",
+        "colour",
+    );
+    assert_error(
+        &api.get(&format!("/v1/actions/{id}/versions/first")).await,
+        400,
+        "invalid_request",
+        "number",
+    );
+    assert_error(
+        &api.get(&format!("/v1/actions/{id}/versions/7")).await,
+        404,
+        "not_found",
+        "version",
+    );
+    assert_error(
+        &api.get(&format!("/v1/actions/{id}/versions/x/diff/1"))
+            .await,
+        400,
+        "invalid_request",
+        "from",
+    );
+    assert_error(
+        &api.get("/v1/actions/00000000-0000-0000-0000-000000000000")
+            .await,
+        404,
+        "not_found",
+        "id",
+    );
+    assert_error(&api.get("/v1/nothing-here").await, 404, "not_found", "path");
+    // Nothing stored was lost or changed by all of that.
+    let (_, list) = api.get("/v1/actions").await;
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["actions"][0]["code"], CODE);
+}
+
+/// A sealed secret that the master key cannot open (the key changed) is a 500 with a generic
+/// message: no internal text, no secret name, no value.
+async fn internal_errors_do_not_leak(db: Db) {
+    let key_a = "11".repeat(32);
+    let key_b = "22".repeat(32);
+    let server = Server::start_with(
+        &db,
+        Start {
+            master_key: Some(key_a),
+            ..Start::default()
+        },
+    )
+    .await;
+    let (_, api) = server
+        .tenant("acme", &["actions:read", "actions:write"])
+        .await;
+    let body = json!({"name": "a", "supported_triggers": [{"id": "post-login"}], "code": CODE,
+        "secrets": [{"name": "DB_PASSWORD", "value": "correct horse"}]});
+    let (status, action) = api.post("/v1/actions", body).await;
+    assert_eq!(status, 201);
+    let id = action["id"].as_str().unwrap().to_owned();
+    drop(server);
+    let server = Server::start_with(
+        &db,
+        Start {
+            master_key: Some(key_b),
+            ..Start::default()
+        },
+    )
+    .await;
+    let api = crate::support::Api::new(&server.url, &api_token(&api));
+    let (status, body) = api.post(&format!("/v1/actions/{id}/test"), json!({})).await;
+    assert_eq!(status, 500, "{body}");
+    assert_eq!(body["error"]["code"], "internal");
+    let text = body.to_string();
+    assert!(
+        !text.contains("DB_PASSWORD")
+            && !text.contains("decrypt")
+            && !text.contains("correct horse"),
+        "{text}"
+    );
+    assert_eq!(
+        body["error"]["message"],
+        "internal error; the server log has the details"
+    );
+}
+
+fn api_token(api: &crate::support::Api) -> String {
+    api.token().to_owned()
+}
+
+on_both_backends!(bad_bodies_and_queries, internal_errors_do_not_leak);

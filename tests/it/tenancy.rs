@@ -1,0 +1,217 @@
+//! Tenants, tokens and scopes: the admin token manages tenants only; a tenant token sees only its
+//! tenant (another tenant's objects are 404, never their data); scopes and revocation hold.
+
+use serde_json::json;
+
+use crate::support::{assert_error, Db, Server, ADMIN_TOKEN};
+
+const CODE: &str = "exports.onExecutePostLogin = async (event, api) => { api.access.deny('A'); };";
+
+async fn cross_tenant_access(db: Db) {
+    let server = Server::start(&db).await;
+    let (_, a) = server
+        .tenant("tenant-a", &["actions:read", "actions:write"])
+        .await;
+    let (_, b) = server
+        .tenant("tenant-b", &["actions:read", "actions:write"])
+        .await;
+    let (_, action) = a
+        .post("/v1/actions", json!({"name": "secret-sauce", "supported_triggers": [{"id": "post-login"}], "code": CODE,
+            "secrets": [{"name": "K", "value": "a-only-value"}]}))
+        .await;
+    let id = action["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        a.post(&format!("/v1/actions/{id}/deploy"), json!({}))
+            .await
+            .0,
+        201
+    );
+
+    let paths = [
+        ("GET", format!("/v1/actions/{id}")),
+        ("PATCH", format!("/v1/actions/{id}")),
+        ("DELETE", format!("/v1/actions/{id}")),
+        ("POST", format!("/v1/actions/{id}/deploy")),
+        ("POST", format!("/v1/actions/{id}/test")),
+        ("GET", format!("/v1/actions/{id}/versions")),
+        ("GET", format!("/v1/actions/{id}/versions/1")),
+        ("POST", format!("/v1/actions/{id}/versions/1/deploy")),
+        ("GET", format!("/v1/actions/{id}/versions/1/diff/draft")),
+        ("GET", format!("/v1/actions/{id}/secrets")),
+        ("PUT", format!("/v1/actions/{id}/secrets/K")),
+        ("DELETE", format!("/v1/actions/{id}/secrets/K")),
+    ];
+    for (method, path) in &paths {
+        let body = match *method {
+            "PATCH" => Some(json!({"code": "stolen"})),
+            "PUT" => Some(json!({"value": "overwritten"})),
+            "POST" => Some(json!({})),
+            _ => None,
+        };
+        let (status, got) = b.send(method.parse().unwrap(), path, body).await;
+        assert_eq!(status, 404, "{method} {path}: {got}");
+        assert_eq!(got["error"]["code"], "not_found");
+    }
+    assert!(!b.all_responses().contains("secret-sauce") && !b.all_responses().contains(CODE));
+    let (_, list) = b.get("/v1/actions").await;
+    assert_eq!(list["total"], 0);
+    // A's action is intact, and B may use the same name for its own.
+    let (_, mine) = a.get(&format!("/v1/actions/{id}")).await;
+    assert_eq!(
+        (mine["code"].as_str(), mine["deployed_version"].as_i64()),
+        (Some(CODE), Some(1))
+    );
+    let (_, versions) = a.get(&format!("/v1/actions/{id}/versions")).await;
+    assert_eq!(versions["total"], 1);
+    let (_, run) = a.post(&format!("/v1/actions/{id}/test"), json!({})).await;
+    assert_eq!(run["status"], "completed");
+    let (status, _) = b
+        .post(
+            "/v1/actions",
+            json!({"name": "secret-sauce", "supported_triggers": [{"id": "post-login"}]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+}
+
+async fn tokens_scopes_and_revocation(db: Db) {
+    let server = Server::start(&db).await;
+    let admin = server.admin();
+    let (tenant_id, reader) = server.tenant("acme", &["actions:read"]).await;
+    let writer_token = {
+        let (status, t) = admin
+            .post(
+                &format!("/v1/tenants/{tenant_id}/tokens"),
+                json!({"scopes": ["actions:write", "actions:read"]}),
+            )
+            .await;
+        assert_eq!(status, 201);
+        assert_eq!(t["scopes"], json!(["actions:read", "actions:write"]));
+        t
+    };
+    let writer = reader.with_token(writer_token["token"].as_str().unwrap());
+    let create = json!({"name": "a", "supported_triggers": [{"id": "post-login"}], "code": CODE});
+
+    // Scopes.
+    assert_error(
+        &reader.post("/v1/actions", create.clone()).await,
+        403,
+        "forbidden",
+        "authorization",
+    );
+    assert_eq!(reader.get("/v1/actions").await.0, 200);
+    assert_eq!(writer.post("/v1/actions", create.clone()).await.0, 201);
+    // Roles: a tenant token cannot manage tenants; the admin token is not a tenant.
+    assert_error(
+        &writer.post("/v1/tenants", json!({"name": "evil"})).await,
+        403,
+        "forbidden",
+        "authorization",
+    );
+    assert_error(
+        &admin.get("/v1/actions").await,
+        403,
+        "forbidden",
+        "authorization",
+    );
+    // Missing, malformed, unknown tokens.
+    assert_error(
+        &writer.with_token("").get("/v1/actions").await,
+        401,
+        "unauthorized",
+        "authorization",
+    );
+    assert_error(
+        &writer
+            .with_token("af_not_a_real_token")
+            .get("/v1/actions")
+            .await,
+        401,
+        "unauthorized",
+        "authorization",
+    );
+    let basic = reqwest::Client::new()
+        .get(format!("{}/v1/actions", server.url))
+        .header("authorization", "Basic abc");
+    assert_error(
+        &writer.finish(basic).await,
+        401,
+        "unauthorized",
+        "authorization",
+    );
+    let none = reqwest::Client::new().get(format!("{}/v1/actions", server.url));
+    assert_error(
+        &writer.finish(none).await,
+        401,
+        "unauthorized",
+        "authorization",
+    );
+    // Token creation rules.
+    assert_error(
+        &admin
+            .post(
+                &format!("/v1/tenants/{tenant_id}/tokens"),
+                json!({"scopes": ["root"]}),
+            )
+            .await,
+        422,
+        "invalid_value",
+        "scopes[0]",
+    );
+    assert_error(
+        &admin
+            .post(
+                &format!("/v1/tenants/{tenant_id}/tokens"),
+                json!({"scopes": []}),
+            )
+            .await,
+        422,
+        "invalid_value",
+        "scopes",
+    );
+    assert_error(
+        &admin
+            .post("/v1/tenants/nope/tokens", json!({"scopes": ["dispatch"]}))
+            .await,
+        404,
+        "not_found",
+        "tenant_id",
+    );
+    assert_error(
+        &admin.post("/v1/tenants", json!({"name": "acme"})).await,
+        409,
+        "conflict",
+        "name",
+    );
+    // Listing never shows token values; revocation takes effect at once.
+    let (_, tokens) = admin.get(&format!("/v1/tenants/{tenant_id}/tokens")).await;
+    assert_eq!(tokens.as_array().unwrap().len(), 2);
+    assert!(!tokens.to_string().contains(writer.token()) && tokens[0].get("token").is_none());
+    let token_id = writer_token["id"].as_str().unwrap();
+    let (status, revoked) = admin
+        .delete(&format!("/v1/tenants/{tenant_id}/tokens/{token_id}"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(revoked["revoked_at"].is_string());
+    assert_error(
+        &writer.get("/v1/actions").await,
+        401,
+        "unauthorized",
+        "authorization",
+    );
+    assert_eq!(reader.get("/v1/actions").await.0, 200);
+    // The admin token itself is never stored in the clear in the data dir.
+    for (path, bytes) in crate::support::read_tree(db.dir.path()) {
+        assert!(
+            !bytes
+                .windows(ADMIN_TOKEN.len())
+                .any(|w| w == ADMIN_TOKEN.as_bytes()),
+            "{}",
+            path.display()
+        );
+    }
+    let (_, tenants) = admin.get("/v1/tenants").await;
+    assert_eq!(tenants["total"], 1);
+}
+
+on_both_backends!(cross_tenant_access, tokens_scopes_and_revocation);
