@@ -2,6 +2,7 @@
 //! isolates are `!Send` and must be dropped in reverse order of creation, so each isolate thread owns
 //! exactly one) and runs that version's executions one at a time.
 
+use crate::allocator::allocator;
 use crate::errors::{action_error, from_js_error, looks_like_esm};
 use crate::modules::{ActionModuleLoader, ModuleFiles, ACTION_URL};
 use crate::ops::{actionflow, ExecutionContext, IsolateContext};
@@ -66,10 +67,14 @@ impl ActionIsolate {
         let snapshot = snapshot::get().map_err(RuntimeError::Snapshot)?;
         let files: Arc<dyn ModuleFiles> = context.files.clone();
         let host_modules = context.host_modules.clone();
+        let termination = Arc::new(Termination::default());
+        let create_params = v8::CreateParams::default()
+            .heap_limits(0, heap_bytes_max)
+            .array_buffer_allocator(allocator(heap_bytes_max, termination.clone()));
         let mut js = JsRuntime::try_new(RuntimeOptions {
             startup_snapshot: Some(snapshot),
             extensions: vec![actionflow::init()],
-            create_params: Some(v8::CreateParams::default().heap_limits(0, heap_bytes_max)),
+            create_params: Some(create_params),
             module_loader: Some(Rc::new(ActionModuleLoader::new(
                 files,
                 host_modules,
@@ -78,7 +83,6 @@ impl ActionIsolate {
             ..Default::default()
         })
         .map_err(|e| RuntimeError::Isolate(e.to_string()))?;
-        let termination = Arc::new(Termination::default());
         let handle = js.v8_isolate().thread_safe_handle();
         let (t, h) = (termination.clone(), handle.clone());
         // V8 aborts the process if this returns the same limit: give headroom to unwind, and stop the JS.
@@ -129,7 +133,9 @@ impl ActionIsolate {
             .terminated()
             .or(deadline_passed.then_some(Status::TimedOut))?;
         let message = match status {
-            Status::OutOfMemory => "the action ran out of memory (heap limit reached)",
+            Status::OutOfMemory => {
+                "the action ran out of memory (its heap or array buffers passed the limit)"
+            }
             _ => "the action did not finish within its time limit",
         };
         Some((status, action_error("Error", message)))

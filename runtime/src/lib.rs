@@ -11,6 +11,7 @@
 //!                                          └─ warm isolates per (tenant, action, version, heap)
 //! ```
 
+mod allocator;
 mod cache;
 mod digest;
 mod errors;
