@@ -3,7 +3,7 @@
 
 use crate::packages::{self, Packages};
 use crate::BadInput;
-use actionflow_runtime::{ExecutionRequest, Limits, Outcome, PoolConfig, Runtime, Secrets, Status};
+use actionflow_runtime::{ExecutionRequest, Limits, Outcome, PoolConfig, Secrets, Status};
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -141,7 +141,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let outcome = rt
         .block_on(async {
-            let runtime = Runtime::new(config)?;
+            let runtime = crate::integrations::runtime(config)?;
             runtime.execute(request).await
         })
         .context("the runtime failed")?;
