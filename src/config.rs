@@ -40,6 +40,8 @@ pub struct ServeArgs {
     /// Let actions `fetch` loopback and private addresses (local development only).
     #[arg(long, env = "ACTIONFLOW_ALLOW_PRIVATE_NETWORK")]
     pub allow_private_network: Option<bool>,
+    #[command(flatten)]
+    pub flows: crate::flows::FlowArgs,
 }
 
 /// The same settings as read from the config file.
@@ -54,6 +56,9 @@ struct FileConfig {
     npm_cache_dir: Option<PathBuf>,
     deploy_ms_max: Option<u64>,
     allow_private_network: Option<bool>,
+    /// The `[flows]` table.
+    #[serde(default)]
+    flows: crate::flows::FlowArgs,
 }
 
 /// Resolved settings of a server.
@@ -68,6 +73,7 @@ pub struct Config {
     pub npm_cache_dir: PathBuf,
     pub deploy_ms_max: u64,
     pub allow_private_network: bool,
+    pub flows: crate::flows::FlowSettings,
 }
 
 pub const LISTEN_DEFAULT: &str = "127.0.0.1:8080";
@@ -113,6 +119,7 @@ impl Config {
                 .allow_private_network
                 .or(file.allow_private_network)
                 .unwrap_or(false),
+            flows: args.flows.resolve(file.flows),
             data_dir,
         })
     }

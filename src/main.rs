@@ -5,6 +5,7 @@
 mod bench;
 mod cli;
 mod config;
+mod flows;
 mod integrations;
 mod openapi;
 mod packages;

@@ -111,6 +111,17 @@ impl Dispatcher {
         }
     }
 
+    /// Re-drives a dead execution (`Conflict` unless it is dead) and wakes this process's workers.
+    pub async fn retry(
+        &self,
+        tenant_id: &str,
+        execution_id: &str,
+    ) -> Result<actionflow_store::Execution, Error> {
+        let execution = self.store.retry(tenant_id, execution_id).await?;
+        self.wake.notify_one();
+        Ok(execution)
+    }
+
     async fn run_sync(
         &self,
         tenant_id: &str,

@@ -23,21 +23,32 @@ pub struct Hook {
     calls: Arc<Calls>,
 }
 
-async fn hit(State(calls): State<Arc<Calls>>, Query(q): Query<HashMap<String, String>>) -> StatusCode {
+async fn hit(
+    State(calls): State<Arc<Calls>>,
+    Query(q): Query<HashMap<String, String>>,
+) -> StatusCode {
     if calls.down.load(Ordering::SeqCst) {
         *calls.failed.lock().unwrap() += 1;
         return StatusCode::SERVICE_UNAVAILABLE;
     }
     let id = q.get("id").cloned().unwrap_or_default();
     let attempt = q.get("attempt").and_then(|a| a.parse().ok()).unwrap_or(0);
-    calls.succeeded.lock().unwrap().entry(id).or_default().push(attempt);
+    calls
+        .succeeded
+        .lock()
+        .unwrap()
+        .entry(id)
+        .or_default()
+        .push(attempt);
     StatusCode::OK
 }
 
 impl Hook {
     pub async fn start() -> Hook {
         let calls = Arc::new(Calls::default());
-        let app = Router::new().route("/hit", post(hit)).with_state(calls.clone());
+        let app = Router::new()
+            .route("/hit", post(hit))
+            .with_state(calls.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}/hit", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -50,11 +61,23 @@ impl Hook {
 
     /// Attempts of `execution_id` whose call succeeded.
     pub fn succeeded(&self, execution_id: &str) -> Vec<u32> {
-        self.calls.succeeded.lock().unwrap().get(execution_id).cloned().unwrap_or_default()
+        self.calls
+            .succeeded
+            .lock()
+            .unwrap()
+            .get(execution_id)
+            .cloned()
+            .unwrap_or_default()
     }
 
     pub fn succeeded_total(&self) -> usize {
-        self.calls.succeeded.lock().unwrap().values().map(Vec::len).sum()
+        self.calls
+            .succeeded
+            .lock()
+            .unwrap()
+            .values()
+            .map(Vec::len)
+            .sum()
     }
 
     pub fn failed(&self) -> usize {

@@ -25,25 +25,43 @@ pub const ALL_SCOPES: &[&str] = &[
 /// A server whose actions may call the test's hook on loopback, retrying quickly.
 pub async fn start(db: &Db, more: &[&str]) -> Server {
     let mut args: Vec<String> = [
-        "--allow-private-network", "true", "--backoff-base-ms", "20", "--backoff-max-ms", "200",
-        "--poll-ms", "50",
+        "--allow-private-network",
+        "true",
+        "--backoff-base-ms",
+        "20",
+        "--backoff-max-ms",
+        "200",
+        "--poll-ms",
+        "50",
     ]
     .iter()
     .map(|a| (*a).to_owned())
     .collect();
     args.extend(more.iter().map(|a| (*a).to_owned()));
-    Server::start_with(db, Start { args, ..Start::default() }).await
+    Server::start_with(
+        db,
+        Start {
+            args,
+            ..Start::default()
+        },
+    )
+    .await
 }
 
 /// Creates and deploys an action; returns its id.
 pub async fn deploy(api: &Api, name: &str, trigger: &str, code: &str) -> String {
     let (status, action) = api
-        .post("/v1/actions", json!({"name": name, "supported_triggers": [{"id": trigger}],
-            "code": code}))
+        .post(
+            "/v1/actions",
+            json!({"name": name, "supported_triggers": [{"id": trigger}],
+            "code": code}),
+        )
         .await;
     assert_eq!(status, 201, "{action}");
     let id = action["id"].as_str().unwrap().to_owned();
-    let (status, version) = api.post(&format!("/v1/actions/{id}/deploy"), json!({})).await;
+    let (status, version) = api
+        .post(&format!("/v1/actions/{id}/deploy"), json!({}))
+        .await;
     assert_eq!(status, 201, "{version}");
     id
 }
@@ -57,7 +75,10 @@ pub async fn wait_for(api: &Api, id: &str, status: &str) -> Value {
         if execution["status"] == status {
             return execution;
         }
-        assert!(tokio::time::Instant::now() < deadline, "not {status}: {execution}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "not {status}: {execution}"
+        );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
 }
@@ -66,12 +87,18 @@ pub async fn wait_for(api: &Api, id: &str, status: &str) -> Value {
 pub async fn wait_count(api: &Api, status: &str, count: u64) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
-        let (code, list) = api.get(&format!("/v1/executions?status={status}&per_page=1")).await;
+        let (code, list) = api
+            .get(&format!("/v1/executions?status={status}&per_page=1"))
+            .await;
         assert_eq!(code, 200, "{list}");
         if list["total"].as_u64() == Some(count) {
             return;
         }
-        assert!(tokio::time::Instant::now() < deadline, "{} of {count} are {status}", list["total"]);
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {count} are {status}",
+            list["total"]
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
