@@ -3,7 +3,9 @@
 //! exit code; the engine itself lives in the `actionflow-runtime` crate.
 
 mod bench;
+mod bench_api;
 mod cli;
+mod client;
 mod config;
 mod flows;
 mod integrations;
@@ -37,6 +39,25 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Serve the Actions HTTP API (SQLite in the data dir by default, or PostgreSQL).
     Serve(config::ServeArgs),
+    /// Actions of a tenant over the API: create, list, show, update, deploy, versions, rollback,
+    /// diff, test, delete.
+    Actions(client::actions::ActionsArgs),
+    /// An action's secrets over the API: set, list, delete.
+    Secrets(client::secrets::SecretsArgs),
+    /// Tenants over the API (admin token): create, list.
+    Tenants(client::admin::TenantsArgs),
+    /// Tenant API tokens (admin token): create, list, revoke.
+    Tokens(client::admin::TokensArgs),
+    /// A trigger's ordered flow over the API: get, set, insert, remove, revisions, restore.
+    Bindings(client::flows::BindingsArgs),
+    /// Send an event to a trigger (sync: prints the effects; async: the execution id).
+    Dispatch(client::flows::DispatchArgs),
+    /// Executions of async dispatches: list, show, retry.
+    Executions(client::flows::ExecutionsArgs),
+    /// An action's console output; --follow prints new lines as executions end.
+    Logs(client::logs::LogsArgs),
+    /// Measure API throughput (test runs, action lists) on SQLite and PostgreSQL; prints a table.
+    BenchApi(bench_api::BenchApiArgs),
 }
 
 /// A bad input from the user: printed as one line, exit code 2.
@@ -58,6 +79,15 @@ fn main() -> ExitCode {
         Command::Triggers(a) => cli::triggers::main(&a),
         Command::Bench(a) => bench::main(a),
         Command::Serve(a) => serve::main(a),
+        Command::Actions(a) => client::actions::main(a),
+        Command::Secrets(a) => client::secrets::main(a),
+        Command::Tenants(a) => client::admin::tenants(a),
+        Command::Tokens(a) => client::admin::tokens(a),
+        Command::BenchApi(a) => bench_api::main(a),
+        Command::Bindings(a) => client::flows::bindings(a),
+        Command::Dispatch(a) => client::flows::dispatch(a),
+        Command::Executions(a) => client::flows::executions(a),
+        Command::Logs(a) => client::logs::main(a),
     };
     match result {
         Ok(code) => code,

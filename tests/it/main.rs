@@ -6,9 +6,10 @@
 mod support;
 
 mod bad_input;
+mod cli;
 mod cli_run;
 mod crash;
 mod cycle;
+mod flows;
 mod secrets;
 mod tenancy;
-mod flows;

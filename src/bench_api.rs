@@ -1,0 +1,215 @@
+//! `actionflow bench-api`: API throughput of `POST /v1/actions/{id}/test` and `GET /v1/actions` on
+//! SQLite and (with `--postgres-url`) PostgreSQL. Each backend gets a fresh server in this process
+//! on 127.0.0.1:0 (a temporary data dir; a new PostgreSQL database, dropped afterwards), a tenant
+//! with 20 actions (10 deployed), and `--requests` calls from `--concurrency` clients over loopback.
+//! Load generator and server share the machine, so the numbers are a floor. Prints a Markdown table.
+
+use crate::config::{Config, ServeArgs};
+use crate::server::{self, AdminToken};
+use anyhow::{bail, Context};
+use futures::StreamExt;
+use serde_json::{json, Value};
+use sqlx::{ConnectOptions, Connection, Executor};
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct BenchApiArgs {
+    /// Requests per endpoint and backend.
+    #[arg(long, default_value_t = 2_000)]
+    requests: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// An admin PostgreSQL URL (a fresh database is created on it and dropped); SQLite only without.
+    #[arg(long, env = "ACTIONFLOW_BENCH_DATABASE_URL")]
+    postgres_url: Option<String>,
+}
+
+struct Row {
+    backend: &'static str,
+    endpoint: &'static str,
+    per_second: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+pub fn main(args: BenchApiArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let rows = rt.block_on(async {
+        let mut rows = bench_backend(&args, "SQLite", None).await?;
+        if let Some(admin_url) = &args.postgres_url {
+            let options = sqlx::postgres::PgConnectOptions::from_str(admin_url)
+                .map_err(|_| crate::BadInput("--postgres-url: not a PostgreSQL URL".into()))?;
+            let mut admin = sqlx::PgConnection::connect_with(&options).await?;
+            let name = format!("af_bench_{}", uuid::Uuid::now_v7().simple());
+            admin
+                .execute(format!("CREATE DATABASE {name}").as_str())
+                .await?;
+            let url = options.clone().database(&name).to_url_lossy().to_string();
+            let result = bench_backend(&args, "PostgreSQL", Some(url)).await;
+            admin
+                .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+                .await?;
+            rows.extend(result?);
+        }
+        anyhow::Ok(rows)
+    })?;
+    println!("| backend | endpoint | requests | concurrency | req/s | p50 ms | p99 ms |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {:.0} | {:.2} | {:.2} |",
+            r.backend,
+            r.endpoint,
+            args.requests,
+            args.concurrency,
+            r.per_second,
+            r.p50_ms,
+            r.p99_ms
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench_backend(
+    args: &BenchApiArgs,
+    backend: &'static str,
+    database_url: Option<String>,
+) -> anyhow::Result<Vec<Row>> {
+    let dir = tempfile::tempdir()?;
+    let config = Config::load(ServeArgs {
+        listen: Some("127.0.0.1:0".parse()?),
+        data_dir: Some(dir.path().to_path_buf()),
+        database_url,
+        ..ServeArgs::default()
+    })?;
+    let (state, admin) = server::build_state(&config).await?;
+    let admin_token = match admin {
+        AdminToken::Generated(token) => token,
+        AdminToken::FromEnv => std::env::var("ACTIONFLOW_ADMIN_TOKEN")?,
+        AdminToken::Stored(_) => bail!("a fresh data dir cannot hold an admin token"),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let serving = tokio::spawn(async move { axum::serve(listener, server::app(state)).await });
+    let http = reqwest::Client::new();
+    let token = setup_tenant(&http, &base, &admin_token).await?;
+    let action_id = setup_actions(&http, &base, &token).await?;
+    let test_path = format!("{base}/v1/actions/{action_id}/test");
+    let test_body = json!({"event": crate::bench::event()});
+    let list_path = format!("{base}/v1/actions");
+    let mut rows = Vec::new();
+    for (endpoint, post) in [
+        ("POST /v1/actions/{id}/test", true),
+        ("GET /v1/actions", false),
+    ] {
+        let send = |_| {
+            let request = if post {
+                http.post(&test_path).json(&test_body)
+            } else {
+                http.get(&list_path)
+            };
+            timed(request.bearer_auth(&token))
+        };
+        // Warm up connections and isolates.
+        let _ = futures::stream::iter(0..100)
+            .map(send)
+            .buffer_unordered(args.concurrency)
+            .collect::<Vec<_>>()
+            .await;
+        let started = Instant::now();
+        let results: Vec<anyhow::Result<Duration>> = futures::stream::iter(0..args.requests)
+            .map(send)
+            .buffer_unordered(args.concurrency)
+            .collect()
+            .await;
+        let elapsed = started.elapsed();
+        let mut latencies = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+        latencies.sort();
+        rows.push(Row {
+            backend,
+            endpoint,
+            per_second: args.requests as f64 / elapsed.as_secs_f64(),
+            p50_ms: percentile_ms(&latencies, 0.50),
+            p99_ms: percentile_ms(&latencies, 0.99),
+        });
+    }
+    serving.abort();
+    Ok(rows)
+}
+
+async fn timed(request: reqwest::RequestBuilder) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let response = request.send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    if !status.is_success() {
+        bail!("{status}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok(started.elapsed())
+}
+
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+    let response = request.send().await?;
+    let status = response.status();
+    let value: Value = response.json().await.context("decoding a setup answer")?;
+    if !status.is_success() {
+        bail!("setup call failed with {status}: {value}");
+    }
+    Ok(value)
+}
+
+async fn setup_tenant(http: &reqwest::Client, base: &str, admin: &str) -> anyhow::Result<String> {
+    let tenant = call(
+        http.post(format!("{base}/v1/tenants"))
+            .bearer_auth(admin)
+            .json(&json!({"name": "bench"})),
+    )
+    .await?;
+    let id = tenant["id"].as_str().context("tenant id")?;
+    let scopes = json!({"scopes": ["actions:read", "actions:write"]});
+    let token = call(
+        http.post(format!("{base}/v1/tenants/{id}/tokens"))
+            .bearer_auth(admin)
+            .json(&scopes),
+    )
+    .await?;
+    Ok(token["token"].as_str().context("token")?.to_owned())
+}
+
+/// 20 actions, the even ones deployed; returns the first (deployed) one's id.
+async fn setup_actions(http: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<String> {
+    let mut first = None;
+    for i in 0..20 {
+        let body = json!({"name": format!("action-{i}"), "supported_triggers": [{"id": "post-login"}],
+            "code": crate::bench::ACTION, "secrets": [{"name": "API_KEY", "value": "bench-secret"}]});
+        let action = call(
+            http.post(format!("{base}/v1/actions"))
+                .bearer_auth(token)
+                .json(&body),
+        )
+        .await?;
+        let id = action["id"].as_str().context("action id")?.to_owned();
+        if i % 2 == 0 {
+            call(
+                http.post(format!("{base}/v1/actions/{id}/deploy"))
+                    .bearer_auth(token),
+            )
+            .await?;
+        }
+        first.get_or_insert(id);
+    }
+    first.context("no action created")
+}
