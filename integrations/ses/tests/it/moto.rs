@@ -111,13 +111,18 @@ impl Moto {
         }
         moto.host = moto.user("host", false).await;
         moto.tenant = moto.user("tenant", true).await;
-        moto.ses(&moto.tenant)
+        moto.verify(SENDER).await;
+        Some(moto)
+    }
+
+    /// Makes `address` a verified sender (moto verifies an email identity at once).
+    pub async fn verify(&self, address: &str) {
+        self.ses(&self.tenant)
             .create_email_identity()
-            .email_identity(SENDER)
+            .email_identity(address)
             .send()
             .await
             .unwrap();
-        Some(moto)
     }
 
     async fn wait_ready(&mut self) -> Result<(), Option<i32>> {

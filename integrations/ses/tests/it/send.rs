@@ -2,7 +2,7 @@
 //! still delivers, and an unverified sender ends the execution with SES's own error.
 
 use super::moto::{Moto, SENDER};
-use super::{error_of, request, run, runtime};
+use super::{error_of, event, request, run, runtime};
 use actionflow_runtime::Status;
 use serde_json::json;
 
@@ -115,4 +115,45 @@ async fn an_unverified_sender_ends_the_execution_with_the_ses_error() {
     assert_eq!(outcome.status, Status::Threw, "{outcome:?}");
     assert!(error_of(&outcome).starts_with("MessageRejected: Email address not verified"));
     assert!(moto.sent().await.is_empty());
+}
+
+/// `examples/ses-welcome-email` as its README runs it: its action and event, the keys as secrets and a
+/// local server's URL as `AWS_SES_ENDPOINT`.
+#[tokio::test]
+async fn the_sample_action_sends_its_welcome_email() {
+    let Some(moto) = Moto::start().await else {
+        return;
+    };
+    let sample = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/ses-welcome-email"
+    );
+    let code = std::fs::read_to_string(format!("{sample}/action.js")).unwrap();
+    let sample_event = std::fs::read_to_string(format!("{sample}/event.json")).unwrap();
+    moto.verify("welcome@yourdomain.example").await;
+    let mut req = request(&code, Some(&moto.tenant), &moto.url);
+    req.event = serde_json::from_str(&sample_event).unwrap();
+    req.secrets
+        .0
+        .insert("AWS_SES_ENDPOINT".to_owned(), moto.url.clone());
+    assert_ne!(req.event, event());
+    let outcome = run(&runtime(), req).await;
+    assert_eq!(outcome.status, Status::Completed, "{outcome:?}");
+    let sent = moto.sent().await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["source"], "welcome@yourdomain.example");
+    assert_eq!(
+        sent[0]["destinations"],
+        json!({ "ToAddresses": ["owner@yourdomain.example"] })
+    );
+    assert_eq!(sent[0]["subject"], "New registration: ada");
+    assert_eq!(
+        sent[0]["body"],
+        "<p>Hi, <b>ada (ada@example.com)</b> registered your app.</p>"
+    );
+    let log = &outcome.logs[0].message;
+    assert!(
+        log.starts_with("welcome email sent for auth0|6650b1f2e4d3c2a1b0f9e8d7: "),
+        "{log}"
+    );
 }
