@@ -11,5 +11,10 @@ mod cli_run;
 mod crash;
 mod cycle;
 mod flows;
+/// moto, the SES v2-compatible server of actionflow-ses's tests (one harness for both suites).
+#[allow(dead_code)] // this suite uses only part of it
+#[path = "../../integrations/ses/tests/it/moto.rs"]
+mod moto;
 mod secrets;
+mod ses;
 mod tenancy;
