@@ -4,6 +4,11 @@
 use crate::errors::SesError;
 use serde_json::{Map, Value};
 
+/// SES accepts at most 50 recipients (to, cc and bcc together) per message.
+pub const RECIPIENTS_MAX: usize = 50;
+/// Subject and bodies together; SES's own limit on a whole message is 40 MB.
+pub const EMAIL_BYTES_MAX: usize = 10 * 1024 * 1024;
+
 /// What `createClient` was given. `Debug` never prints the secret.
 #[derive(Clone)]
 pub struct ClientOptions {
@@ -58,6 +63,7 @@ pub fn parse(args: &Value) -> Result<(ClientOptions, Email), SesError> {
         html: optional(email, "message", "sendEmail")?,
         text: optional(email, "altText", "sendEmail")?,
     };
+    check_sizes(&email)?;
     if email.html.is_none() && email.text.is_none() {
         return Err(invalid(
             "sendEmail",
@@ -66,6 +72,26 @@ pub fn parse(args: &Value) -> Result<(ClientOptions, Email), SesError> {
         ));
     }
     Ok((options, email))
+}
+
+fn check_sizes(email: &Email) -> Result<(), SesError> {
+    let recipients = email.to.len() + email.cc.len() + email.bcc.len();
+    if recipients > RECIPIENTS_MAX {
+        let problem = format!(
+            "with cc and bcc makes {recipients} recipients; SES takes at most {RECIPIENTS_MAX}"
+        );
+        return Err(invalid("sendEmail", "to", &problem));
+    }
+    let bytes = email.subject.len()
+        + email.html.as_ref().map_or(0, String::len)
+        + email.text.as_ref().map_or(0, String::len);
+    if bytes > EMAIL_BYTES_MAX {
+        let problem = format!(
+            "with subject and altText is {bytes} bytes, more than the limit of {EMAIL_BYTES_MAX} bytes"
+        );
+        return Err(invalid("sendEmail", "message", &problem));
+    }
+    Ok(())
 }
 
 fn invalid(call: &'static str, field: &str, problem: &str) -> SesError {
@@ -206,6 +232,20 @@ mod tests {
                 "{error} should contain {expected}"
             );
         }
+        let many: Vec<String> = (0..51).map(|i| format!("u{i}@x.test")).collect();
+        let crowd = json!({ "to": many, "from": "f@x.test", "subject": "s", "altText": "t" });
+        let error = parse(&args(crowd)).unwrap_err().to_string();
+        assert!(
+            error.contains("51 recipients; SES takes at most 50"),
+            "{error}"
+        );
+        let huge = "x".repeat(EMAIL_BYTES_MAX);
+        let big = json!({ "to": "a@x.test", "from": "f@x.test", "subject": "s", "message": huge });
+        let error = parse(&args(big)).unwrap_err().to_string();
+        assert!(
+            error.contains("more than the limit of 10485760 bytes"),
+            "{error}"
+        );
         let no_secret = json!({ "client": { "key": "k" }, "email": {} });
         assert!(parse(&no_secret)
             .unwrap_err()

@@ -1,12 +1,15 @@
 //! A real SES v2-compatible server for the tests: moto's server mode (PyPI `moto[server]`,
-//! `python3 -m moto.server`), started on a free port, waited on by polling, killed when dropped. IAM
+//! `python3 -m moto.server`), started on a port it picks itself (`-p 0`, read back from its output),
+//! waited on by polling, killed when dropped. IAM
 //! authentication is on, so wrong keys and secrets are refused as SES would refuse them.
 
 use aws_sdk_sesv2::config::{BehaviorVersion, Credentials, Region};
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Child;
 
 /// How moto is started: `ACTIONFLOW_TEST_MOTO_SERVER` (a `moto_server` executable) when set, else
 /// `python3 -m moto.server`. `Err` says why moto is not available.
@@ -57,8 +60,8 @@ pub const SENDER: &str = "welcome@actionflow.test";
 
 impl Drop for Moto {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // Killed now; tokio reaps the process.
+        let _ = self.child.start_kill();
     }
 }
 
@@ -74,26 +77,24 @@ fn missing(why: &str) -> Option<Moto> {
 impl Moto {
     /// A fresh server with a tenant user, a host user and the verified sender [`SENDER`].
     pub async fn start() -> Option<Moto> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut command = match command() {
+        let command = match command() {
             Ok(command) => command,
             Err(why) => return missing(&why),
         };
-        let child = command
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let mut command = tokio::process::Command::from(command);
+        let mut child = command
+            .args(["-H", "127.0.0.1", "-p", "0"])
             .env("INITIAL_NO_AUTH_ACTION_COUNT", SETUP_REQUESTS.to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start moto ({command:?}): {e}"));
+        let address = listening_address(&mut child).await;
         let mut moto = Moto {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: format!("http://{address}"),
             tenant: Keys {
                 key: String::new(),
                 secret: String::new(),
@@ -103,12 +104,7 @@ impl Moto {
                 secret: String::new(),
             },
         };
-        if let Err(code) = moto.wait_ready().await {
-            panic!(
-                "moto exited before answering on {} (status {code:?})",
-                moto.url
-            );
-        }
+        moto.wait_ready().await;
         moto.host = moto.user("host", false).await;
         moto.tenant = moto.user("tenant", true).await;
         moto.verify(SENDER).await;
@@ -125,16 +121,16 @@ impl Moto {
             .unwrap();
     }
 
-    async fn wait_ready(&mut self) -> Result<(), Option<i32>> {
+    async fn wait_ready(&mut self) {
         let http = reqwest::Client::new();
         let until = Instant::now() + Duration::from_secs(60);
         while Instant::now() < until {
             if let Some(status) = self.child.try_wait().unwrap() {
-                return Err(status.code());
+                panic!("moto exited ({status}) before answering on {}", self.url);
             }
             let probe = http.get(format!("{}/moto-api/", self.url)).send().await;
             if probe.is_ok_and(|r| r.status().is_success()) {
-                return Ok(());
+                return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -209,6 +205,32 @@ impl Moto {
             .as_array()
             .cloned()
             .unwrap_or_default()
+    }
+}
+
+/// Reads moto's output until it says where it listens (`* Running on http://127.0.0.1:PORT`), then
+/// keeps draining it so that its request log never blocks it.
+async fn listening_address(child: &mut Child) -> String {
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    let found = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some((_, address)) = line.split_once("Running on http://") {
+                return Some(address.trim().to_owned());
+            }
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+        None
+    })
+    .await;
+    match found {
+        Ok(Some(address)) => {
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            address
+        }
+        Ok(None) => panic!("moto exited before listening:\n{seen}"),
+        Err(_) => panic!("moto did not listen within 60 s:\n{seen}"),
     }
 }
 
