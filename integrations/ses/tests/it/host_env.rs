@@ -4,7 +4,7 @@
 
 use super::moto::{Keys, Moto};
 use super::{error_of, request, run, runtime};
-use actionflow_runtime::Status;
+use actionflow_runtime::{Limits, Status};
 
 /// Set in the child: `URL KEY SECRET` of the server and of the tenant's allowed key.
 const CHILD: &str = "ACTIONFLOW_SES_TEST_HOST_ENV_CHILD";
@@ -54,7 +54,7 @@ async fn the_hosts_aws_environment_is_never_used() {
         String::from_utf8_lossy(&child.stdout),
         String::from_utf8_lossy(&child.stderr)
     );
-    // Only the send signed with the tenant's key went through.
+    // Only the send signed with the tenant's key to moto's URL went through.
     assert_eq!(moto.sent().await.len(), 1);
     // The host's key is valid at the server but allowed nothing: had it been used, sends would fail
     // with AccessDenied. Show that it is what the child's environment held.
@@ -93,6 +93,14 @@ async fn in_child(args: &str) {
         error_of(&outcome).starts_with("InvalidClientTokenId: "),
         "{outcome:?}"
     );
+    // No endpoint: Amazon's, never the environment's AWS_ENDPOINT_URL (which points at moto here).
+    let mut amazon = request(&SEND.replace("endpoint: ENDPOINT,", ""), Some(&tenant), url);
+    amazon.limits = Limits {
+        wall_ms_max: 1500,
+        ..Limits::default()
+    };
+    let outcome = run(&rt, amazon).await;
+    assert_ne!(outcome.status, Status::Completed, "{outcome:?}");
     // No key at all is a TypeError, not a fall back to the environment.
     let outcome = run(&rt, request(SEND, None, url)).await;
     assert!(
