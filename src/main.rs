@@ -4,6 +4,7 @@
 
 mod bench;
 mod bench_api;
+mod bench_flows;
 mod cli;
 mod client;
 mod config;
@@ -48,6 +49,8 @@ enum Command {
     Tenants(client::admin::TenantsArgs),
     /// Tenant API tokens (admin token): create, list, revoke.
     Tokens(client::admin::TokensArgs),
+    /// Measure sync dispatch over HTTP and async delivery on SQLite and PostgreSQL; prints a table.
+    BenchFlows(bench_flows::BenchFlowsArgs),
     /// A trigger's ordered flow over the API: get, set, insert, remove, revisions, restore.
     Bindings(client::flows::BindingsArgs),
     /// Send an event to a trigger (sync: prints the effects; async: the execution id).
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Tenants(a) => client::admin::tenants(a),
         Command::Tokens(a) => client::admin::tokens(a),
         Command::BenchApi(a) => bench_api::main(a),
+        Command::BenchFlows(a) => bench_flows::main(a),
         Command::Bindings(a) => client::flows::bindings(a),
         Command::Dispatch(a) => client::flows::dispatch(a),
         Command::Executions(a) => client::flows::executions(a),

@@ -1,0 +1,361 @@
+//! `actionflow bench-flows`: sync dispatch over HTTP of post-login with three bound actions (p50/p99
+//! latency and requests/s from `--concurrency` clients on loopback), and async delivery (jobs/s from
+//! a full queue to every execution final) on SQLite and, with `--postgres-url`, PostgreSQL. Each
+//! backend gets a fresh server in this process on 127.0.0.1:0; load generator and server share the
+//! machine, so the numbers are a floor. Prints a Markdown table.
+
+use crate::config::{Config, ServeArgs};
+use crate::flows::{Background, FlowArgs};
+use crate::server::{self, AdminToken, AppState};
+use actionflow_store::{ExecutionFilter, ExecutionStatus, Page};
+use anyhow::{bail, Context};
+use futures::StreamExt;
+use serde_json::{json, Value};
+use sqlx::{ConnectOptions, Connection, Executor};
+use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::{Duration, Instant};
+
+#[derive(clap::Args)]
+pub struct BenchFlowsArgs {
+    /// Sync dispatches per backend.
+    #[arg(long, default_value_t = 5_000)]
+    requests: usize,
+    /// Sync dispatches in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    /// Async jobs per backend.
+    #[arg(long, default_value_t = 5_000)]
+    jobs: usize,
+    /// Async executions each worker runs at once.
+    #[arg(long, default_value_t = 64)]
+    jobs_in_flight_max: usize,
+    /// An admin PostgreSQL URL (a fresh database is created on it and dropped); SQLite only without.
+    #[arg(long, env = "ACTIONFLOW_BENCH_DATABASE_URL")]
+    postgres_url: Option<String>,
+}
+
+/// The three actions of the sync flow: a claim, a metadata change the next one reads, a check.
+const SYNC_ACTIONS: [&str; 3] = [
+    r#"exports.onExecutePostLogin = async (event, api) => {
+  api.accessToken.setCustomClaim("https://example.com/roles", event.user.app_metadata.roles);
+};"#,
+    r#"exports.onExecutePostLogin = async (event, api) => {
+  api.user.setAppMetadata("last_country", event.request.geoip.countryCode);
+};"#,
+    r#"exports.onExecutePostLogin = async (event, api) => {
+  if (!event.user.email_verified) api.access.deny("verify your email first");
+  api.idToken.setCustomClaim("country", event.user.app_metadata.last_country);
+};"#,
+];
+
+const ASYNC_ACTION: &str = r#"exports.onExecutePostUserRegistration = async (event, api) => {
+  if (!event.user.user_id) throw new Error("no user");
+};"#;
+
+struct Row {
+    backend: &'static str,
+    what: String,
+    count: usize,
+    per_second: f64,
+    p50_ms: Option<f64>,
+    p99_ms: Option<f64>,
+}
+
+pub fn main(args: BenchFlowsArgs) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let rows = rt.block_on(async {
+        let mut rows = bench_backend(&args, "SQLite", None).await?;
+        if let Some(admin_url) = &args.postgres_url {
+            let options = sqlx::postgres::PgConnectOptions::from_str(admin_url)
+                .map_err(|_| crate::BadInput("--postgres-url: not a PostgreSQL URL".into()))?;
+            let mut admin = sqlx::PgConnection::connect_with(&options).await?;
+            let name = format!("af_bench_{}", uuid::Uuid::now_v7().simple());
+            admin
+                .execute(format!("CREATE DATABASE {name}").as_str())
+                .await?;
+            let url = options.clone().database(&name).to_url_lossy().to_string();
+            let result = bench_backend(&args, "PostgreSQL", Some(url)).await;
+            admin
+                .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
+                .await?;
+            rows.extend(result?);
+        }
+        anyhow::Ok(rows)
+    })?;
+    println!("| backend | measure | count | per second | p50 ms | p99 ms |");
+    println!("|---|---|---:|---:|---:|---:|");
+    let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {:.0} | {} | {} |",
+            r.backend,
+            r.what,
+            r.count,
+            r.per_second,
+            ms(r.p50_ms),
+            ms(r.p99_ms)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench_backend(
+    args: &BenchFlowsArgs,
+    backend: &'static str,
+    database_url: Option<String>,
+) -> anyhow::Result<Vec<Row>> {
+    let dir = tempfile::tempdir()?;
+    let config = Config::load(ServeArgs {
+        listen: Some("127.0.0.1:0".parse()?),
+        data_dir: Some(dir.path().to_path_buf()),
+        database_url,
+        flows: FlowArgs {
+            // The workers start only for the async measure.
+            jobs_in_flight_max: Some(args.jobs_in_flight_max),
+            poll_ms: Some(20),
+            ..FlowArgs::default()
+        },
+        ..ServeArgs::default()
+    })?;
+    let (state, admin) = server::build_state(&config).await?;
+    let admin_token = match admin {
+        AdminToken::Generated(token) => token,
+        AdminToken::FromEnv => std::env::var("ACTIONFLOW_ADMIN_TOKEN")?,
+        AdminToken::Stored(_) => bail!("a fresh data dir cannot hold an admin token"),
+    };
+    let listener = tokio::net::TcpListener::bind(config.listen).await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let app = server::app(state.clone());
+    let serving = tokio::spawn(async move { axum::serve(listener, app).await });
+    let http = reqwest::Client::new();
+    let token = setup_tenant(&http, &base, &admin_token).await?;
+    let mut rows = vec![bench_sync(args, backend, &http, &base, &token).await?];
+    rows.extend(bench_async(args, backend, &state, &http, &base, &token).await?);
+    serving.abort();
+    Ok(rows)
+}
+
+async fn bench_sync(
+    args: &BenchFlowsArgs,
+    backend: &'static str,
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> anyhow::Result<Row> {
+    let mut ids = Vec::new();
+    for (i, code) in SYNC_ACTIONS.iter().enumerate() {
+        ids.push(deploy(http, base, token, &format!("login-{i}"), "post-login", code).await?);
+    }
+    bind(http, base, token, "post-login", &ids).await?;
+    let path = format!("{base}/v1/triggers/post-login/dispatch");
+    let body = json!({"event": crate::bench::event()});
+    let send = |_| timed(http.post(&path).bearer_auth(token).json(&body));
+    // Warm up connections and isolates.
+    let _ = futures::stream::iter(0..200)
+        .map(send)
+        .buffer_unordered(args.concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<Duration>> = futures::stream::iter(0..args.requests)
+        .map(send)
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let mut latencies = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    latencies.sort();
+    Ok(Row {
+        backend,
+        what: format!(
+            "sync post-login, 3 actions, HTTP, {} clients",
+            args.concurrency
+        ),
+        count: args.requests,
+        per_second: args.requests as f64 / elapsed.as_secs_f64(),
+        p50_ms: Some(percentile_ms(&latencies, 0.50)),
+        p99_ms: Some(percentile_ms(&latencies, 0.99)),
+    })
+}
+
+/// Enqueues `jobs` async dispatches over HTTP (no worker running), then starts the worker and
+/// times the drain until every execution is final.
+async fn bench_async(
+    args: &BenchFlowsArgs,
+    backend: &'static str,
+    state: &AppState,
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+) -> anyhow::Result<Vec<Row>> {
+    let id = deploy(
+        http,
+        base,
+        token,
+        "welcome",
+        "post-user-registration",
+        ASYNC_ACTION,
+    )
+    .await?;
+    bind(http, base, token, "post-user-registration", &[id]).await?;
+    let path = format!("{base}/v1/triggers/post-user-registration/dispatch");
+    let started = Instant::now();
+    let enqueued: Vec<anyhow::Result<Duration>> = futures::stream::iter(0..args.jobs)
+        .map(|n| {
+            let body = json!({"event": {"id": format!("signup-{n}"), "user": {"user_id": format!("u{n}")}}});
+            timed(http.post(&path).bearer_auth(token).json(&body))
+        })
+        .buffer_unordered(args.concurrency)
+        .collect()
+        .await;
+    let enqueue_elapsed = started.elapsed();
+    let mut latencies = enqueued.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    latencies.sort();
+    let started = Instant::now();
+    let background = Background::start(&state.flows);
+    let tenant_id = tenant_of(state, token).await?;
+    let filter = ExecutionFilter {
+        status: Some(ExecutionStatus::Final),
+        ..ExecutionFilter::default()
+    };
+    loop {
+        let done = state
+            .store
+            .list_executions(&tenant_id, &filter, Page::new(0, 1))
+            .await?
+            .total;
+        if done as usize >= args.jobs {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            bail!("only {done} of {} jobs final after 10 minutes", args.jobs);
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let drain_elapsed = started.elapsed();
+    background.stop().await;
+    Ok(vec![
+        Row {
+            backend,
+            what: format!(
+                "async dispatch enqueue (202), HTTP, {} clients",
+                args.concurrency
+            ),
+            count: args.jobs,
+            per_second: args.jobs as f64 / enqueue_elapsed.as_secs_f64(),
+            p50_ms: Some(percentile_ms(&latencies, 0.50)),
+            p99_ms: Some(percentile_ms(&latencies, 0.99)),
+        },
+        Row {
+            backend,
+            what: format!(
+                "async jobs run to final (1 worker, {} in flight)",
+                args.jobs_in_flight_max
+            ),
+            count: args.jobs,
+            per_second: args.jobs as f64 / drain_elapsed.as_secs_f64(),
+            p50_ms: None,
+            p99_ms: None,
+        },
+    ])
+}
+
+async fn tenant_of(state: &AppState, token: &str) -> anyhow::Result<String> {
+    let hash = server::auth::hash_token(token);
+    Ok(state.store.token_by_hash(&hash).await?.tenant_id)
+}
+
+async fn timed(request: reqwest::RequestBuilder) -> anyhow::Result<Duration> {
+    let started = Instant::now();
+    let response = request.send().await?;
+    let status = response.status();
+    let body = response.bytes().await?;
+    if !status.is_success() {
+        bail!("{status}: {}", String::from_utf8_lossy(&body));
+    }
+    Ok(started.elapsed())
+}
+
+fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1000.0
+}
+
+async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+    let response = request.send().await?;
+    let status = response.status();
+    let value: Value = response.json().await.context("decoding a setup answer")?;
+    if !status.is_success() {
+        bail!("setup call failed with {status}: {value}");
+    }
+    Ok(value)
+}
+
+async fn setup_tenant(http: &reqwest::Client, base: &str, admin: &str) -> anyhow::Result<String> {
+    let tenant = call(
+        http.post(format!("{base}/v1/tenants"))
+            .bearer_auth(admin)
+            .json(&json!({"name": "bench"})),
+    )
+    .await?;
+    let id = tenant["id"].as_str().context("tenant id")?;
+    let scopes = json!({"scopes": ["actions:read", "actions:write", "bindings:write", "dispatch"]});
+    let token = call(
+        http.post(format!("{base}/v1/tenants/{id}/tokens"))
+            .bearer_auth(admin)
+            .json(&scopes),
+    )
+    .await?;
+    Ok(token["token"].as_str().context("token")?.to_owned())
+}
+
+async fn deploy(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &str,
+    trigger: &str,
+    code: &str,
+) -> anyhow::Result<String> {
+    let body = json!({"name": name, "supported_triggers": [{"id": trigger}], "code": code});
+    let action = call(
+        http.post(format!("{base}/v1/actions"))
+            .bearer_auth(token)
+            .json(&body),
+    )
+    .await?;
+    let id = action["id"].as_str().context("action id")?.to_owned();
+    call(
+        http.post(format!("{base}/v1/actions/{id}/deploy"))
+            .bearer_auth(token)
+            .json(&json!({})),
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn bind(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    trigger: &str,
+    ids: &[String],
+) -> anyhow::Result<()> {
+    let bindings: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"ref": {"type": "action_id", "value": id}}))
+        .collect();
+    call(
+        http.patch(format!("{base}/v1/triggers/{trigger}/bindings"))
+            .bearer_auth(token)
+            .json(&json!({"bindings": bindings})),
+    )
+    .await?;
+    Ok(())
+}
