@@ -88,7 +88,7 @@ async fn once(rt: &Runtime, version: &str) -> anyhow::Result<Duration> {
 
 async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured> {
     let rt = Runtime::new(PoolConfig {
-        concurrency_max: cores * 2,
+        concurrency_max: cores,
         ..PoolConfig::default()
     })?;
     once(&rt, "warmup").await?;

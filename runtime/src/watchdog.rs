@@ -35,6 +35,8 @@ struct Entry {
 struct State {
     next_id: u64,
     armed: BTreeMap<(Instant, u64), Entry>,
+    /// When the watchdog thread wakes next on its own (`None`: it waits for a notification).
+    sleeping_until: Option<Instant>,
     shutdown: bool,
 }
 
@@ -83,7 +85,7 @@ impl Watchdog {
         // Wake the watchdog only when this deadline comes before every armed one: otherwise it is
         // already sleeping until an earlier deadline and will see this one then. (Saves a context
         // switch per execution on the warm path.)
-        let earliest = state.armed.keys().next().is_none_or(|first| key < *first);
+        let earliest = state.sleeping_until.is_none_or(|until| deadline < until);
         state.armed.insert(
             key,
             Entry {
@@ -124,7 +126,9 @@ fn watch(shared: &Shared) {
             termination.set(TIMED_OUT);
             handle.terminate_execution();
         }
-        state = match state.armed.keys().next().map(|k| k.0) {
+        let next = state.armed.keys().next().map(|k| k.0);
+        state.sleeping_until = next;
+        state = match next {
             Some(next) => {
                 let wait = next.saturating_duration_since(Instant::now());
                 shared
