@@ -1,17 +1,17 @@
 //! Actions (the drafts), modelled on Auth0's Management API: create, list with filters and pages,
 //! read, patch, delete (409 while bound unless `?force=true`). Input rules live in `validate.rs`.
 
+use super::action_view::{action_body, ActionBody};
 use super::auth::{Tenant, ACTIONS_READ, ACTIONS_WRITE};
-use super::error::{ApiError, ApiResult, BuildErrorBody, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{JsonBody, QueryParams};
 use super::tenants::PageQuery;
 use super::validate::{self, DependencyBody, SecretInput, TriggerRef};
 use super::{deploy, secrets, AppState};
-use actionflow_store::{Action, ActionFilter, ActionPatch, BuildStatus, NewAction};
+use actionflow_store::{ActionFilter, ActionPatch, BuildStatus, NewAction};
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -56,35 +56,6 @@ pub struct PatchAction {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct SecretName {
-    pub name: String,
-}
-
-/// An action's draft as the API shows it.
-#[derive(Serialize, ToSchema)]
-pub struct ActionBody {
-    pub id: String,
-    pub name: String,
-    pub supported_triggers: Vec<TriggerRef>,
-    pub code: String,
-    pub dependencies: Vec<DependencyBody>,
-    pub runtime: String,
-    /// Names only; values are write-only.
-    pub secrets: Vec<SecretName>,
-    /// `pending` → `building` → `built` | `failed`.
-    pub status: String,
-    /// Why the last build failed.
-    pub build_errors: Vec<BuildErrorBody>,
-    /// Whether the deployed version has exactly the draft's code, dependencies, runtime, triggers
-    /// and secret names.
-    pub all_changes_deployed: bool,
-    /// Number of the deployed version.
-    pub deployed_version: Option<i64>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct ActionList {
     pub actions: Vec<ActionBody>,
     pub total: u64,
@@ -112,54 +83,6 @@ pub struct ListQuery {
 pub struct DeleteQuery {
     /// Also unbind it from every trigger's flow.
     pub force: Option<bool>,
-}
-
-/// The API view of a draft; reads the deployed version to compute `all_changes_deployed`.
-pub async fn action_body(state: &AppState, action: Action) -> ApiResult<ActionBody> {
-    let all_changes_deployed = match action.deployed_version {
-        None => false,
-        Some(number) => {
-            let version = state
-                .store
-                .get_version(&action.tenant_id, &action.id, number)
-                .await?;
-            validate::same_content(&action, &version)
-        }
-    };
-    Ok(ActionBody {
-        supported_triggers: action
-            .supported_triggers
-            .iter()
-            .map(|id| TriggerRef::of(id))
-            .collect(),
-        dependencies: action
-            .dependencies
-            .into_iter()
-            .map(DependencyBody::from)
-            .collect(),
-        secrets: action
-            .secret_names
-            .into_iter()
-            .map(|name| SecretName { name })
-            .collect(),
-        status: action.status.to_string(),
-        build_errors: action
-            .build_errors
-            .into_iter()
-            .map(|e| BuildErrorBody {
-                message: e.message,
-                line: e.line,
-            })
-            .collect(),
-        all_changes_deployed,
-        id: action.id,
-        name: action.name,
-        code: action.code,
-        runtime: action.runtime,
-        deployed_version: action.deployed_version,
-        created_at: action.created_at,
-        updated_at: action.updated_at,
-    })
 }
 
 /// Create an action (its draft).

@@ -18,8 +18,8 @@ use actionflow_store::{Action, ActionPatch, ActionVersion, BuildError, BuildStat
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -39,6 +39,37 @@ pub fn refuse_while_building(action: &Action) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+/// This node's deploys in progress, by action id: a second deploy request arriving before the
+/// first one has written `building` is refused instead of building the same draft twice.
+static BUILDING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
+
+/// A deploy's claim on its action; released when dropped.
+struct BuildClaim(String);
+
+impl BuildClaim {
+    fn take(action_id: &str) -> ApiResult<BuildClaim> {
+        let mut building = BUILDING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !building.insert(action_id.to_owned()) {
+            return Err(ApiError::conflict(
+                "status",
+                "a deploy of this action is building; wait for it to finish",
+            ));
+        }
+        Ok(BuildClaim(action_id.to_owned()))
+    }
+}
+
+impl Drop for BuildClaim {
+    fn drop(&mut self) {
+        let mut building = BUILDING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        building.remove(&self.0);
+    }
 }
 
 /// Marks a `building` draft whose build cannot be alive any more as `failed`.
@@ -85,6 +116,7 @@ async fn deploy_action(
     let action = state.store.get_action(&tenant.tenant_id, &id).await?;
     let action = settle(&state, action).await?;
     refuse_while_building(&action)?;
+    let claim = BuildClaim::take(&action.id)?;
     let building = ActionPatch {
         status: Some(BuildStatus::Building),
         build_errors: Some(Vec::new()),
@@ -94,7 +126,11 @@ async fn deploy_action(
         .store
         .update_action(&tenant.tenant_id, &id, building)
         .await?;
-    let task = tokio::spawn(build_and_store(state.clone(), action));
+    let task = tokio::spawn(async move {
+        let built = build_and_store(state.clone(), action).await;
+        drop(claim);
+        built
+    });
     let version = task
         .await
         .map_err(|e| ApiError::internal(&format!("the build task failed: {e}")))??;

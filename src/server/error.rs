@@ -21,6 +21,8 @@ pub enum Code {
     Forbidden,
     /// 404: no such object for this tenant.
     NotFound,
+    /// 405: the path exists, not with this method.
+    MethodNotAllowed,
     /// 409: the change collides with stored state (name taken, bound action, deploy running).
     Conflict,
     /// 413: the body or one of its fields is larger than allowed.
@@ -42,6 +44,7 @@ impl Code {
             Code::Unauthorized => StatusCode::UNAUTHORIZED,
             Code::Forbidden => StatusCode::FORBIDDEN,
             Code::NotFound => StatusCode::NOT_FOUND,
+            Code::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Code::Conflict => StatusCode::CONFLICT,
             Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -57,6 +60,7 @@ impl Code {
             Code::Unauthorized => "unauthorized",
             Code::Forbidden => "forbidden",
             Code::NotFound => "not_found",
+            Code::MethodNotAllowed => "method_not_allowed",
             Code::Conflict => "conflict",
             Code::PayloadTooLarge => "payload_too_large",
             Code::UnsupportedMediaType => "unsupported_media_type",

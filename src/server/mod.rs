@@ -26,6 +26,7 @@
 //! - The server knows nothing of SQL: it calls `Arc<dyn Store>` with tenant ids from the token.
 //! - Secret values are decrypted only into a runtime request; no response or log line holds one.
 
+pub mod action_view;
 pub mod actions;
 pub mod auth;
 pub mod bindings;
@@ -208,6 +209,13 @@ pub fn app(state: AppState) -> Router {
     router
         .merge(crate::openapi::router(api))
         .fallback(|| async { ApiError::not_found("path", "endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                error::Code::MethodNotAllowed,
+                "method".to_owned(),
+                "this endpoint does not accept that method",
+            )
+        })
         .layer(DefaultBodyLimit::max(body_bytes_max))
         .with_state(state)
 }

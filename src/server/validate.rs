@@ -7,6 +7,7 @@ use super::ApiLimits;
 use actionflow_runtime::trigger;
 use actionflow_store::{Action, ActionVersion, Dependency};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use std::collections::BTreeSet;
 use utoipa::ToSchema;
 
@@ -237,12 +238,40 @@ pub fn secrets(secrets: &[SecretInput], limits: &ApiLimits) -> ApiResult<Vec<Str
     Ok(names.into_iter().collect())
 }
 
-/// Whether the draft holds exactly what the version holds.
-pub fn same_content(action: &Action, version: &ActionVersion) -> bool {
-    let sorted = |names: &[String]| names.iter().cloned().collect::<BTreeSet<_>>();
-    action.code == version.code
-        && action.dependencies == version.dependencies
-        && action.runtime == version.runtime
-        && action.supported_triggers == version.supported_triggers
-        && sorted(&action.secret_names) == sorted(&version.secret_names)
+/// A digest of what a deploy snapshots: code, dependencies, runtime, triggers and the set of
+/// secret names. A draft and a version with the same fingerprint hold the same thing.
+fn fingerprint(
+    code: &str,
+    dependencies: &[Dependency],
+    runtime: &str,
+    triggers: &[String],
+    secret_names: &[String],
+) -> [u8; 32] {
+    let names: BTreeSet<&String> = secret_names.iter().collect();
+    let deps: Vec<(&str, &str)> = dependencies
+        .iter()
+        .map(|d| (d.name.as_str(), d.version.as_str()))
+        .collect();
+    let canonical = serde_json::json!([code, deps, runtime, triggers, names]).to_string();
+    Sha256::digest(canonical.as_bytes()).into()
+}
+
+pub fn fingerprint_of_draft(a: &Action) -> [u8; 32] {
+    fingerprint(
+        &a.code,
+        &a.dependencies,
+        &a.runtime,
+        &a.supported_triggers,
+        &a.secret_names,
+    )
+}
+
+pub fn fingerprint_of_version(v: &ActionVersion) -> [u8; 32] {
+    fingerprint(
+        &v.code,
+        &v.dependencies,
+        &v.runtime,
+        &v.supported_triggers,
+        &v.secret_names,
+    )
 }

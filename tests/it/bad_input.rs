@@ -255,6 +255,12 @@ async fn bad_bodies_and_queries(db: Db) {
         "id",
     );
     assert_error(&api.get("/v1/nothing-here").await, 404, "not_found", "path");
+    assert_error(
+        &api.send(Method::PUT, "/v1/actions", None).await,
+        405,
+        "method_not_allowed",
+        "method",
+    );
     // Nothing stored was lost or changed by all of that.
     let (_, list) = api.get("/v1/actions").await;
     assert_eq!(list["total"], 1);

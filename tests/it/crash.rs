@@ -55,6 +55,15 @@ async fn kill_9_mid_deploy(db: Db) {
     registry.tarball_requested().await;
     let (_, building) = api.get(&format!("/v1/actions/{id}")).await;
     assert_eq!(building["status"], "building");
+    // While it builds, a second deploy and an edit of the draft are refused.
+    let again = api
+        .post(&format!("/v1/actions/{id}/deploy"), json!({}))
+        .await;
+    crate::support::assert_error(&again, 409, "conflict", "status");
+    let edit = api
+        .patch(&format!("/v1/actions/{id}"), json!({"code": "x"}))
+        .await;
+    crate::support::assert_error(&edit, 409, "conflict", "status");
     server.kill_9().await;
     assert!(
         deploying.await.unwrap().is_err(),
