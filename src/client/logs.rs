@@ -107,6 +107,8 @@ async fn follow(connection: &Connection, id: &str) -> anyhow::Result<()> {
         let message = body["error"]["message"].as_str().unwrap_or("refused");
         return Err(BadInput(format!("{} {message}", status.as_u16())).into());
     }
+    // On stderr, so that stdout holds log lines only; printed once the stream is subscribed.
+    eprintln!("following the logs of action {id} (Ctrl-C to stop)");
     let mut pending = String::new();
     while let Some(chunk) = response.chunk().await.context("reading the log stream")? {
         pending.push_str(&String::from_utf8_lossy(&chunk));

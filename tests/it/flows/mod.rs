@@ -3,6 +3,7 @@
 //! servers sharing one PostgreSQL queue.
 
 mod bindings;
+mod cli;
 mod delivery;
 mod hook;
 mod sync;
