@@ -206,6 +206,20 @@ fn spawn_worker(shared: Arc<Shared>) -> Result<Sender<Job>, RuntimeError> {
     Ok(tx)
 }
 
+/// The next job, spinning briefly before sleeping: under load the next job usually arrives within
+/// microseconds, and a futex sleep and wake-up cost more than the execution itself.
+fn next_job(rx: &Receiver<Job>) -> Option<Job> {
+    let spin_until = Instant::now() + std::time::Duration::from_micros(30);
+    while Instant::now() < spin_until {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return None,
+            Err(std::sync::mpsc::TryRecvError::Empty) => std::hint::spin_loop(),
+        }
+    }
+    rx.recv().ok()
+}
+
 /// The life of one isolate thread: create the isolate and load the action on the first job, then serve
 /// jobs until the pool drops the sender or an execution leaves the isolate unfit for reuse.
 fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
@@ -219,7 +233,7 @@ fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
     let _context = rt.enter();
     let mut isolate: Option<ActionIsolate> = None;
     let (mut served, mut heap_bytes) = (0u64, 0usize);
-    while let Ok(job) = rx.recv() {
+    while let Some(job) = next_job(rx) {
         let started = Instant::now();
         let deadline = started + job.limits.wall();
         let cold = isolate.is_none();
