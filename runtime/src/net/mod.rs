@@ -3,11 +3,12 @@
 //! Loopback, private, link-local and other non-public addresses are refused unless the embedder allows
 //! them — checked at DNS resolution, for IP literals, and on every redirect.
 
+mod policy;
+
 use crate::host::{HostError, HostFuture};
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use policy::{is_public, literal_ip, PublicOnly};
 use reqwest::redirect::Policy;
 use serde::{Deserialize, Serialize};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 use thiserror::Error;
@@ -53,69 +54,6 @@ pub(crate) enum FetchError {
     Redirected(String),
     #[error("fetch failed: {0}")]
     Transport(String),
-}
-
-/// Whether an address is on the public internet (what an action may reach by default).
-pub(crate) fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => is_public_v4(a),
-        IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(a),
-        },
-    }
-}
-
-fn is_public_v4(a: Ipv4Addr) -> bool {
-    let [o0, o1, o2, _] = a.octets();
-    !(a.is_loopback()
-        || a.is_private()
-        || a.is_link_local()
-        || a.is_broadcast()
-        || a.is_unspecified()
-        || a.is_multicast()
-        || a.is_documentation()
-        || o0 == 0
-        || (o0 == 100 && (64..128).contains(&o1)) // carrier-grade NAT
-        || (o0 == 192 && o1 == 0 && o2 == 0)
-        || (o0 == 198 && (18..20).contains(&o1))
-        || o0 >= 240)
-}
-
-fn is_public_v6(a: Ipv6Addr) -> bool {
-    let s0 = a.segments()[0];
-    !(a.is_loopback()
-        || a.is_unspecified()
-        || a.is_multicast()
-        || (s0 & 0xfe00) == 0xfc00 // unique local
-        || (s0 & 0xffc0) == 0xfe80 // link local
-        || (s0 == 0x2001 && a.segments()[1] == 0x0db8)
-        || a.to_ipv4().is_some_and(|v4| !is_public_v4(v4)))
-}
-
-/// A resolver that drops non-public addresses, so a public name pointing at 127.0.0.1 is refused too.
-struct PublicOnly;
-
-impl Resolve for PublicOnly {
-    fn resolve(&self, name: Name) -> Resolving {
-        Box::pin(async move {
-            let host = name.as_str().to_owned();
-            let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            let public: Vec<SocketAddr> = addrs.filter(|a| is_public(a.ip())).collect();
-            if public.is_empty() {
-                return Err(Box::new(FetchError::PrivateAddress(host)) as Box<_>);
-            }
-            Ok(Box::new(public.into_iter()) as Addrs)
-        })
-    }
-}
-
-fn literal_ip(url: &reqwest::Url) -> Option<IpAddr> {
-    match url.host()? {
-        url::Host::Ipv4(a) => Some(IpAddr::V4(a)),
-        url::Host::Ipv6(a) => Some(IpAddr::V6(a)),
-        url::Host::Domain(_) => None,
-    }
 }
 
 pub(crate) struct Net {
@@ -326,31 +264,4 @@ fn transport(e: reqwest::Error) -> FetchError {
     } else {
         e.without_url().to_string()
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn private_ranges_are_not_public() {
-        for ip in [
-            "127.0.0.1",
-            "10.1.2.3",
-            "172.16.0.1",
-            "192.168.1.1",
-            "169.254.169.254",
-            "100.64.0.1",
-            "0.0.0.0",
-            "::1",
-            "fd00::1",
-            "fe80::1",
-            "::ffff:127.0.0.1",
-        ] {
-            assert!(!is_public(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["1.1.1.1", "93.184.216.34", "2606:4700::1111"] {
-            assert!(is_public(ip.parse().unwrap()), "{ip}");
-        }
-    }
 }

@@ -2,15 +2,17 @@
 //! isolates are `!Send` and must be dropped in reverse order of creation, so each isolate thread owns
 //! exactly one) and runs that version's executions one at a time.
 
+mod load;
+mod report;
+
 use crate::allocator::allocator;
-use crate::errors::{action_error, from_js_error, looks_like_esm};
-use crate::modules::{ActionModuleLoader, ModuleFiles, ACTION_URL};
-use crate::ops::{actionflow, ExecutionContext, IsolateContext};
+use crate::errors::action_error;
+use crate::modules::{ActionModuleLoader, ModuleFiles};
+use crate::ops::{actionflow, IsolateContext};
 use crate::outcome::{ActionError, ApiCall, Outcome, Status};
-use crate::redact::Redactor;
 use crate::watchdog::{Termination, OUT_OF_MEMORY, TIMED_OUT};
-use crate::{snapshot, Limits, RuntimeError};
-use deno_core::{v8, JsRuntime, ModuleSpecifier, PollEventLoopOptions, RuntimeOptions};
+use crate::{snapshot, RuntimeError};
+use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use serde::Deserialize;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -141,86 +143,6 @@ impl ActionIsolate {
         Some((status, action_error("Error", message)))
     }
 
-    /// Loads the action: CommonJS first; a syntax error that only ES modules allow retries it as an ES module.
-    pub async fn load(&mut self, code: &str, deadline: Instant) -> Result<(), LoadFailure> {
-        let wrapped =
-            format!("(function (exports, require, module, __filename, __dirname) {{ {code}\n}})");
-        match self.js.execute_script(ACTION_URL, wrapped) {
-            Ok(function) => {
-                let call = self.js.call_with_args(&self.set_common_js, &[function]);
-                let ran = timeout_at(
-                    deadline.into(),
-                    self.js
-                        .with_event_loop_promise(call, PollEventLoopOptions::default()),
-                )
-                .await;
-                match ran {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(self
-                        .stopped(false)
-                        .unwrap_or((Status::InvalidCode, crate::errors::from_core_error(&e)))),
-                    Err(_) => Err(self
-                        .stopped(true)
-                        .unwrap_or((Status::TimedOut, action_error("Error", "timed out")))),
-                }
-            }
-            Err(e) if looks_like_esm(&e) => self.load_esm(code, deadline).await,
-            Err(e) => Err(self
-                .stopped(false)
-                .unwrap_or((Status::InvalidCode, from_js_error(&e)))),
-        }
-    }
-
-    async fn load_esm(&mut self, code: &str, deadline: Instant) -> Result<(), LoadFailure> {
-        let invalid = |e: &dyn std::fmt::Display| {
-            (
-                Status::InvalidCode,
-                action_error("SyntaxError", &e.to_string()),
-            )
-        };
-        let specifier = ModuleSpecifier::parse(ACTION_URL).map_err(|e| invalid(&e))?;
-        let id = match self
-            .js
-            .load_main_es_module_from_code(&specifier, code.to_owned())
-            .await
-        {
-            Ok(id) => id,
-            Err(e) => return Err((Status::InvalidCode, crate::errors::from_core_error(&e))),
-        };
-        let evaluation = self.js.mod_evaluate(id);
-        let ran = timeout_at(
-            deadline.into(),
-            self.js
-                .with_event_loop_future(evaluation, PollEventLoopOptions::default()),
-        )
-        .await;
-        match ran {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                return Err(self
-                    .stopped(false)
-                    .unwrap_or((Status::InvalidCode, crate::errors::from_core_error(&e))))
-            }
-            Err(_) => {
-                return Err(self
-                    .stopped(true)
-                    .unwrap_or((Status::TimedOut, action_error("Error", "timed out"))))
-            }
-        }
-        let namespace = self.js.get_module_namespace(id).map_err(|e| invalid(&e))?;
-        let namespace: v8::Global<v8::Value> = {
-            deno_core::scope!(scope, &mut self.js);
-            let local: v8::Local<v8::Value> = v8::Local::new(scope, namespace).into();
-            v8::Global::new(scope, local)
-        };
-        let call = self.js.call_with_args(&self.set_module, &[namespace]);
-        self.js
-            .with_event_loop_promise(call, PollEventLoopOptions::default())
-            .await
-            .map(|_| ())
-            .map_err(|e| (Status::InvalidCode, crate::errors::from_core_error(&e)))
-    }
-
     /// Runs the handler for one execution and drains the work it left pending, all within `deadline`.
     /// Returns the outcome and whether the isolate may serve another execution.
     pub async fn execute(
@@ -291,128 +213,6 @@ impl ActionIsolate {
         }
         self.finish(&mut outcome, run, started);
         (outcome, reusable)
-    }
-
-    /// Starts collecting one execution's logs; called before `load` on the cold path so that console
-    /// output of the module's top-level code belongs to the first execution.
-    pub fn begin(&mut self, limits: &Limits, started: Instant, deadline: Instant) {
-        self.js.op_state().borrow_mut().put(ExecutionContext::new(
-            limits.clone(),
-            started,
-            deadline,
-        ));
-    }
-
-    /// The outcome of a check that loaded the action without running it.
-    pub fn loaded(&mut self, run: &RunInput<'_>, started: Instant) -> Outcome {
-        let mut outcome = Outcome::empty(Status::Completed);
-        self.finish(&mut outcome, run, started);
-        outcome
-    }
-
-    /// The outcome of an execution whose action could not be loaded.
-    pub fn failed_load(
-        &mut self,
-        (status, error): LoadFailure,
-        run: &RunInput<'_>,
-        started: Instant,
-    ) -> Outcome {
-        let mut outcome = Outcome::empty(status);
-        outcome.error = Some(error);
-        self.finish(&mut outcome, run, started);
-        outcome
-    }
-
-    fn run_args(&mut self, run: &RunInput<'_>) -> Vec<v8::Global<v8::Value>> {
-        deno_core::scope!(scope, &mut self.js);
-        let mut out = Vec::with_capacity(3);
-        let handler: v8::Local<v8::Value> = match v8::String::new(scope, run.handler) {
-            Some(s) => s.into(),
-            None => v8::undefined(scope).into(),
-        };
-        out.push(v8::Global::new(scope, handler));
-        let methods: Vec<v8::Local<v8::Value>> = run
-            .methods
-            .iter()
-            .filter_map(|m| v8::String::new(scope, m).map(Into::into))
-            .collect();
-        let methods: v8::Local<v8::Value> = v8::Array::new_with_elements(scope, &methods).into();
-        out.push(v8::Global::new(scope, methods));
-        let event: v8::Local<v8::Value> = match v8::String::new(scope, run.event_json) {
-            Some(s) => s.into(),
-            None => v8::undefined(scope).into(),
-        };
-        out.push(v8::Global::new(scope, event));
-        out
-    }
-
-    fn read_result(
-        &mut self,
-        value: v8::Global<v8::Value>,
-        run: &RunInput<'_>,
-        outcome: &mut Outcome,
-    ) {
-        let text = {
-            deno_core::scope!(scope, &mut self.js);
-            let local = v8::Local::new(scope, value);
-            local.to_rust_string_lossy(scope)
-        };
-        match serde_json::from_str::<RunResult>(&text) {
-            Ok(RunResult {
-                missing: Some(found),
-                ..
-            }) => {
-                let found = if found.is_empty() {
-                    "none".to_owned()
-                } else {
-                    found.join(", ")
-                };
-                let message = format!(
-                    "the action does not export a handler named `{}` for trigger {} (exports found: {found})",
-                    run.handler, run.trigger_id
-                );
-                (outcome.status, outcome.error) = (
-                    Status::InvalidCode,
-                    Some(action_error("TypeError", &message)),
-                );
-            }
-            Ok(result) => {
-                outcome.api_calls = result.calls;
-                if let Some(error) = result.error {
-                    (outcome.status, outcome.error) =
-                        (Status::Threw, Some(crate::errors::tidy(error)));
-                }
-            }
-            Err(e) => {
-                let message = format!("the action's result could not be read: {e}");
-                (outcome.status, outcome.error) =
-                    (Status::Threw, Some(action_error("Error", &message)));
-            }
-        }
-    }
-
-    fn finish(&mut self, outcome: &mut Outcome, run: &RunInput<'_>, started: Instant) {
-        if let Some(ctx) = self
-            .js
-            .op_state()
-            .borrow_mut()
-            .try_take::<ExecutionContext>()
-        {
-            outcome.logs = ctx.logs;
-            outcome.logs_dropped = ctx.logs_dropped;
-        }
-        let redactor = Redactor::new(run.secret_values.iter().map(String::as_str));
-        for line in &mut outcome.logs {
-            redactor.redact_in_place(&mut line.message);
-        }
-        if let Some(error) = &mut outcome.error {
-            redactor.redact_in_place(&mut error.name);
-            redactor.redact_in_place(&mut error.message);
-            if let Some(stack) = &mut error.stack {
-                redactor.redact_in_place(stack);
-            }
-        }
-        outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     }
 
     /// Heap in use (V8 heap plus external memory), for the pool's memory bound.

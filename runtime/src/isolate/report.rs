@@ -1,0 +1,135 @@
+//! Turning what an execution left behind into its `Outcome`: the handler's result, the logs collected
+//! by the ops, redaction of secret values, the duration.
+
+use super::{ActionIsolate, LoadFailure, RunInput, RunResult};
+use crate::errors::action_error;
+use crate::ops::ExecutionContext;
+use crate::outcome::{Outcome, Status};
+use crate::redact::Redactor;
+use crate::Limits;
+use deno_core::v8;
+use std::time::Instant;
+
+impl ActionIsolate {
+    /// Starts collecting one execution's logs; called before `load` on the cold path so that console
+    /// output of the module's top-level code belongs to the first execution.
+    pub fn begin(&mut self, limits: &Limits, started: Instant, deadline: Instant) {
+        self.js.op_state().borrow_mut().put(ExecutionContext::new(
+            limits.clone(),
+            started,
+            deadline,
+        ));
+    }
+
+    /// The outcome of a check that loaded the action without running it.
+    pub fn loaded(&mut self, run: &RunInput<'_>, started: Instant) -> Outcome {
+        let mut outcome = Outcome::empty(Status::Completed);
+        self.finish(&mut outcome, run, started);
+        outcome
+    }
+
+    /// The outcome of an execution whose action could not be loaded.
+    pub fn failed_load(
+        &mut self,
+        (status, error): LoadFailure,
+        run: &RunInput<'_>,
+        started: Instant,
+    ) -> Outcome {
+        let mut outcome = Outcome::empty(status);
+        outcome.error = Some(error);
+        self.finish(&mut outcome, run, started);
+        outcome
+    }
+
+    pub(super) fn run_args(&mut self, run: &RunInput<'_>) -> Vec<v8::Global<v8::Value>> {
+        deno_core::scope!(scope, &mut self.js);
+        let mut out = Vec::with_capacity(3);
+        let handler: v8::Local<v8::Value> = match v8::String::new(scope, run.handler) {
+            Some(s) => s.into(),
+            None => v8::undefined(scope).into(),
+        };
+        out.push(v8::Global::new(scope, handler));
+        let methods: Vec<v8::Local<v8::Value>> = run
+            .methods
+            .iter()
+            .filter_map(|m| v8::String::new(scope, m).map(Into::into))
+            .collect();
+        let methods: v8::Local<v8::Value> = v8::Array::new_with_elements(scope, &methods).into();
+        out.push(v8::Global::new(scope, methods));
+        let event: v8::Local<v8::Value> = match v8::String::new(scope, run.event_json) {
+            Some(s) => s.into(),
+            None => v8::undefined(scope).into(),
+        };
+        out.push(v8::Global::new(scope, event));
+        out
+    }
+
+    pub(super) fn read_result(
+        &mut self,
+        value: v8::Global<v8::Value>,
+        run: &RunInput<'_>,
+        outcome: &mut Outcome,
+    ) {
+        let text = {
+            deno_core::scope!(scope, &mut self.js);
+            let local = v8::Local::new(scope, value);
+            local.to_rust_string_lossy(scope)
+        };
+        match serde_json::from_str::<RunResult>(&text) {
+            Ok(RunResult {
+                missing: Some(found),
+                ..
+            }) => {
+                let found = if found.is_empty() {
+                    "none".to_owned()
+                } else {
+                    found.join(", ")
+                };
+                let message = format!(
+                    "the action does not export a handler named `{}` for trigger {} (exports found: {found})",
+                    run.handler, run.trigger_id
+                );
+                (outcome.status, outcome.error) = (
+                    Status::InvalidCode,
+                    Some(action_error("TypeError", &message)),
+                );
+            }
+            Ok(result) => {
+                outcome.api_calls = result.calls;
+                if let Some(error) = result.error {
+                    (outcome.status, outcome.error) =
+                        (Status::Threw, Some(crate::errors::tidy(error)));
+                }
+            }
+            Err(e) => {
+                let message = format!("the action's result could not be read: {e}");
+                (outcome.status, outcome.error) =
+                    (Status::Threw, Some(action_error("Error", &message)));
+            }
+        }
+    }
+
+    pub(super) fn finish(&mut self, outcome: &mut Outcome, run: &RunInput<'_>, started: Instant) {
+        if let Some(ctx) = self
+            .js
+            .op_state()
+            .borrow_mut()
+            .try_take::<ExecutionContext>()
+        {
+            outcome.logs = ctx.logs;
+            outcome.logs_dropped = ctx.logs_dropped;
+        }
+        let redactor = Redactor::new(run.secret_values.iter().map(String::as_str));
+        for line in &mut outcome.logs {
+            redactor.redact_in_place(&mut line.message);
+        }
+        if let Some(error) = &mut outcome.error {
+            redactor.redact_in_place(&mut error.name);
+            redactor.redact_in_place(&mut error.message);
+            if let Some(stack) = &mut error.stack {
+                redactor.redact_in_place(stack);
+            }
+        }
+        outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    }
+}

@@ -1,0 +1,120 @@
+//! The `actionflow` deno_core extension: the only ops an action can reach (console, api.cache, fetch,
+//! URL parsing, randomness, hashes, host modules, module resolution) and the bootstrap JavaScript that
+//! wraps them. Per-isolate and per-execution state lives in the `OpState` as the two contexts below.
+// `#[op2]` expands to FFI glue that uses `unsafe`; no hand-written unsafe code lives in these files.
+#![allow(unsafe_code)]
+
+mod io;
+mod web;
+
+use crate::cache::CacheStore;
+use crate::host::HostModule;
+use crate::limits::Limits;
+use crate::modules::ModuleFiles;
+use crate::net::Net;
+use crate::outcome::{LogLevel, LogLine};
+use deno_core::{op2, OpState};
+use io::*;
+use std::sync::Arc;
+use std::time::Instant;
+use web::*;
+
+/// The embedder's host modules by name.
+pub(crate) type HostModules = std::collections::BTreeMap<&'static str, Arc<dyn HostModule>>;
+
+/// What every execution of one isolate shares: the action's files, the network, the cache store.
+pub(crate) struct IsolateContext {
+    pub files: Arc<dyn ModuleFiles>,
+    pub host_modules: Arc<HostModules>,
+    pub net: Arc<Net>,
+    pub cache: Arc<CacheStore>,
+    pub cache_scope: String,
+}
+
+/// What one execution collects; replaced at the start of every execution.
+pub(crate) struct ExecutionContext {
+    pub started: Instant,
+    pub deadline: Instant,
+    pub limits: Limits,
+    pub logs: Vec<LogLine>,
+    pub log_bytes: usize,
+    pub logs_dropped: u64,
+    pub fetches: u32,
+}
+
+impl ExecutionContext {
+    pub fn new(limits: Limits, started: Instant, deadline: Instant) -> ExecutionContext {
+        ExecutionContext {
+            started,
+            deadline,
+            limits,
+            logs: Vec::new(),
+            log_bytes: 0,
+            logs_dropped: 0,
+            fetches: 0,
+        }
+    }
+
+    fn push_log(&mut self, level: LogLevel, message: &str) {
+        let room = self.limits.log_bytes_max.saturating_sub(self.log_bytes);
+        if self.logs.len() >= self.limits.log_lines_max || room == 0 {
+            self.logs_dropped += 1;
+            return;
+        }
+        let mut message = message.to_owned();
+        if message.len() > room {
+            let mut cut = room;
+            while !message.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            message.truncate(cut);
+            message.push('…');
+        }
+        self.log_bytes += message.len();
+        let at_ms = self.started.elapsed().as_millis() as u64;
+        self.logs.push(LogLine {
+            level,
+            message,
+            at_ms,
+        });
+    }
+}
+
+#[op2(fast)]
+fn op_af_log(state: &mut OpState, #[smi] level: u32, #[string] message: &str) {
+    if let Some(ctx) = state.try_borrow_mut::<ExecutionContext>() {
+        ctx.push_log(LogLevel::from_code(level), message);
+    }
+}
+
+deno_core::extension!(
+    actionflow,
+    ops = [
+        op_af_log,
+        op_af_random_uuid,
+        op_af_random_fill,
+        op_af_url_parse,
+        op_af_url_set,
+        op_af_cache_get,
+        op_af_cache_set,
+        op_af_cache_delete,
+        op_af_fetch,
+        op_af_resolve,
+        op_af_read_file,
+        op_af_host_source,
+        op_af_host_call,
+        op_af_digest,
+        op_af_hmac,
+    ],
+    esm_entry_point = "ext:actionflow/99_main.js",
+    esm = [
+        dir "src/js",
+        "00_console.js",
+        "01_web.js",
+        "02_fetch.js",
+        "03_api.js",
+        "04_require.js",
+        "05_node.js",
+        "99_main.js",
+    ],
+);
