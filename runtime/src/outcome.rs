@@ -87,6 +87,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// Records how the execution failed.
+    pub(crate) fn fail(&mut self, (status, error): (Status, ActionError)) {
+        self.status = status;
+        self.error = Some(error);
+    }
+
     pub(crate) fn empty(status: Status) -> Outcome {
         Outcome {
             status,

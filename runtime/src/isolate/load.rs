@@ -23,15 +23,7 @@ impl ActionIsolate {
                         .with_event_loop_promise(call, PollEventLoopOptions::default()),
                 )
                 .await;
-                match ran {
-                    Ok(Ok(_)) => Ok(()),
-                    Ok(Err(e)) => Err(self
-                        .stopped(false)
-                        .unwrap_or((Status::InvalidCode, crate::errors::from_core_error(&e)))),
-                    Err(_) => Err(self
-                        .stopped(true)
-                        .unwrap_or((Status::TimedOut, action_error("Error", "timed out")))),
-                }
+                self.settle(ran, Status::InvalidCode).map(|_| ())
             }
             Err(e) if looks_like_esm(&e) => self.load_esm(code, deadline).await,
             Err(e) => Err(self
@@ -63,19 +55,7 @@ impl ActionIsolate {
                 .with_event_loop_future(evaluation, PollEventLoopOptions::default()),
         )
         .await;
-        match ran {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                return Err(self
-                    .stopped(false)
-                    .unwrap_or((Status::InvalidCode, crate::errors::from_core_error(&e))))
-            }
-            Err(_) => {
-                return Err(self
-                    .stopped(true)
-                    .unwrap_or((Status::TimedOut, action_error("Error", "timed out"))))
-            }
-        }
+        self.settle(ran, Status::InvalidCode)?;
         let namespace = self.js.get_module_namespace(id).map_err(|e| invalid(&e))?;
         let namespace: v8::Global<v8::Value> = {
             deno_core::scope!(scope, &mut self.js);

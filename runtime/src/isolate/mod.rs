@@ -6,17 +6,19 @@ mod load;
 mod report;
 
 use crate::allocator::allocator;
-use crate::errors::action_error;
+use crate::errors::{action_error, from_core_error};
 use crate::modules::{ActionModuleLoader, ModuleFiles};
 use crate::ops::{actionflow, IsolateContext};
 use crate::outcome::{ActionError, ApiCall, Outcome, Status};
 use crate::watchdog::{Termination, OUT_OF_MEMORY, TIMED_OUT};
 use crate::{snapshot, RuntimeError};
+use deno_core::error::CoreError;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use serde::Deserialize;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::time::error::Elapsed;
 use tokio::time::timeout_at;
 
 /// Takes the bootstrap's functions off the global object, with what else only deno_core needed there.
@@ -143,6 +145,26 @@ impl ActionIsolate {
         Some((status, action_error("Error", message)))
     }
 
+    /// The result of a step run under the deadline (`timeout_at` around the event loop): its value, or
+    /// why it failed — terminated (timeout, memory), out of time while waiting, or a JS error that
+    /// counts as `on_error` (`Threw` while running, `InvalidCode` while loading).
+    fn settle<T>(
+        &self,
+        ran: Result<Result<T, CoreError>, Elapsed>,
+        on_error: Status,
+    ) -> Result<T, LoadFailure> {
+        match ran {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e)) => Err(self
+                .stopped(false)
+                .unwrap_or((on_error, from_core_error(&e)))),
+            Err(_) => Err(self.stopped(true).unwrap_or_else(|| {
+                let message = "the action did not finish within its time limit";
+                (Status::TimedOut, action_error("Error", message))
+            })),
+        }
+    }
+
     /// Runs the handler for one execution and drains the work it left pending, all within `deadline`.
     /// Returns the outcome and whether the isolate may serve another execution.
     pub async fn execute(
@@ -161,54 +183,30 @@ impl ActionIsolate {
         )
         .await;
         let mut reusable = true;
-        match ran {
-            Ok(Ok(value)) => self.read_result(value, run, &mut outcome),
-            Ok(Err(e)) => {
-                (outcome.status, outcome.error) =
-                    (Status::Threw, Some(crate::errors::from_core_error(&e)));
-                reusable = false;
-            }
-            Err(_) => {
-                (outcome.status, outcome.error) = (
-                    Status::TimedOut,
-                    Some(action_error(
-                        "Error",
-                        "the action did not finish within its time limit",
-                    )),
-                );
+        match self.settle(ran, Status::Threw) {
+            Ok(value) => self.read_result(value, run, &mut outcome),
+            Err(failure) => {
+                outcome.fail(failure);
                 reusable = false;
             }
         }
         if reusable && outcome.status != Status::InvalidCode {
             // Work the handler started but did not await (a fetch, a timer) still runs to completion.
-            match timeout_at(
+            let drained = timeout_at(
                 deadline.into(),
                 self.js.run_event_loop(PollEventLoopOptions::default()),
             )
-            .await
-            {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => {
-                    if outcome.status == Status::Completed {
-                        (outcome.status, outcome.error) =
-                            (Status::Threw, Some(crate::errors::from_core_error(&e)));
-                    }
-                    reusable = false;
+            .await;
+            if let Err(failure) = self.settle(drained, Status::Threw) {
+                // A throw in pending work counts only if the handler itself completed.
+                if outcome.status == Status::Completed || failure.0 != Status::Threw {
+                    outcome.fail(failure);
                 }
-                Err(_) => {
-                    (outcome.status, outcome.error) = (
-                        Status::TimedOut,
-                        Some(action_error(
-                            "Error",
-                            "work the action left pending did not finish within its time limit",
-                        )),
-                    );
-                    reusable = false;
-                }
+                reusable = false;
             }
         }
-        if let Some((status, error)) = self.stopped(false) {
-            (outcome.status, outcome.error) = (status, Some(error));
+        if let Some(failure) = self.stopped(false) {
+            outcome.fail(failure);
             reusable = false;
         }
         self.finish(&mut outcome, run, started);
