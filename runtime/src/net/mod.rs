@@ -6,7 +6,8 @@
 mod policy;
 
 use crate::host::{HostError, HostFuture};
-use policy::{is_public, literal_ip, PublicOnly};
+pub use policy::is_public;
+use policy::{literal_ip, PublicOnly};
 use reqwest::redirect::Policy;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
