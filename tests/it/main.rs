@@ -15,6 +15,7 @@ mod flows;
 #[allow(dead_code)] // this suite uses only part of it
 #[path = "../../integrations/ses/tests/it/moto.rs"]
 mod moto;
+mod openapi;
 mod secrets;
 mod ses;
 mod tenancy;

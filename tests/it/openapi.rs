@@ -1,0 +1,45 @@
+//! `/openapi.json` is served without a token and documents every Actions endpoint, with the
+//! bearer scheme and the error body.
+
+use crate::support::{Api, Db, Server};
+
+async fn openapi_document(db: Db) {
+    let server = Server::start(&db).await;
+    let (status, doc) = Api::new(&server.url, "").get("/openapi.json").await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let expected = [
+        ("/v1/tenants", &["get", "post"][..]),
+        ("/v1/tenants/{tenant_id}/tokens", &["get", "post"]),
+        ("/v1/tenants/{tenant_id}/tokens/{token_id}", &["delete"]),
+        ("/v1/actions", &["get", "post"]),
+        ("/v1/actions/{id}", &["delete", "get", "patch"]),
+        ("/v1/actions/{id}/deploy", &["post"]),
+        ("/v1/actions/{id}/test", &["post"]),
+        ("/v1/actions/{id}/versions", &["get"]),
+        ("/v1/actions/{id}/versions/{number}", &["get"]),
+        ("/v1/actions/{id}/versions/{number}/deploy", &["post"]),
+        ("/v1/actions/{id}/versions/{from}/diff/{to}", &["get"]),
+        ("/v1/actions/{id}/secrets", &["get"]),
+        ("/v1/actions/{id}/secrets/{name}", &["delete", "put"]),
+    ];
+    for (path, methods) in expected {
+        for method in methods {
+            let operation = &doc["paths"][path][method];
+            assert!(operation.is_object(), "{method} {path} is not documented");
+            assert!(operation["responses"].as_object().unwrap().keys().any(|k| k.starts_with('2')), "{method} {path}");
+            assert!(operation["security"].is_array(), "{method} {path} has no security");
+        }
+    }
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    for schema in ["ErrorBody", "ActionBody", "CreateAction", "VersionBody", "DiffBody", "TestResult"] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+}
+
+mod openapi_document {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        super::openapi_document(crate::support::Db::sqlite()).await
+    }
+}
