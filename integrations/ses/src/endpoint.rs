@@ -4,7 +4,7 @@
 
 use crate::errors::SesError;
 use aws_smithy_runtime_api::client::dns::{DnsFuture, ResolveDns, ResolveDnsError};
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
 /// Checks a region name (`us-east-1`): it becomes part of the default endpoint's host name.
 pub fn check_region(region: &str) -> Result<(), SesError> {
@@ -90,42 +90,8 @@ impl ResolveDns for Resolver {
     }
 }
 
-/// Whether an address is on the public internet (the same ranges the runtime's `fetch` refuses).
-pub fn is_public(ip: IpAddr) -> bool {
-    match ip {
-        IpAddr::V4(a) => is_public_v4(a),
-        IpAddr::V6(a) => match a.to_ipv4_mapped() {
-            Some(v4) => is_public_v4(v4),
-            None => is_public_v6(a),
-        },
-    }
-}
-
-fn is_public_v4(a: Ipv4Addr) -> bool {
-    let [o0, o1, o2, _] = a.octets();
-    !(a.is_loopback()
-        || a.is_private()
-        || a.is_link_local()
-        || a.is_broadcast()
-        || a.is_unspecified()
-        || a.is_multicast()
-        || a.is_documentation()
-        || o0 == 0
-        || (o0 == 100 && (64..128).contains(&o1)) // carrier-grade NAT
-        || (o0 == 192 && o1 == 0 && o2 == 0)
-        || (o0 == 198 && (18..20).contains(&o1))
-        || o0 >= 240)
-}
-
-fn is_public_v6(a: Ipv6Addr) -> bool {
-    let s0 = a.segments()[0];
-    !(a.is_loopback()
-        || a.is_unspecified()
-        || a.is_multicast()
-        || (s0 & 0xfe00) == 0xfc00 // unique local
-        || (s0 & 0xffc0) == 0xfe80 // link local
-        || (s0 == 0x2001 && a.segments()[1] == 0x0db8))
-}
+/// Whether an address is on the public internet: exactly the ranges the runtime's `fetch` allows.
+pub use actionflow_runtime::is_public_address as is_public;
 
 #[cfg(test)]
 mod tests {
