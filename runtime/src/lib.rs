@@ -31,9 +31,9 @@ mod watchdog;
 pub use errors::RuntimeError;
 pub use host::{HostCallContext, HostError, HostFuture, HostModule};
 pub use limits::{CacheLimits, Limits, PoolConfig};
+pub use modules::{ModuleFiles, NoFiles, PackageMounts};
 /// Whether `fetch` (and embedders' host modules) may reach an address without `allow_private_network`.
 pub use net::is_public as is_public_address;
-pub use modules::{ModuleFiles, NoFiles, PackageMounts};
 pub use outcome::{ActionError, ApiCall, LogLevel, LogLine, Outcome, Status};
 pub use pool::PoolStats;
 pub use redact::REDACTED;
