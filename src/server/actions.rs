@@ -4,12 +4,13 @@
 use super::action_view::{action_body, ActionBody};
 use super::auth::{Tenant, ACTIONS_READ, ACTIONS_WRITE};
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::Path;
 use super::extract::{JsonBody, QueryParams};
 use super::tenants::PageQuery;
 use super::validate::{self, DependencyBody, SecretInput, TriggerRef};
 use super::{deploy, secrets, AppState};
 use actionflow_store::{ActionFilter, ActionPatch, BuildStatus, NewAction};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -143,9 +144,10 @@ async fn list_actions(
         per_page: query.per_page,
     }
     .page(state.limits.per_page_max)?;
+    // `?name=` (empty) means no filter, as Auth0 reads it.
     let filter = ActionFilter {
-        trigger_id: query.trigger_id,
-        name: query.name,
+        trigger_id: query.trigger_id.filter(|t| !t.is_empty()),
+        name: query.name.filter(|n| !n.is_empty()),
         deployed: query.deployed,
     };
     let paged = state

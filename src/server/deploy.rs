@@ -10,12 +10,13 @@
 
 use super::auth::{Tenant, ACTIONS_WRITE};
 use super::error::{ApiError, ApiResult, BuildErrorBody, Code, ErrorBody};
+use super::extract::Path;
 use super::versions::VersionBody;
 use super::AppState;
 use crate::packages;
 use actionflow_runtime::{ExecutionRequest, Limits, ModuleFiles, Secrets};
 use actionflow_store::{Action, ActionPatch, ActionVersion, BuildError, BuildStatus, NewVersion};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use std::collections::{BTreeMap, HashSet};

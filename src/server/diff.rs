@@ -5,10 +5,11 @@
 use super::auth::{Tenant, ACTIONS_READ};
 use super::error::{ApiResult, ErrorBody};
 use super::extract::version_number;
+use super::extract::Path;
 use super::validate::DependencyBody;
 use super::AppState;
 use actionflow_store::{Action, ActionVersion, Dependency};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -121,3 +121,22 @@ pub fn version_number(field: &str, text: &str) -> Result<i64, ApiError> {
         ApiError::bad_request(field, format!("{field} must be a version number (1, 2, …)"))
     })
 }
+
+/// Path parameters; a segment that cannot be decoded is a 400 naming `path`, in the API's format.
+pub struct Path<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for Path<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Path(value))
+            .map_err(|rejection| {
+                ApiError::bad_request(
+                    "path",
+                    format!("the path is not valid: {}", rejection.body_text()),
+                )
+            })
+    }
+}

@@ -5,12 +5,13 @@
 use super::auth::{Tenant, ACTIONS_READ, ACTIONS_WRITE};
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::JsonBody;
+use super::extract::Path;
 use super::validate::{self, SecretInput};
 use super::AppState;
 use crate::secrets::Sealed;
 use actionflow_runtime::Secrets;
 use actionflow_store::{Action, ActionPatch};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};

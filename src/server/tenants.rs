@@ -3,10 +3,11 @@
 
 use super::auth::{self, Admin, SCOPES};
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::Path;
 use super::extract::{JsonBody, QueryParams};
 use super::AppState;
 use actionflow_store::{ApiToken, Page, Tenant};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};

@@ -4,11 +4,12 @@
 
 use super::auth::{Tenant, ACTIONS_WRITE};
 use super::error::{ApiError, ApiResult, ErrorBody};
+use super::extract::Path;
 use super::extract::{JsonBody, QueryParams};
 use super::validate::{self, SecretInput};
 use super::{deploy, secrets, AppState};
 use actionflow_runtime::{ExecutionRequest, Limits, ModuleFiles};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};

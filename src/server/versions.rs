@@ -4,12 +4,13 @@
 
 use super::auth::{Tenant, ACTIONS_READ, ACTIONS_WRITE};
 use super::error::{ApiResult, ErrorBody};
+use super::extract::Path;
 use super::extract::{version_number, QueryParams};
 use super::tenants::PageQuery;
 use super::validate::{DependencyBody, TriggerRef};
 use super::AppState;
 use actionflow_store::ActionVersion;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};

@@ -256,6 +256,12 @@ async fn bad_bodies_and_queries(db: Db) {
     );
     assert_error(&api.get("/v1/nothing-here").await, 404, "not_found", "path");
     assert_error(
+        &api.get("/v1/actions/%FF%FE").await,
+        400,
+        "invalid_request",
+        "path",
+    );
+    assert_error(
         &api.send(Method::PUT, "/v1/actions", None).await,
         405,
         "method_not_allowed",
