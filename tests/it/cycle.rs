@@ -297,6 +297,10 @@ async fn list_filters(db: Db) {
         names(&api.get("/v1/actions?deployed=false").await.1),
         ["a", "b"]
     );
+    assert_eq!(
+        names(&api.get("/v1/actions?name=&trigger_id=").await.1),
+        ["a", "b", "c"]
+    );
     let (_, page) = api.get("/v1/actions?page=1&per_page=2").await;
     assert_eq!(
         (

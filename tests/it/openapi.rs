@@ -27,12 +27,29 @@ async fn openapi_document(db: Db) {
         for method in methods {
             let operation = &doc["paths"][path][method];
             assert!(operation.is_object(), "{method} {path} is not documented");
-            assert!(operation["responses"].as_object().unwrap().keys().any(|k| k.starts_with('2')), "{method} {path}");
-            assert!(operation["security"].is_array(), "{method} {path} has no security");
+            assert!(
+                operation["responses"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .any(|k| k.starts_with('2')),
+                "{method} {path}"
+            );
+            assert!(
+                operation["security"].is_array(),
+                "{method} {path} has no security"
+            );
         }
     }
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
-    for schema in ["ErrorBody", "ActionBody", "CreateAction", "VersionBody", "DiffBody", "TestResult"] {
+    for schema in [
+        "ErrorBody",
+        "ActionBody",
+        "CreateAction",
+        "VersionBody",
+        "DiffBody",
+        "TestResult",
+    ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
 }
