@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::support::{assert_error, Db, Server, ADMIN_TOKEN};
+use crate::support::{assert_error, Api, Db, Server, Start, ADMIN_TOKEN};
 
 const CODE: &str = "exports.onExecutePostLogin = async (event, api) => { api.access.deny('A'); };";
 
@@ -214,4 +214,55 @@ async fn tokens_scopes_and_revocation(db: Db) {
     assert_eq!(tenants["total"], 1);
 }
 
-on_both_backends!(cross_tenant_access, tokens_scopes_and_revocation);
+/// Without `ACTIONFLOW_ADMIN_TOKEN` the first start generates a token, prints it once and keeps
+/// only its hash (mode 0600); later starts accept it without printing it.
+async fn generated_admin_token(db: Db) {
+    let start = Start {
+        generated_admin_token: true,
+        ..Start::default()
+    };
+    let server = Server::start_with(&db, start.clone()).await;
+    let output = server.output();
+    let line = output
+        .lines()
+        .find(|l| l.starts_with("admin token (shown only this once"))
+        .unwrap_or_else(|| panic!("{output}"));
+    let token = line.rsplit(' ').next().unwrap().to_owned();
+    assert!(output.contains("authenticate with `Authorization: Bearer <token>`"));
+    let admin = Api::new(&server.url, &token);
+    assert_eq!(
+        admin.post("/v1/tenants", json!({"name": "t1"})).await.0,
+        201
+    );
+    drop(server);
+    let hash_file = db.dir.path().join("admin-token.sha256");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&hash_file).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    assert!(!std::fs::read_to_string(&hash_file)
+        .unwrap()
+        .contains(&token));
+
+    let server = Server::start_with(&db, start).await;
+    assert!(!server.output().contains(&token));
+    assert!(server
+        .output()
+        .contains("admin token: the one printed on first start"));
+    let admin = Api::new(&server.url, &token);
+    assert_eq!(admin.get("/v1/tenants").await.1["total"], 1);
+    assert_error(
+        &admin.with_token(ADMIN_TOKEN).get("/v1/tenants").await,
+        401,
+        "unauthorized",
+        "authorization",
+    );
+}
+
+on_both_backends!(
+    cross_tenant_access,
+    tokens_scopes_and_revocation,
+    generated_admin_token
+);

@@ -130,6 +130,8 @@ pub struct Start {
     pub master_key: Option<String>,
     /// More `actionflow serve` flags.
     pub args: Vec<String>,
+    /// Leave `ACTIONFLOW_ADMIN_TOKEN` unset: the server generates one (or uses the stored one).
+    pub generated_admin_token: bool,
 }
 
 impl Server {
@@ -168,10 +170,15 @@ impl Server {
             command.env("ACTIONFLOW_MASTER_KEY", key);
         }
         command.args(&start.args);
+        if start.generated_admin_token {
+            command.env_remove("ACTIONFLOW_ADMIN_TOKEN");
+        }
         let mut child = command.spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
         let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = loop {
+        // The startup message ends with the "authenticate with" line.
+        let mut url = None;
+        while url.is_none() || !output.lock().unwrap().contains("authenticate with") {
             let Some(line) = stdout.next_line().await.unwrap() else {
                 let status = child.wait().await.unwrap();
                 panic!(
@@ -181,9 +188,10 @@ impl Server {
             };
             output.lock().unwrap().push_str(&format!("{line}\n"));
             if let Some(rest) = line.strip_prefix("actionflow listening on ") {
-                break rest.split_whitespace().next().unwrap().to_owned();
+                url = rest.split_whitespace().next().map(str::to_owned);
             }
-        };
+        }
+        let url = url.unwrap();
         collect(stdout.into_inner(), Arc::clone(&output));
         collect(
             BufReader::new(child.stderr.take().unwrap()),
