@@ -8,6 +8,7 @@ mod support;
 mod bad_input;
 mod cli;
 mod cli_run;
+mod config;
 mod crash;
 mod cycle;
 mod flows;
