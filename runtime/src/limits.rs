@@ -75,6 +75,8 @@ pub struct PoolConfig {
     pub warm_isolates_max: usize,
     /// V8 heap in use summed over kept isolates; least recently used idle ones are dropped beyond it.
     pub warm_bytes_max: usize,
+    /// Blank isolates (default heap limit) made ahead of time, so a cold start only loads the action.
+    pub spare_isolates: usize,
     /// `fetch` to loopback, private, link-local and other non-public addresses. Off in production.
     pub allow_private_network: bool,
     pub cache: CacheLimits,
@@ -87,6 +89,7 @@ impl Default for PoolConfig {
             concurrency_max: cores * 2,
             warm_isolates_max: 64,
             warm_bytes_max: 1024 * 1024 * 1024,
+            spare_isolates: 2,
             allow_private_network: false,
             cache: CacheLimits::default(),
         }

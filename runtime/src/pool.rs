@@ -71,6 +71,8 @@ pub(crate) struct Pool {
     permits: Semaphore,
     state: Mutex<State>,
     shared: Arc<Shared>,
+    /// Threads holding a blank isolate with the default heap limit, ready for a cold start.
+    spares: Mutex<Vec<Sender<Job>>>,
 }
 
 /// Counts for monitoring and tests.
@@ -91,16 +93,49 @@ impl Pool {
             cache: Arc::new(CacheStore::new(config.cache.clone())),
             watchdog: Watchdog::start()?,
         });
-        Ok(Pool {
+        let pool = Pool {
             permits: Semaphore::new(config.concurrency_max.max(1)),
             config,
             state: Mutex::new(State::default()),
             shared,
-        })
+            spares: Mutex::new(Vec::new()),
+        };
+        for _ in 0..pool.config.spare_isolates {
+            pool.add_spare();
+        }
+        Ok(pool)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn spare_heap() -> usize {
+        Limits::default().heap_bytes_max
+    }
+
+    /// Starts a thread that makes a blank isolate and waits. Best effort: without spares, cold starts
+    /// make their isolate themselves.
+    fn add_spare(&self) {
+        if let Ok(tx) = spawn_worker(self.shared.clone(), Some(Self::spare_heap())) {
+            self.spares
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(tx);
+        }
+    }
+
+    /// A thread for a cold start: a spare when its heap limit fits (then a new spare is started in
+    /// its place), else a new thread.
+    fn cold_worker(&self, heap_bytes_max: usize) -> Result<Sender<Job>, RuntimeError> {
+        if heap_bytes_max == Self::spare_heap() {
+            let spare = self.spares.lock().unwrap_or_else(|p| p.into_inner()).pop();
+            if let Some(tx) = spare {
+                self.add_spare();
+                return Ok(tx);
+            }
+        }
+        spawn_worker(self.shared.clone(), None)
     }
 
     pub fn stats(&self) -> PoolStats {
@@ -125,7 +160,7 @@ impl Pool {
         let worker = match warm {
             Some(w) => w,
             None => {
-                let tx = spawn_worker(self.shared.clone())?;
+                let tx = self.cold_worker(key.heap_bytes_max)?;
                 self.lock().live += 1;
                 Worker {
                     tx,
@@ -197,12 +232,15 @@ impl Pool {
     }
 }
 
-fn spawn_worker(shared: Arc<Shared>) -> Result<Sender<Job>, RuntimeError> {
+fn spawn_worker(
+    shared: Arc<Shared>,
+    spare_heap: Option<usize>,
+) -> Result<Sender<Job>, RuntimeError> {
     let (tx, rx) = channel();
     std::thread::Builder::new()
         .name("af-isolate".into())
         .stack_size(8 * 1024 * 1024)
-        .spawn(move || worker_main(&rx, &shared))?;
+        .spawn(move || worker_main(&rx, &shared, spare_heap))?;
     Ok(tx)
 }
 
@@ -222,7 +260,7 @@ fn next_job(rx: &Receiver<Job>) -> Option<Job> {
 
 /// The life of one isolate thread: create the isolate and load the action on the first job, then serve
 /// jobs until the pool drops the sender or an execution leaves the isolate unfit for reuse.
-fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
+fn worker_main(rx: &Receiver<Job>, shared: &Shared, spare_heap: Option<usize>) {
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -231,21 +269,14 @@ fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
     };
     // V8 posts delayed tasks (GC, the heap-limit callback) through deno_core onto this runtime.
     let _context = rt.enter();
-    let mut isolate: Option<ActionIsolate> = None;
+    // A spare makes its isolate now, before any job, so that the job that takes it skips this cost.
+    let mut isolate = spare_heap.and_then(|heap| ActionIsolate::blank(heap).ok());
     let (mut served, mut heap_bytes) = (0u64, 0usize);
     while let Some(job) = next_job(rx) {
         let started = Instant::now();
         let deadline = started + job.limits.wall();
-        let cold = isolate.is_none();
-        if cold {
-            let context = IsolateContext {
-                files: job.files.clone(),
-                host_modules: shared.host_modules.clone(),
-                net: shared.net.clone(),
-                cache: shared.cache.clone(),
-                cache_scope: job.cache_scope.clone(),
-            };
-            match ActionIsolate::new(job.limits.heap_bytes_max, context, &job.code) {
+        if isolate.is_none() {
+            match ActionIsolate::blank(job.limits.heap_bytes_max) {
                 Ok(created) => isolate = Some(created),
                 Err(e) => {
                     let _ = job.reply.send(Err(e));
@@ -254,6 +285,17 @@ fn worker_main(rx: &Receiver<Job>, shared: &Shared) {
             }
         }
         let Some(iso) = isolate.as_mut() else { return };
+        let cold = !iso.assigned;
+        if cold {
+            let context = IsolateContext {
+                files: job.files.clone(),
+                host_modules: shared.host_modules.clone(),
+                net: shared.net.clone(),
+                cache: shared.cache.clone(),
+                cache_scope: job.cache_scope.clone(),
+            };
+            iso.assign(context, &job.code);
+        }
         let armed = shared
             .watchdog
             .arm(deadline, iso.handle.clone(), iso.termination.clone());

@@ -7,7 +7,7 @@ mod report;
 
 use crate::allocator::allocator;
 use crate::errors::{action_error, from_core_error};
-use crate::modules::{ActionModuleLoader, ModuleFiles};
+use crate::modules::{ActionModuleLoader, LoaderSource};
 use crate::ops::{actionflow, IsolateContext};
 use crate::outcome::{ActionError, ApiCall, Outcome, Status};
 use crate::watchdog::{Termination, OUT_OF_MEMORY, TIMED_OUT};
@@ -43,6 +43,9 @@ struct RunResult {
 
 pub(crate) struct ActionIsolate {
     js: JsRuntime,
+    loader: Rc<ActionModuleLoader>,
+    /// Whether it holds an action (then it holds that one for the rest of its life).
+    pub assigned: bool,
     run: v8::Global<v8::Function>,
     set_common_js: v8::Global<v8::Function>,
     set_module: v8::Global<v8::Function>,
@@ -62,15 +65,11 @@ fn function(
 }
 
 impl ActionIsolate {
-    /// Creates the isolate from the startup snapshot. Runs none of the action's code.
-    pub fn new(
-        heap_bytes_max: usize,
-        context: IsolateContext,
-        code: &str,
-    ) -> Result<ActionIsolate, RuntimeError> {
+    /// Creates an isolate from the startup snapshot, not yet holding any action: no tenant's code has
+    /// run in it, so it may be made ahead of time (a spare) and given to whichever action needs one.
+    pub fn blank(heap_bytes_max: usize) -> Result<ActionIsolate, RuntimeError> {
         let snapshot = snapshot::get().map_err(RuntimeError::Snapshot)?;
-        let files: Arc<dyn ModuleFiles> = context.files.clone();
-        let host_modules = context.host_modules.clone();
+        let loader = Rc::new(ActionModuleLoader::default());
         let termination = Arc::new(Termination::default());
         let create_params = v8::CreateParams::default()
             .heap_limits(0, heap_bytes_max)
@@ -79,11 +78,7 @@ impl ActionIsolate {
             startup_snapshot: Some(snapshot),
             extensions: vec![actionflow::init()],
             create_params: Some(create_params),
-            module_loader: Some(Rc::new(ActionModuleLoader::new(
-                files,
-                host_modules,
-                code.to_owned(),
-            ))),
+            module_loader: Some(loader.clone()),
             ..Default::default()
         })
         .map_err(|e| RuntimeError::Isolate(e.to_string()))?;
@@ -95,7 +90,6 @@ impl ActionIsolate {
             h.terminate_execution();
             current.saturating_mul(2)
         });
-        js.op_state().borrow_mut().put(context);
         let bootstrap = js
             .execute_script("ext:actionflow/take_bootstrap.js", TAKE_BOOTSTRAP)
             .map_err(|e| RuntimeError::Isolate(e.to_string()))?;
@@ -115,12 +109,26 @@ impl ActionIsolate {
         })?;
         Ok(ActionIsolate {
             js,
+            loader,
+            assigned: false,
             run,
             set_common_js,
             set_module,
             handle,
             termination,
         })
+    }
+
+    /// Gives the isolate its action: the files `require`/`import` read, and the per-isolate ops state.
+    /// The code itself runs in `load`.
+    pub fn assign(&mut self, context: IsolateContext, code: &str) {
+        self.loader.assign(LoaderSource {
+            files: context.files.clone(),
+            host_modules: context.host_modules.clone(),
+            action_source: code.to_owned(),
+        });
+        self.js.op_state().borrow_mut().put(context);
+        self.assigned = true;
     }
 
     /// Why the isolate was stopped, if it was.

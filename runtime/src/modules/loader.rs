@@ -11,7 +11,9 @@ use deno_core::{
     ResolutionKind,
 };
 use deno_error::JsErrorBox;
+use std::cell::RefCell;
 use std::collections::BTreeSet;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Generated wrappers live under `node:` because deno_core lets only `ext:` and `node:` modules import
@@ -21,23 +23,29 @@ const CJS_PREFIX: &str = "node:actionflow-cjs";
 const BUILTIN_PREFIX: &str = "node:actionflow-builtin/";
 const REQUIRE_MODULE: &str = "ext:actionflow/04_require.js";
 
+/// What the loader serves. Set when the isolate is given its action: a spare isolate is created before
+/// anyone knows which action it will hold.
+pub(crate) struct LoaderSource {
+    pub files: Arc<dyn ModuleFiles>,
+    pub host_modules: Arc<HostModules>,
+    pub action_source: String,
+}
+
+#[derive(Default)]
 pub(crate) struct ActionModuleLoader {
-    files: Arc<dyn ModuleFiles>,
-    host_modules: Arc<HostModules>,
-    action_source: String,
+    source: RefCell<Option<Rc<LoaderSource>>>,
 }
 
 impl ActionModuleLoader {
-    pub fn new(
-        files: Arc<dyn ModuleFiles>,
-        host_modules: Arc<HostModules>,
-        action_source: String,
-    ) -> ActionModuleLoader {
-        ActionModuleLoader {
-            files,
-            host_modules,
-            action_source,
-        }
+    pub fn assign(&self, source: LoaderSource) {
+        *self.source.borrow_mut() = Some(Rc::new(source));
+    }
+
+    fn source(&self) -> Result<Rc<LoaderSource>, JsErrorBox> {
+        self.source
+            .borrow()
+            .clone()
+            .ok_or_else(|| JsErrorBox::generic("no action is loaded in this isolate"))
     }
 }
 
@@ -69,7 +77,8 @@ impl ModuleLoader for ActionModuleLoader {
             .ok()
             .filter(|u| u.scheme() == "file")
             .map_or_else(|| super::ACTION_PATH.to_owned(), |u| u.path().to_owned());
-        match resolve(self.files.as_ref(), specifier, &parent, true) {
+        let source = self.source()?;
+        match resolve(source.files.as_ref(), specifier, &parent, true) {
             Ok(Resolved::Builtin(name)) => url(&format!("{BUILTIN_PREFIX}{name}")),
             Ok(Resolved::File {
                 path,
@@ -96,27 +105,29 @@ impl ActionModuleLoader {
         specifier: &ModuleSpecifier,
         requested: &RequestedModuleType,
     ) -> Result<ModuleSource, JsErrorBox> {
+        let source = self.source()?;
         let text = specifier.as_str();
         let json_path = text
             .strip_prefix(CJS_PREFIX)
             .filter(|p| p.ends_with(".json"));
         let code = if let (Some(path), RequestedModuleType::Json) = (json_path, requested) {
             // `import data from "./x.json" with { type: "json" }`: V8 parses the file itself.
-            self.files
+            source
+                .files
                 .read(path)
                 .ok_or_else(|| JsErrorBox::generic(format!("Cannot find module '{path}'")))?
         } else if text == ACTION_URL {
-            self.action_source.clone()
+            source.action_source.clone()
         } else if let Some(path) = text.strip_prefix(CJS_PREFIX) {
-            let source = self.files.read(path).unwrap_or_default();
+            let file = source.files.read(path).unwrap_or_default();
             let names = if path.ends_with(".json") {
                 BTreeSet::new()
             } else {
-                commonjs_export_names(&source)
+                commonjs_export_names(&file)
             };
             wrapper(&format!("requireForImport({})", js_string(path)), &names)
         } else if let Some(name) = text.strip_prefix(BUILTIN_PREFIX) {
-            let host = self.host_modules.get(name).map(|m| m.exports());
+            let host = source.host_modules.get(name).map(|m| m.exports());
             let shim = super::NODE_SHIM_EXPORTS
                 .iter()
                 .find(|(n, _)| *n == name)
@@ -130,7 +141,8 @@ impl ActionModuleLoader {
             )
         } else if specifier.scheme() == "file" {
             let path = specifier.path();
-            self.files
+            source
+                .files
                 .read(path)
                 .ok_or_else(|| JsErrorBox::generic(format!("Cannot find module '{path}'")))?
         } else {

@@ -7,7 +7,7 @@ mod loader;
 mod resolve;
 
 pub use files::{ModuleFiles, NoFiles, PackageMounts};
-pub(crate) use loader::ActionModuleLoader;
+pub(crate) use loader::{ActionModuleLoader, LoaderSource};
 pub(crate) use resolve::{resolve, Resolved};
 
 /// The virtual path of the action's own source.

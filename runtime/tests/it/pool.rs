@@ -112,8 +112,10 @@ async fn a_failed_execution_discards_its_isolate() {
 
 #[tokio::test]
 async fn least_recently_used_isolates_are_evicted() {
+    // Without spares: every cold start makes its own isolate.
     let rt = runtime(PoolConfig {
         warm_isolates_max: 2,
+        spare_isolates: 0,
         ..PoolConfig::default()
     });
     for v in ["v1", "v2", "v3"] {
