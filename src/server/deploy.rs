@@ -254,8 +254,13 @@ async fn build(state: &AppState, action: &Action) -> Result<NewVersion, Vec<Buil
         .store
         .list_secrets(&action.tenant_id, &action.id)
         .await
-        .map(|s| s.into_iter().map(|m| m.name).collect())
-        .unwrap_or_else(|_| action.secret_names.clone());
+        .map_err(|error| {
+            tracing::error!(%error, action_id = %action.id, "reading secret names for a deploy");
+            build_error("the secret names could not be read (see the server log)".to_owned())
+        })?
+        .into_iter()
+        .map(|m| m.name)
+        .collect();
     Ok(NewVersion {
         code: action.code.clone(),
         dependencies: action.dependencies.clone(),

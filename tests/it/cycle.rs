@@ -74,10 +74,18 @@ async fn cycle(db: Db) {
     assert_eq!(action["all_changes_deployed"], true);
 
     let event = json!({"event": {"user": {"name": "Ada"}}});
+    let before = api.get(&format!("/v1/actions/{id}")).await.1;
+    let versions_before = api.get(&format!("/v1/actions/{id}/versions")).await.1;
     let (status, run) = api
         .post(&format!("/v1/actions/{id}/test"), event.clone())
         .await;
     assert_eq!(status, 200, "{run}");
+    // A test run changes nothing stored.
+    assert_eq!(api.get(&format!("/v1/actions/{id}")).await.1, before);
+    assert_eq!(
+        api.get(&format!("/v1/actions/{id}/versions")).await.1,
+        versions_before
+    );
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(
         run["api_calls"][0]["args"],
