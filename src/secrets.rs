@@ -31,6 +31,11 @@ pub struct Sealed {
     pub nonce: Vec<u8>,
 }
 
+/// A value that could not be encrypted.
+#[derive(Debug, thiserror::Error)]
+#[error("a secret value could not be encrypted")]
+pub struct SealError;
+
 /// A sealed value that does not open (wrong master key, or a row moved or tampered with).
 #[derive(Debug, thiserror::Error)]
 #[error("secret {name} cannot be decrypted with this master key")]
@@ -66,7 +71,15 @@ impl Sealer {
         }
     }
 
-    pub fn seal(&self, tenant_id: &str, action_id: &str, name: &str, value: &str) -> Sealed {
+    /// Encrypts `value`; `Err` only if AES-GCM refuses (beyond 64 GiB of plaintext), so that an
+    /// empty ciphertext is never stored in place of a value.
+    pub fn seal(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<Sealed, SealError> {
         let mut nonce = [0u8; NONCE_BYTES];
         rand::rng().fill_bytes(&mut nonce);
         let aad = associated_data(tenant_id, action_id, name);
@@ -74,15 +87,14 @@ impl Sealer {
             msg: value.as_bytes(),
             aad: &aad,
         };
-        // Encryption with a valid key and a 12-byte nonce only fails beyond 64 GiB of plaintext.
         let ciphertext = self
             .cipher
             .encrypt(Nonce::from_slice(&nonce), payload)
-            .unwrap_or_default();
-        Sealed {
+            .map_err(|_| SealError)?;
+        Ok(Sealed {
             ciphertext,
             nonce: nonce.to_vec(),
-        }
+        })
     }
 
     pub fn open(
@@ -158,7 +170,7 @@ mod tests {
     #[test]
     fn a_value_opens_only_under_its_own_tenant_action_and_name() {
         let sealer = Sealer::new([7; 32]);
-        let sealed = sealer.seal("t1", "a1", "API_KEY", "s3cr3t");
+        let sealed = sealer.seal("t1", "a1", "API_KEY", "s3cr3t").unwrap();
         assert!(!sealed.ciphertext.windows(6).any(|w| w == b"s3cr3t"));
         assert_eq!(
             sealer.open("t1", "a1", "API_KEY", &sealed).unwrap(),
@@ -181,7 +193,7 @@ mod tests {
         let first = Sealer::load(None, &path).unwrap();
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
-        let sealed = first.seal("t", "a", "n", "v");
+        let sealed = first.seal("t", "a", "n", "v").unwrap();
         let again = Sealer::load(None, &path).unwrap();
         assert_eq!(again.open("t", "a", "n", &sealed).unwrap(), "v");
         assert!(Sealer::load(Some("abcd"), &path).is_err());

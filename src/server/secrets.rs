@@ -57,7 +57,8 @@ pub async fn put_all(state: &AppState, action: &Action, inputs: &[SecretInput]) 
     for (i, input) in inputs.iter().enumerate() {
         let sealed = state
             .sealer
-            .seal(&action.tenant_id, &action.id, &input.name, &input.value);
+            .seal(&action.tenant_id, &action.id, &input.name, &input.value)
+            .map_err(|e| ApiError::internal(&e))?;
         state
             .store
             .put_secret(
@@ -159,7 +160,8 @@ async fn put_secret(
     validate::secret_value("value", &body.value, limits)?;
     let sealed = state
         .sealer
-        .seal(&tenant.tenant_id, &id, &name, &body.value);
+        .seal(&tenant.tenant_id, &id, &name, &body.value)
+        .map_err(|e| ApiError::internal(&e))?;
     let meta = state
         .store
         .put_secret(
