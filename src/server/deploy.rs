@@ -118,9 +118,19 @@ async fn deploy_action(
     let action = settle(&state, action).await?;
     refuse_while_building(&action)?;
     let claim = BuildClaim::take(&action.id)?;
+    // The secrets table is the truth for names; re-copying them here heals a draft whose name
+    // list missed a secret change (set, then a crash before the list was written).
+    let secret_names = state
+        .store
+        .list_secrets(&tenant.tenant_id, &id)
+        .await?
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
     let building = ActionPatch {
         status: Some(BuildStatus::Building),
         build_errors: Some(Vec::new()),
+        secret_names: Some(secret_names),
         ..ActionPatch::default()
     };
     let action = state

@@ -231,4 +231,44 @@ async fn secret_limits(db: Db) {
     assert_eq!(all["total"], 1);
 }
 
-on_both_backends!(secrets_never_leak, secret_limits);
+/// The draft's list of secret names is a copy of the secrets table written after each change; a
+/// crash between the two leaves it short, and the next deploy copies it again.
+async fn secret_names_heal_at_deploy(db: Db) {
+    let server = Server::start(&db).await;
+    let (tenant_id, api) = server
+        .tenant("acme", &["actions:read", "actions:write"])
+        .await;
+    let code = "exports.onExecutePostLogin = async () => {};";
+    let (_, action) = api
+        .post(
+            "/v1/actions",
+            json!({"name": "h", "supported_triggers": [{"id": "post-login"}], "code": code,
+            "secrets": [{"name": "K", "value": "v"}]}),
+        )
+        .await;
+    let id = action["id"].as_str().unwrap().to_owned();
+    let store = db.open_store().await;
+    let lost = actionflow_store::ActionPatch {
+        secret_names: Some(Vec::new()),
+        ..Default::default()
+    };
+    store.update_action(&tenant_id, &id, lost).await.unwrap();
+    store.close().await;
+    assert_eq!(
+        api.get(&format!("/v1/actions/{id}")).await.1["secrets"],
+        json!([])
+    );
+    let (_, v1) = api
+        .post(&format!("/v1/actions/{id}/deploy"), json!({}))
+        .await;
+    assert_eq!(v1["secrets"], json!(["K"]));
+    let (_, healed) = api.get(&format!("/v1/actions/{id}")).await;
+    assert_eq!(healed["secrets"], json!([{"name": "K"}]));
+    assert_eq!(healed["all_changes_deployed"], true);
+}
+
+on_both_backends!(
+    secrets_never_leak,
+    secret_limits,
+    secret_names_heal_at_deploy
+);
