@@ -19,7 +19,8 @@
 //! 2. Take `tenant: auth::Tenant` as the first extractor and call `tenant.require(SCOPE)?`; pass
 //!    `&tenant.tenant_id` to every store call, so another tenant's ids are 404.
 //! 3. Bodies are `JsonBody<Dto>` where `Dto` is `#[serde(deny_unknown_fields)]` + `ToSchema`;
-//!    validate values into `ApiError::invalid(field, …)`.
+//!    queries `QueryParams<Q>` (`IntoParams`), path parameters `extract::Path` (not axum's, whose
+//!    rejections are plain text); validate values into `ApiError::invalid(field, …)`.
 //! 4. Merge the router in [`app`]; `/openapi.json` then documents it.
 //!
 //! # Invariants
