@@ -27,8 +27,14 @@ pub struct BenchFlowsArgs {
     /// Async jobs per backend.
     #[arg(long, default_value_t = 5_000)]
     jobs: usize,
+    /// Actions bound to post-login for the sync measure (at most 3; 0: dispatch alone).
+    #[arg(long, default_value_t = 3)]
+    sync_actions: usize,
+    /// Actions bound to post-user-registration for the async measure (0: the queue alone).
+    #[arg(long, default_value_t = 1)]
+    async_actions: usize,
     /// Async executions each worker runs at once.
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = 128)]
     jobs_in_flight_max: usize,
     /// An admin PostgreSQL URL (a fresh database is created on it and dropped); SQLite only without.
     #[arg(long, env = "ACTIONFLOW_BENCH_DATABASE_URL")]
@@ -146,7 +152,7 @@ async fn bench_sync(
     token: &str,
 ) -> anyhow::Result<Row> {
     let mut ids = Vec::new();
-    for (i, code) in SYNC_ACTIONS.iter().enumerate() {
+    for (i, code) in SYNC_ACTIONS.iter().take(args.sync_actions).enumerate() {
         ids.push(deploy(http, base, token, &format!("login-{i}"), "post-login", code).await?);
     }
     bind(http, base, token, "post-login", &ids).await?;
@@ -171,7 +177,8 @@ async fn bench_sync(
     Ok(Row {
         backend,
         what: format!(
-            "sync post-login, 3 actions, HTTP, {} clients",
+            "sync post-login, {} actions, HTTP, {} clients",
+            ids.len(),
             args.concurrency
         ),
         count: args.requests,
@@ -252,8 +259,8 @@ async fn bench_async(
         Row {
             backend,
             what: format!(
-                "async jobs run to final (1 worker, {} in flight)",
-                args.jobs_in_flight_max
+                "async jobs run to final ({} action(s), 1 worker, {} in flight)",
+                args.async_actions, args.jobs_in_flight_max
             ),
             count: args.jobs,
             per_second: args.jobs as f64 / drain_elapsed.as_secs_f64(),

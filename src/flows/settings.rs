@@ -19,7 +19,7 @@ pub struct FlowArgs {
     /// Attempts of an async execution before it is dead-lettered [default: 5].
     #[arg(long, env = "ACTIONFLOW_ATTEMPTS_MAX")]
     pub attempts_max: Option<u32>,
-    /// Async executions this server runs at once; 0 runs no worker [default: 16].
+    /// Async executions this server runs at once; 0 runs no worker [default: 64].
     #[arg(long, env = "ACTIONFLOW_JOBS_IN_FLIGHT_MAX")]
     pub jobs_in_flight_max: Option<usize>,
     /// Lease of a claimed async execution, in milliseconds (extended while it runs) [default: 60000].

@@ -8,8 +8,8 @@ use sqlx::types::Json;
 
 use crate::db::{new_id, now, truncate, with_pool};
 use crate::{
-    Error, Execution, ExecutionFilter, ExecutionStatus, ExecutionStore, Inserted, NewExecution,
-    NextAttempt, Outcome, Page, Paged, Result, SqlStore, Timestamp,
+    Error, Execution, ExecutionFilter, ExecutionStatus, ExecutionStore, FinishedAttempt, Inserted,
+    NewExecution, NextAttempt, Outcome, Page, Paged, Result, SqlStore, Timestamp,
 };
 
 pub(crate) const EXECUTION_COLUMNS: &str = "id, tenant_id, trigger_id, status, attempts, \
@@ -179,6 +179,14 @@ impl ExecutionStore for SqlStore {
         };
         self.finish_attempt(execution_id, worker_id, status, Some(error), results, at)
             .await
+    }
+
+    async fn finish_attempts(
+        &self,
+        worker_id: &str,
+        attempts: &[FinishedAttempt],
+    ) -> Result<Vec<bool>> {
+        self.finish_attempts_impl(worker_id, attempts).await
     }
 
     async fn retry(&self, tenant_id: &str, execution_id: &str) -> Result<Execution> {

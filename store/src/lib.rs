@@ -11,6 +11,7 @@ mod bindings;
 mod db;
 mod error;
 mod executions;
+mod finish;
 pub mod model;
 mod queue;
 mod secrets;
@@ -25,8 +26,8 @@ use async_trait::async_trait;
 pub use db::{open, Backend, SqlStore};
 pub use error::{Error, Result};
 pub use model::flow::{
-    Binding, BindingRevision, Bindings, Execution, ExecutionFilter, Flow, FlowStep, Inserted,
-    NewExecution, NextAttempt, Outcome,
+    AttemptEnd, Binding, BindingRevision, Bindings, Execution, ExecutionFilter, FinishedAttempt,
+    Flow, FlowStep, Inserted, NewExecution, NextAttempt, Outcome,
 };
 pub use model::{
     Action, ActionFilter, ActionPatch, ActionVersion, ApiToken, BuildError, BuildStatus,
@@ -238,6 +239,14 @@ pub trait ExecutionStore: Send + Sync {
         results: &[serde_json::Value],
         next: NextAttempt,
     ) -> Result<Execution>;
+    /// Records the ends of several attempts leased by `worker_id` in one transaction (one commit
+    /// for a batch of workers' results). Returns, in order, whether each was recorded; `false`
+    /// means the lease was lost (or the job is gone) and nothing changed for it.
+    async fn finish_attempts(
+        &self,
+        worker_id: &str,
+        attempts: &[FinishedAttempt],
+    ) -> Result<Vec<bool>>;
     /// Re-drives a `dead` execution: `pending` now, attempts reset to 0. `Conflict` otherwise.
     async fn retry(&self, tenant_id: &str, execution_id: &str) -> Result<Execution>;
     /// Deletes finished (`final`, `partial`, `failed`) executions last updated before `cutoff`;

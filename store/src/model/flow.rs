@@ -125,6 +125,23 @@ pub enum NextAttempt {
     Dead,
 }
 
+/// How one leased attempt ended, for [`crate::ExecutionStore::finish_attempts`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum AttemptEnd {
+    /// As [`crate::ExecutionStore::complete`].
+    Complete(Outcome),
+    /// As [`crate::ExecutionStore::fail_attempt`].
+    Fail { error: String, next: NextAttempt },
+}
+
+/// The end of one leased attempt with the per-action results to keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FinishedAttempt {
+    pub execution_id: String,
+    pub end: AttemptEnd,
+    pub results: Vec<serde_json::Value>,
+}
+
 /// Filters of the execution list; `None` means "any".
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ExecutionFilter {

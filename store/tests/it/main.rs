@@ -7,6 +7,7 @@ mod harness;
 mod actions;
 mod bindings;
 mod executions;
+mod finish;
 mod open;
 mod queue;
 mod secrets;

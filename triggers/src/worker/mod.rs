@@ -9,12 +9,13 @@
 //! ```
 
 pub mod backoff;
+mod recorder;
 mod versions;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use actionflow_store::{Execution, NextAttempt};
+use actionflow_store::{AttemptEnd, Execution, FinishedAttempt, NextAttempt, Outcome};
 use serde_json::{json, Value};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
@@ -24,6 +25,7 @@ use crate::dispatch::Dispatcher;
 use crate::flow::{self, FlowInput, FlowReport, FlowStatus, PlannedStep};
 use crate::Error;
 use backoff::Backoff;
+use recorder::Recorder;
 use versions::VersionCache;
 
 /// Settings of one worker loop.
@@ -47,7 +49,7 @@ impl WorkerSettings {
     pub fn new() -> Self {
         WorkerSettings {
             worker_id: format!("worker-{}", uuid::Uuid::now_v7()),
-            jobs_in_flight_max: 16,
+            jobs_in_flight_max: 64,
             lease: Duration::from_secs(60),
             poll_interval: Duration::from_millis(500),
             backoff: Backoff::default(),
@@ -83,14 +85,20 @@ impl Worker {
     /// waits up to the grace period for the attempts in flight.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         let mut tasks = JoinSet::new();
+        let store = self.dispatcher.store.clone();
+        let (recorder, recording) = Recorder::start(store, self.settings.worker_id.clone());
         let in_flight_max = self.settings.jobs_in_flight_max.max(1);
+        // While the queue is busy, claim in batches of at least a quarter of the slots: one claim
+        // transaction per few jobs instead of one per job.
+        let claim_min = (in_flight_max / 4).max(1);
+        let mut busy = false;
         tracing::info!(worker_id = %self.settings.worker_id, "worker started");
         while !*shutdown.borrow() {
             while let Some(done) = tasks.try_join_next() {
                 log_panic(done);
             }
             let free = in_flight_max.saturating_sub(tasks.len());
-            if free == 0 {
+            if free == 0 || (busy && free < claim_min && !tasks.is_empty()) {
                 tokio::select! {
                     Some(done) = tasks.join_next() => log_panic(done),
                     _ = shutdown.changed() => {}
@@ -107,15 +115,21 @@ impl Worker {
                 }
             };
             let full = claimed.len() == free;
+            busy = full;
             for job in claimed {
-                let worker = self.clone();
-                tasks.spawn(async move { worker.attempt(job).await });
+                let (worker, recorder) = (self.clone(), recorder.clone());
+                tasks.spawn(async move { worker.attempt(&recorder, job).await });
             }
             if !full {
                 self.idle(&mut shutdown).await;
             }
         }
         self.drain(tasks).await;
+        drop(recorder);
+        if let Err(error) = recording.await {
+            tracing::error!(%error, "the attempt recorder failed");
+        }
+        tracing::info!(worker_id = %self.settings.worker_id, "worker stopped");
     }
 
     async fn claim(&self, limit: u32) -> Result<Vec<Execution>, Error> {
@@ -155,14 +169,16 @@ impl Worker {
     }
 
     /// Runs one leased attempt and records how it ended.
-    async fn attempt(&self, job: Execution) {
-        let recorded = match self.run_flow(&job).await {
-            Ok(report) => self.record(&job, &report).await,
-            Err(error) => self.record_engine_failure(&job, &error).await,
+    async fn attempt(&self, recorder: &Recorder, job: Execution) {
+        let finished = match self.run_flow(&job).await {
+            Ok(report) => self.end_of(&job, &report),
+            Err(error) => self.engine_failure(&job, &error),
         };
-        if let Err(error) = recorded {
-            // Usually a lost lease: another worker took the job over after our lease expired.
-            tracing::warn!(%error, execution_id = %job.id, "recording the attempt failed");
+        match recorder.record(finished).await {
+            Ok(true) => {}
+            // Another worker took the job over after our lease expired; its record stands.
+            Ok(false) => tracing::warn!(execution_id = %job.id, "lease lost: attempt not recorded"),
+            Err(error) => tracing::warn!(%error, execution_id = %job.id, "attempt not recorded"),
         }
     }
 
@@ -215,54 +231,49 @@ impl Worker {
         }
     }
 
-    async fn record(&self, job: &Execution, report: &FlowReport) -> Result<(), Error> {
-        use actionflow_store::Outcome;
+    /// How the attempt ended, as the store records it.
+    fn end_of(&self, job: &Execution, report: &FlowReport) -> FinishedAttempt {
         let results: Vec<Value> = report
             .results
             .iter()
             .filter_map(|r| serde_json::to_value(r).ok())
             .collect();
-        let store = &self.dispatcher.store;
-        let worker_id = &self.settings.worker_id;
-        let outcome = match report.status {
-            FlowStatus::Completed | FlowStatus::Denied => Outcome::Final,
-            FlowStatus::Partial => Outcome::Partial,
-            FlowStatus::Failed if !report.retryable => Outcome::Failed,
-            FlowStatus::Failed => {
-                let error = report
+        let end = match report.status {
+            FlowStatus::Completed | FlowStatus::Denied => AttemptEnd::Complete(Outcome::Final),
+            FlowStatus::Partial => AttemptEnd::Complete(Outcome::Partial),
+            FlowStatus::Failed if !report.retryable => AttemptEnd::Complete(Outcome::Failed),
+            FlowStatus::Failed => AttemptEnd::Fail {
+                error: report
                     .error
                     .as_ref()
-                    .map_or("the flow failed", |e| &e.message);
-                let next = self.next_attempt(job);
-                store
-                    .fail_attempt(&job.id, worker_id, error, &results, next)
-                    .await?;
-                return Ok(());
-            }
+                    .map_or_else(|| "the flow failed".to_owned(), |e| e.message.clone()),
+                next: self.next_attempt(job),
+            },
         };
-        store
-            .complete(&job.id, worker_id, outcome, &results)
-            .await?;
-        Ok(())
+        FinishedAttempt {
+            execution_id: job.id.clone(),
+            end,
+            results,
+        }
     }
 
     /// An attempt that could not run its flow (unreadable plan, store failure loading versions).
-    async fn record_engine_failure(&self, job: &Execution, error: &Error) -> Result<(), Error> {
+    fn engine_failure(&self, job: &Execution, error: &Error) -> FinishedAttempt {
         tracing::warn!(%error, execution_id = %job.id, "attempt could not run");
         let next = match error {
             Error::InvalidPlan { .. } | Error::UnknownTrigger { .. } => NextAttempt::Dead,
             _ => self.next_attempt(job),
         };
-        let message = if error.is_bad_input() || matches!(error, Error::InvalidPlan { .. }) {
+        let error = if error.is_bad_input() || matches!(error, Error::InvalidPlan { .. }) {
             error.to_string()
         } else {
             "the engine failed to start the attempt".to_owned()
         };
-        let store = &self.dispatcher.store;
-        store
-            .fail_attempt(&job.id, &self.settings.worker_id, &message, &[], next)
-            .await?;
-        Ok(())
+        FinishedAttempt {
+            execution_id: job.id.clone(),
+            end: AttemptEnd::Fail { error, next },
+            results: Vec::new(),
+        }
     }
 
     fn next_attempt(&self, job: &Execution) -> NextAttempt {

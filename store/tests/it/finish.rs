@@ -1,0 +1,120 @@
+//! Recording many attempts' ends at once: each status, error, results and retry time as the single
+//! calls record them, and an attempt whose lease was taken over is left untouched.
+
+use std::time::Duration;
+
+use actionflow_store::{AttemptEnd, ExecutionStatus, FinishedAttempt, NextAttempt, Outcome};
+use chrono::{TimeDelta, Utc};
+use serde_json::json;
+
+use crate::harness::{job, tenant, Shared};
+
+async fn finish_many_in_one_transaction(store: Shared) {
+    let t = tenant(&store, "acme").await.id;
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        let key = format!("k{n}");
+        ids.push(
+            store
+                .insert_execution(&t, job(Some(&key), 3))
+                .await
+                .unwrap()
+                .execution
+                .id,
+        );
+    }
+    let now = Utc::now();
+    let claimed = store
+        .claim_due("w1", 10, Duration::from_millis(200), now)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 5);
+    // The lease of the last job expires and another worker takes it over.
+    let later = now + TimeDelta::seconds(1);
+    store
+        .extend_lease(&ids[0], "w1", later + TimeDelta::seconds(30))
+        .await
+        .unwrap();
+    store
+        .extend_lease(&ids[1], "w1", later + TimeDelta::seconds(30))
+        .await
+        .unwrap();
+    store
+        .extend_lease(&ids[2], "w1", later + TimeDelta::seconds(30))
+        .await
+        .unwrap();
+    store
+        .extend_lease(&ids[3], "w1", later + TimeDelta::seconds(30))
+        .await
+        .unwrap();
+    let stolen = store
+        .claim_due("w2", 10, Duration::from_secs(30), later)
+        .await
+        .unwrap();
+    assert_eq!(stolen.iter().map(|e| &e.id).collect::<Vec<_>>(), [&ids[4]]);
+
+    let retry_at = later + TimeDelta::seconds(5);
+    let results = vec![json!({"action_id": "action-1", "status": "completed"})];
+    let end = |id: &String, end: AttemptEnd| FinishedAttempt {
+        execution_id: id.clone(),
+        end,
+        results: results.clone(),
+    };
+    let ends = vec![
+        end(&ids[0], AttemptEnd::Complete(Outcome::Final)),
+        end(&ids[1], AttemptEnd::Complete(Outcome::Partial)),
+        end(
+            &ids[2],
+            AttemptEnd::Fail {
+                error: "boom".into(),
+                next: NextAttempt::At(retry_at),
+            },
+        ),
+        end(
+            &ids[3],
+            AttemptEnd::Fail {
+                error: "dead".into(),
+                next: NextAttempt::Dead,
+            },
+        ),
+        end(&ids[4], AttemptEnd::Complete(Outcome::Final)),
+    ];
+    let recorded = store.finish_attempts("w1", &ends).await.unwrap();
+    assert_eq!(recorded, [true, true, true, true, false]);
+    let get = |n: usize| {
+        let (store, t, id) = (store.clone(), t.clone(), ids[n].clone());
+        async move { store.get_execution(&t, &id).await.unwrap() }
+    };
+    let (a, b, c, d, e) = (
+        get(0).await,
+        get(1).await,
+        get(2).await,
+        get(3).await,
+        get(4).await,
+    );
+    assert_eq!(
+        (a.status, a.lease_owner.as_deref(), &a.results),
+        (ExecutionStatus::Final, None, &results)
+    );
+    assert_eq!(b.status, ExecutionStatus::Partial);
+    assert_eq!(
+        (c.status, c.last_error.as_deref()),
+        (ExecutionStatus::Pending, Some("boom"))
+    );
+    assert_eq!(
+        c.next_attempt_at.timestamp_micros(),
+        retry_at.timestamp_micros()
+    );
+    assert_eq!(
+        (d.status, d.last_error.as_deref()),
+        (ExecutionStatus::Dead, Some("dead"))
+    );
+    assert_eq!(
+        (e.status, e.lease_owner.as_deref()),
+        (ExecutionStatus::Running, Some("w2"))
+    );
+    assert!(e.results.is_empty());
+    assert!(store.finish_attempts("w1", &[]).await.unwrap().is_empty());
+}
+
+on_both_backends!(finish_many_in_one_transaction);
