@@ -1,11 +1,11 @@
 //! A bounded ArrayBuffer allocator per isolate. ArrayBuffer and typed-array memory lives outside the
 //! V8 heap, so the heap limit does not see it: without this bound, `new ArrayBuffer(2e9)` in a loop
-//! would take the whole host down. Past the budget, allocation fails (V8 throws a RangeError in the
-//! action) and the execution is reported as out of memory.
+//! would take the whole host down. Past the budget, allocation fails: V8 collects garbage and retries,
+//! and if it still fails throws `RangeError: Array buffer allocation failed` in the action, which the
+//! runtime reports as out of memory when uncaught.
 // The V8 allocator interface is a C vtable; this is the one place the runtime implements FFI by hand.
 #![allow(unsafe_code)]
 
-use crate::watchdog::{Termination, OUT_OF_MEMORY};
 use deno_core::v8;
 use std::alloc::{alloc, alloc_zeroed, dealloc, Layout};
 use std::ffi::c_void;
@@ -15,20 +15,15 @@ use std::sync::Arc;
 pub(crate) struct Budget {
     used: AtomicUsize,
     max: usize,
-    termination: Arc<Termination>,
 }
 
 impl Budget {
     fn reserve(&self, n: usize) -> bool {
-        let reserved = self
-            .used
+        self.used
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |used| {
                 used.checked_add(n).filter(|total| *total <= self.max)
-            });
-        if reserved.is_err() {
-            self.termination.set(OUT_OF_MEMORY);
-        }
-        reserved.is_ok()
+            })
+            .is_ok()
     }
 
     fn release(&self, n: usize) {
@@ -94,12 +89,11 @@ static VTABLE: v8::RustAllocatorVtable<Budget> = v8::RustAllocatorVtable {
     drop: drop_budget,
 };
 
-/// An allocator that refuses ArrayBuffer memory past `max` bytes and then records `OUT_OF_MEMORY`.
-pub(crate) fn allocator(max: usize, termination: Arc<Termination>) -> v8::UniqueRef<v8::Allocator> {
+/// An allocator that refuses ArrayBuffer memory past `max` bytes.
+pub(crate) fn allocator(max: usize) -> v8::UniqueRef<v8::Allocator> {
     let budget = Arc::new(Budget {
         used: AtomicUsize::new(0),
         max,
-        termination,
     });
     // SAFETY: the handle is a live `Arc<Budget>` turned into a raw pointer; ownership passes to V8,
     // which hands it back to `drop_budget` exactly once. The vtable's functions all take `&Budget`.

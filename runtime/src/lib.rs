@@ -165,6 +165,7 @@ impl Runtime {
                 secret_values,
                 limits: request.limits,
                 check_only,
+                permit: None,
                 reply,
             })
             .await

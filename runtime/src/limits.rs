@@ -19,6 +19,8 @@ pub struct Limits {
     pub fetch_response_bytes_max: usize,
     /// `fetch` calls per execution.
     pub fetch_requests_max: u32,
+    /// Response bodies of all the execution's `fetch` calls together.
+    pub fetch_total_bytes_max: usize,
 }
 
 impl Default for Limits {
@@ -31,6 +33,7 @@ impl Default for Limits {
             log_bytes_max: 256 * 1024,
             fetch_response_bytes_max: 10 * 1024 * 1024,
             fetch_requests_max: 50,
+            fetch_total_bytes_max: 32 * 1024 * 1024,
         }
     }
 }

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 
 /// Which executions may share an isolate: same tenant, action, version and heap limit, nothing else.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -37,6 +37,8 @@ pub(crate) struct Job {
     pub limits: Limits,
     /// Load the module and stop: the deploy-time check. The isolate is not kept.
     pub check_only: bool,
+    /// The caller's place among the executions allowed at once, held until this job is done.
+    pub permit: Option<OwnedSemaphorePermit>,
     pub reply: oneshot::Sender<Result<Done, RuntimeError>>,
 }
 
@@ -68,11 +70,20 @@ struct State {
 
 pub(crate) struct Pool {
     config: PoolConfig,
-    permits: Semaphore,
+    permits: Arc<Semaphore>,
     state: Mutex<State>,
     shared: Arc<Shared>,
     /// Threads holding a blank isolate with the default heap limit, ready for a cold start.
     spares: Mutex<Vec<Sender<Job>>>,
+}
+
+/// A worker taken out of the pool for one execution; dropping it ends the worker's count as live.
+struct CheckedOut<'a>(&'a Pool);
+
+impl Drop for CheckedOut<'_> {
+    fn drop(&mut self) {
+        self.0.lock().live -= 1;
+    }
 }
 
 /// Counts for monitoring and tests.
@@ -94,7 +105,7 @@ impl Pool {
             watchdog: Watchdog::start()?,
         });
         let pool = Pool {
-            permits: Semaphore::new(config.concurrency_max.max(1)),
+            permits: Arc::new(Semaphore::new(config.concurrency_max.max(1))),
             config,
             state: Mutex::new(State::default()),
             shared,
@@ -151,9 +162,12 @@ impl Pool {
         key: IsolateKey,
         job_parts: impl FnOnce(oneshot::Sender<Result<Done, RuntimeError>>) -> Job,
     ) -> Result<Outcome, RuntimeError> {
-        let _permit = self
+        // The permit travels with the job and is released by the isolate thread when the execution
+        // really ends, even if this future is dropped (a caller that went away) while it runs.
+        let permit = self
             .permits
-            .acquire()
+            .clone()
+            .acquire_owned()
             .await
             .map_err(|_| RuntimeError::WorkerLost)?;
         let warm = self.lock().idle.get_mut(&key).and_then(Vec::pop);
@@ -169,24 +183,22 @@ impl Pool {
                 }
             }
         };
+        // Until the worker is back among the idle ones, it counts as live only while this guard lives:
+        // an error, a discarded isolate or a dropped future all end its count.
+        let checked_out = CheckedOut(self);
         let (reply, answer) = oneshot::channel();
-        if worker.tx.send(job_parts(reply)).is_err() {
-            self.lock().live -= 1;
+        let mut job = job_parts(reply);
+        job.permit = Some(permit);
+        if worker.tx.send(job).is_err() {
             return Err(RuntimeError::WorkerLost);
         }
         let done = match answer.await {
-            Ok(Ok(done)) => done,
-            Ok(Err(e)) => {
-                self.lock().live -= 1;
-                return Err(e);
-            }
-            Err(_) => {
-                self.lock().live -= 1;
-                return Err(RuntimeError::WorkerLost);
-            }
+            Ok(result) => result?,
+            Err(_) => return Err(RuntimeError::WorkerLost),
         };
-        let mut state = self.lock();
         if done.reusable {
+            std::mem::forget(checked_out);
+            let mut state = self.lock();
             state.clock += 1;
             let worker = Worker {
                 last_used: state.clock,
@@ -195,8 +207,6 @@ impl Pool {
             };
             state.idle.entry(key).or_default().push(worker);
             self.evict(&mut state);
-        } else {
-            state.live -= 1;
         }
         Ok(done.outcome)
     }
@@ -306,7 +316,7 @@ fn worker_main(rx: &Receiver<Job>, shared: &Shared, spare_heap: Option<usize>) {
             event_json: &job.event_json,
             secret_values: &job.secret_values,
         };
-        iso.begin(&job.limits, started, deadline);
+        iso.begin(&input, &job.limits, started, deadline);
         let (mut outcome, reusable) = if cold {
             match rt.block_on(iso.load(&job.code, deadline)) {
                 Ok(()) if job.check_only => (iso.loaded(&input, started), false),
@@ -317,6 +327,9 @@ fn worker_main(rx: &Receiver<Job>, shared: &Shared, spare_heap: Option<usize>) {
             rt.block_on(iso.execute(&input, started, deadline))
         };
         drop(armed);
+        // The deadline may have passed between the last check and disarming: a termination may then be
+        // pending in the isolate, so it must not serve another execution.
+        let reusable = reusable && iso.termination.get() == 0;
         outcome.cold_start = cold;
         // Heap statistics walk every space: sample them on the first execution and every 64th after.
         served += 1;

@@ -11,8 +11,22 @@ pub(crate) struct Redactor {
 }
 
 impl Redactor {
+    /// Each value is also matched in the forms it takes once printed inside an object (console's
+    /// quoting escapes `\`, `'` and newlines) or as JSON (`JSON.stringify`, `%j`).
     pub fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Redactor {
-        let patterns: Vec<&str> = values.into_iter().filter(|v| !v.is_empty()).collect();
+        let mut patterns: Vec<String> = Vec::new();
+        for value in values.into_iter().filter(|v| !v.is_empty()) {
+            let json = serde_json::Value::from(value).to_string();
+            let quoted = value
+                .replace('\\', "\\\\")
+                .replace('\'', "\\'")
+                .replace('\n', "\\n");
+            for form in [value.to_owned(), json[1..json.len() - 1].to_owned(), quoted] {
+                if !patterns.contains(&form) {
+                    patterns.push(form);
+                }
+            }
+        }
         let matcher = if patterns.is_empty() {
             None
         } else {
@@ -50,5 +64,21 @@ mod tests {
         assert_eq!(r.redact("x abcdef y abc z"), "x [REDACTED] y [REDACTED] z");
         assert_eq!(r.redact("nothing here"), "nothing here");
         assert_eq!(Redactor::new([]).redact("abc"), "abc");
+    }
+
+    #[test]
+    fn hides_the_escaped_forms_too() {
+        let pem = "-----BEGIN KEY-----\nab\"c'd\\e\n-----END KEY-----";
+        let r = Redactor::new([pem]);
+        let json = serde_json::Value::from(pem).to_string();
+        assert_eq!(r.redact(&json), "\"[REDACTED]\"");
+        let quoted = pem
+            .replace('\\', "\\\\")
+            .replace('\'', "\\'")
+            .replace('\n', "\\n");
+        assert_eq!(
+            r.redact(&format!("{{ k: '{quoted}' }}")),
+            "{ k: '[REDACTED]' }"
+        );
     }
 }

@@ -22,9 +22,12 @@ use tokio::time::error::Elapsed;
 use tokio::time::timeout_at;
 
 /// Takes the bootstrap's functions off the global object, with what else only deno_core needed there.
+/// WebAssembly and SharedArrayBuffer go too: their memory is outside both the heap limit and the
+/// ArrayBuffer allocator's budget.
 const TAKE_BOOTSTRAP: &str =
     "(() => { const b = globalThis.__afBootstrap; delete globalThis.__afBootstrap; \
-     delete globalThis.Deno; delete globalThis.__bootstrap; return b; })()";
+     delete globalThis.Deno; delete globalThis.__bootstrap; delete globalThis.WebAssembly; \
+     delete globalThis.SharedArrayBuffer; return b; })()";
 
 /// How loading an action failed, as the outcome its first execution reports.
 pub(crate) type LoadFailure = (Status, ActionError);
@@ -73,7 +76,7 @@ impl ActionIsolate {
         let termination = Arc::new(Termination::default());
         let create_params = v8::CreateParams::default()
             .heap_limits(0, heap_bytes_max)
-            .array_buffer_allocator(allocator(heap_bytes_max, termination.clone()));
+            .array_buffer_allocator(allocator(heap_bytes_max));
         let mut js = JsRuntime::try_new(RuntimeOptions {
             startup_snapshot: Some(snapshot),
             extensions: vec![actionflow::init()],
@@ -84,11 +87,13 @@ impl ActionIsolate {
         .map_err(|e| RuntimeError::Isolate(e.to_string()))?;
         let handle = js.v8_isolate().thread_safe_handle();
         let (t, h) = (termination.clone(), handle.clone());
-        // V8 aborts the process if this returns the same limit: give headroom to unwind, and stop the JS.
+        // V8 aborts the process if the allocation that hit the limit still does not fit after this
+        // returns. One object can be up to ~1 GiB (a string's maximum), so grant that much headroom
+        // once, and stop the JS: the isolate is discarded right after.
         js.add_near_heap_limit_callback(move |current, _initial| {
             t.set(OUT_OF_MEMORY);
             h.terminate_execution();
-            current.saturating_mul(2)
+            current.saturating_add(heap_bytes_max.max(1200 << 20))
         });
         let bootstrap = js
             .execute_script("ext:actionflow/take_bootstrap.js", TAKE_BOOTSTRAP)
@@ -215,6 +220,14 @@ impl ActionIsolate {
         }
         if let Some(failure) = self.stopped(false) {
             outcome.fail(failure);
+            reusable = false;
+        }
+        // Array buffers past the allocator's budget surface as this RangeError when not caught.
+        let buffers_exhausted = outcome.error.as_ref().is_some_and(|e| {
+            e.name == "RangeError" && e.message.starts_with("Array buffer allocation failed")
+        });
+        if outcome.status == Status::Threw && buffers_exhausted {
+            outcome.status = Status::OutOfMemory;
             reusable = false;
         }
         self.finish(&mut outcome, run, started);

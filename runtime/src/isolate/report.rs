@@ -4,7 +4,7 @@
 use super::{ActionIsolate, LoadFailure, RunInput, RunResult};
 use crate::errors::action_error;
 use crate::ops::ExecutionContext;
-use crate::outcome::{Outcome, Status};
+use crate::outcome::{ApiCall, Outcome, Status};
 use crate::redact::Redactor;
 use crate::Limits;
 use deno_core::v8;
@@ -13,11 +13,19 @@ use std::time::Instant;
 impl ActionIsolate {
     /// Starts collecting one execution's logs; called before `load` on the cold path so that console
     /// output of the module's top-level code belongs to the first execution.
-    pub fn begin(&mut self, limits: &Limits, started: Instant, deadline: Instant) {
+    pub fn begin(
+        &mut self,
+        run: &RunInput<'_>,
+        limits: &Limits,
+        started: Instant,
+        deadline: Instant,
+    ) {
+        let redactor = Redactor::new(run.secret_values.iter().map(String::as_str));
         self.js.op_state().borrow_mut().put(ExecutionContext::new(
             limits.clone(),
             started,
             deadline,
+            redactor,
         ));
     }
 
@@ -94,6 +102,13 @@ impl ActionIsolate {
                     Some(action_error("TypeError", &message)),
                 );
             }
+            Ok(result) if !result.calls.iter().all(|c| well_formed(c, run.methods)) => {
+                // Only an action that replaced built-ins (a `toJSON` on Object.prototype, a patched
+                // Array.prototype.push) can get here: its calls cannot be trusted.
+                let message = "the action's api calls were tampered with (a built-in was replaced)";
+                (outcome.status, outcome.error) =
+                    (Status::Threw, Some(action_error("Error", message)));
+            }
             Ok(result) => {
                 outcome.api_calls = result.calls;
                 if let Some(error) = result.error {
@@ -110,19 +125,19 @@ impl ActionIsolate {
     }
 
     pub(super) fn finish(&mut self, outcome: &mut Outcome, run: &RunInput<'_>, started: Instant) {
-        if let Some(ctx) = self
+        let context = self
             .js
             .op_state()
             .borrow_mut()
-            .try_take::<ExecutionContext>()
-        {
-            outcome.logs = ctx.logs;
-            outcome.logs_dropped = ctx.logs_dropped;
-        }
-        let redactor = Redactor::new(run.secret_values.iter().map(String::as_str));
-        for line in &mut outcome.logs {
-            redactor.redact_in_place(&mut line.message);
-        }
+            .try_take::<ExecutionContext>();
+        let redactor = match context {
+            Some(ctx) => {
+                outcome.logs = ctx.logs;
+                outcome.logs_dropped = ctx.logs_dropped;
+                ctx.redactor
+            }
+            None => Redactor::new(run.secret_values.iter().map(String::as_str)),
+        };
         if let Some(error) = &mut outcome.error {
             redactor.redact_in_place(&mut error.name);
             redactor.redact_in_place(&mut error.message);
@@ -132,4 +147,13 @@ impl ActionIsolate {
         }
         outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     }
+}
+
+/// What the bootstrap's argument checks guarantee, checked again on this side of the boundary: the
+/// trigger has the method, and its first argument (a name, reason, provider, url or code) is a string.
+fn well_formed(call: &ApiCall, methods: &[&'static str]) -> bool {
+    methods.contains(&call.method.as_str())
+        && !call.method.starts_with("cache.")
+        && (1..=2).contains(&call.args.len())
+        && call.args[0].is_string()
 }

@@ -28,6 +28,22 @@ for (const [name, value] of Object.entries(globals)) {
 }
 setBuiltins(nodeBuiltins);
 
+// Resizable ArrayBuffers reserve and commit memory outside the allocator's budget: refuse them. The
+// wrapper shares the native prototype, so `instanceof ArrayBuffer` and subclasses behave as before.
+const NativeArrayBuffer = ArrayBuffer;
+function ArrayBufferWithoutResize(length, options) {
+  if (new.target === undefined) throw new TypeError("Constructor ArrayBuffer requires 'new'");
+  if (options !== null && typeof options === "object" && options.maxByteLength !== undefined) {
+    throw new RangeError("resizable ArrayBuffers are not available in actions");
+  }
+  return Reflect.construct(NativeArrayBuffer, [length], new.target);
+}
+ArrayBufferWithoutResize.prototype = NativeArrayBuffer.prototype;
+ArrayBufferWithoutResize.isView = NativeArrayBuffer.isView;
+Object.defineProperty(ArrayBufferWithoutResize, "name", { value: "ArrayBuffer" });
+Object.defineProperty(NativeArrayBuffer.prototype, "constructor", { value: ArrayBufferWithoutResize, writable: true, configurable: true });
+Object.defineProperty(globalThis, "ArrayBuffer", { value: ArrayBufferWithoutResize, writable: true, configurable: true });
+
 let handlers = null;
 
 function deepFreeze(value) {

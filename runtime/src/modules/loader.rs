@@ -226,6 +226,12 @@ pub(crate) fn commonjs_export_names(source: &str) -> BTreeSet<String> {
 }
 
 fn is_exportable(name: &str) -> bool {
+    let identifier = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if !identifier {
+        return false;
+    }
     const RESERVED: &[&str] = &[
         "default",
         "__esModule",

@@ -10,6 +10,7 @@ pub use policy::is_public;
 use policy::{literal_ip, PublicOnly};
 use reqwest::redirect::Policy;
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 use thiserror::Error;
@@ -51,10 +52,20 @@ pub(crate) enum FetchError {
     TimeLimit,
     #[error("fetch failed: the response body is larger than {0} bytes")]
     TooLarge(usize),
+    #[error("fetch failed: the execution's responses are larger than {0} bytes in total")]
+    TotalTooLarge(usize),
     #[error("fetch failed: redirect mode is \"error\" and {0} answered with a redirect")]
     Redirected(String),
     #[error("fetch failed: {0}")]
     Transport(String),
+}
+
+/// How much body one response, and all of an execution's responses together, may bring in.
+pub(crate) struct BodyLimits {
+    pub each: usize,
+    /// What the execution may still receive; shared by its concurrent requests.
+    pub total: Arc<AtomicUsize>,
+    pub total_max: usize,
 }
 
 pub(crate) struct Net {
@@ -117,7 +128,7 @@ impl Net {
         req: FetchRequest,
         body: Vec<u8>,
         deadline: Instant,
-        body_bytes_max: usize,
+        limits: BodyLimits,
     ) -> Result<FetchResponse, FetchError> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
@@ -126,7 +137,7 @@ impl Net {
         let request = self.build(req, body)?;
         let net = self.clone();
         let task = async move {
-            let work = net.send(request, body_bytes_max);
+            let work = net.send(request, limits);
             tokio::time::timeout(remaining, work)
                 .await
                 .unwrap_or(Err(FetchError::TimeLimit))
@@ -209,7 +220,7 @@ impl Net {
     async fn send(
         &self,
         (request, redirect): (reqwest::Request, String),
-        body_bytes_max: usize,
+        limits: BodyLimits,
     ) -> Result<FetchResponse, FetchError> {
         let first_url = request.url().clone();
         let client = if redirect == "follow" {
@@ -235,8 +246,16 @@ impl Net {
         let url = res.url().to_string();
         let mut body = Vec::new();
         while let Some(chunk) = res.chunk().await.map_err(transport)? {
-            if body.len() + chunk.len() > body_bytes_max {
-                return Err(FetchError::TooLarge(body_bytes_max));
+            if body.len() + chunk.len() > limits.each {
+                return Err(FetchError::TooLarge(limits.each));
+            }
+            let taken = limits
+                .total
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+                    left.checked_sub(chunk.len())
+                });
+            if taken.is_err() {
+                return Err(FetchError::TotalTooLarge(limits.total_max));
             }
             body.extend_from_slice(&chunk);
         }

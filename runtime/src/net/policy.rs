@@ -34,13 +34,24 @@ fn is_public_v4(a: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(a: Ipv6Addr) -> bool {
-    let s0 = a.segments()[0];
+    let seg = a.segments();
+    // IPv4 carried inside IPv6: NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the embedded address.
+    let embedded = |hi: u16, lo: u16| Ipv4Addr::from(((hi as u32) << 16) | lo as u32);
+    if seg[..6] == [0x64, 0xff9b, 0, 0, 0, 0] && !is_public_v4(embedded(seg[6], seg[7])) {
+        return false;
+    }
+    if seg[0] == 0x2002 && !is_public_v4(embedded(seg[1], seg[2])) {
+        return false;
+    }
     !(a.is_loopback()
         || a.is_unspecified()
         || a.is_multicast()
-        || (s0 & 0xfe00) == 0xfc00 // unique local
-        || (s0 & 0xffc0) == 0xfe80 // link local
-        || (s0 == 0x2001 && a.segments()[1] == 0x0db8)
+        || (seg[0] & 0xfe00) == 0xfc00 // unique local
+        || (seg[0] & 0xffc0) == 0xfe80 // link local
+        || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+        || (seg[0] == 0x2001 && seg[1] == 0) // Teredo: tunnels to any IPv4 address
+        || seg[..3] == [0x64, 0xff9b, 1] // local-use NAT64
+        || seg[..6] == [0, 0, 0, 0, 0xffff, 0] // SIIT (::ffff:0:a.b.c.d)
         || a.to_ipv4().is_some_and(|v4| !is_public_v4(v4)))
 }
 
@@ -87,6 +98,10 @@ mod tests {
             "fd00::1",
             "fe80::1",
             "::ffff:127.0.0.1",
+            "64:ff9b::a00:5",
+            "2002:a00:5::1",
+            "2001:0:4136:e378::1",
+            "::ffff:0:a00:5",
         ] {
             assert!(!is_public(ip.parse().unwrap()), "{ip}");
         }

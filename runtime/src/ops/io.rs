@@ -6,7 +6,7 @@ use super::{ExecutionContext, IsolateContext};
 use crate::cache::CacheStore;
 use crate::host::{HostCallContext, HostModule};
 use crate::modules::{self, ModuleFiles, Resolved};
-use crate::net::{FetchRequest, FetchResponse};
+use crate::net::{BodyLimits, FetchRequest, FetchResponse};
 use deno_core::{op2, OpState};
 use deno_error::JsErrorBox;
 use std::cell::RefCell;
@@ -60,7 +60,7 @@ pub(super) async fn op_af_fetch(
     #[serde] req: FetchRequest,
     #[buffer(copy)] body: Vec<u8>,
 ) -> Result<FetchResponse, JsErrorBox> {
-    let (net, deadline, body_max) = {
+    let (net, deadline, limits) = {
         let mut s = state.borrow_mut();
         let net = s.try_borrow::<IsolateContext>().map(|c| c.net.clone());
         let ctx = s.try_borrow_mut::<ExecutionContext>();
@@ -73,7 +73,15 @@ pub(super) async fn op_af_fetch(
                         "fetch failed: more than {max} requests in one execution"
                     )));
                 }
-                (net, ctx.deadline, ctx.limits.fetch_response_bytes_max)
+                (
+                    net,
+                    ctx.deadline,
+                    BodyLimits {
+                        each: ctx.limits.fetch_response_bytes_max,
+                        total: ctx.fetch_budget.clone(),
+                        total_max: ctx.limits.fetch_total_bytes_max,
+                    },
+                )
             }
             _ => {
                 return Err(JsErrorBox::type_error(
@@ -82,7 +90,7 @@ pub(super) async fn op_af_fetch(
             }
         }
     };
-    net.fetch(req, body, deadline, body_max)
+    net.fetch(req, body, deadline, limits)
         .await
         .map_err(|e| JsErrorBox::type_error(e.to_string()))
 }

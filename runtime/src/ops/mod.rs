@@ -13,6 +13,7 @@ use crate::limits::Limits;
 use crate::modules::ModuleFiles;
 use crate::net::Net;
 use crate::outcome::{LogLevel, LogLine};
+use crate::redact::Redactor;
 use deno_core::{op2, OpState};
 use io::*;
 use std::sync::Arc;
@@ -40,10 +41,22 @@ pub(crate) struct ExecutionContext {
     pub log_bytes: usize,
     pub logs_dropped: u64,
     pub fetches: u32,
+    /// Bytes of `fetch` response bodies this execution may still receive, summed over its requests.
+    pub fetch_budget: Arc<std::sync::atomic::AtomicUsize>,
+    /// Secret values are replaced in each line as it is captured, before any truncation can cut one.
+    pub redactor: Redactor,
 }
 
 impl ExecutionContext {
-    pub fn new(limits: Limits, started: Instant, deadline: Instant) -> ExecutionContext {
+    pub fn new(
+        limits: Limits,
+        started: Instant,
+        deadline: Instant,
+        redactor: Redactor,
+    ) -> ExecutionContext {
+        let fetch_budget = Arc::new(std::sync::atomic::AtomicUsize::new(
+            limits.fetch_total_bytes_max,
+        ));
         ExecutionContext {
             started,
             deadline,
@@ -52,6 +65,8 @@ impl ExecutionContext {
             log_bytes: 0,
             logs_dropped: 0,
             fetches: 0,
+            fetch_budget,
+            redactor,
         }
     }
 
@@ -61,7 +76,7 @@ impl ExecutionContext {
             self.logs_dropped += 1;
             return;
         }
-        let mut message = message.to_owned();
+        let mut message = self.redactor.redact(message).into_owned();
         if message.len() > room {
             let mut cut = room;
             while !message.is_char_boundary(cut) {

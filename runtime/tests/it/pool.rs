@@ -225,3 +225,33 @@ async fn check_loads_without_running_and_keeps_nothing() {
     assert_eq!(broken.error.unwrap().line, Some(1));
     assert_eq!(rt.stats().isolates, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_caller_keeps_its_place_until_the_execution_ends() {
+    let rt = runtime(PoolConfig {
+        concurrency_max: 1,
+        ..PoolConfig::default()
+    });
+    let spin = "exports.onExecutePostLogin = async () => { for (;;) {} };";
+    let mut req = request("t", "spin", spin, "post-login", json!({}));
+    req.limits = Limits {
+        wall_ms_max: 400,
+        ..Limits::default()
+    };
+    // The caller gives up after 50 ms; the isolate keeps running until its own limit.
+    let gave_up = tokio::time::timeout(std::time::Duration::from_millis(50), rt.execute(req)).await;
+    assert!(gave_up.is_err());
+    let start = std::time::Instant::now();
+    let next = run(&rt, request("t", "c", COUNTER, "post-login", json!({}))).await;
+    assert_eq!(next.status, Status::Completed);
+    assert!(
+        start.elapsed() >= std::time::Duration::from_millis(250),
+        "the abandoned execution still held the only place: {:?}",
+        start.elapsed()
+    );
+    assert_eq!(
+        rt.stats().isolates,
+        1,
+        "only the warm counter isolate is live"
+    );
+}
