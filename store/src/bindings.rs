@@ -5,12 +5,9 @@
 use async_trait::async_trait;
 
 use crate::db::{begin_write, now, with_pool};
-use std::collections::HashMap;
 
-use crate::versions::VERSION_SELECT;
 use crate::{
-    ActionVersion, Binding, BindingRevision, BindingStore, Bindings, Error, Flow, FlowStep, Page,
-    Paged, Result, SqlStore,
+    Binding, BindingRevision, BindingStore, Bindings, Error, Flow, Page, Paged, Result, SqlStore,
 };
 
 const REVISION_COLUMNS: &str = "trigger_id, number, bindings, created_at";
@@ -108,37 +105,7 @@ impl BindingStore for SqlStore {
     }
 
     async fn current_flow(&self, tenant_id: &str, trigger_id: &str) -> Result<Flow> {
-        let sql = format!(
-            "{VERSION_SELECT} JOIN bindings b ON b.tenant_id = a.tenant_id AND b.action_id = a.id
-             WHERE b.tenant_id = $1 AND b.trigger_id = $2 AND v.number = a.deployed_version"
-        );
-        let (revision, bindings, versions) = with_pool!(self.db, read, |pool, _pg| {
-            let mut tx = pool.begin().await?;
-            let (revision, bindings) = read_flow!(tx, tenant_id, trigger_id);
-            let versions: Vec<ActionVersion> = sqlx::query_as(&sql)
-                .bind(tenant_id)
-                .bind(trigger_id)
-                .fetch_all(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            (revision, bindings, versions)
-        });
-        let versions: HashMap<String, ActionVersion> = versions
-            .into_iter()
-            .map(|v| (v.action_id.clone(), v))
-            .collect();
-        let steps = bindings
-            .into_iter()
-            .map(|binding| FlowStep {
-                version: versions.get(&binding.action_id).cloned(),
-                binding,
-            })
-            .collect();
-        Ok(Flow {
-            trigger_id: trigger_id.to_owned(),
-            revision,
-            steps,
-        })
+        self.current_flow_impl(tenant_id, trigger_id).await
     }
 
     async fn replace_bindings(

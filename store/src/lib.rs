@@ -12,6 +12,7 @@ mod db;
 mod error;
 mod executions;
 mod finish;
+mod flow_read;
 pub mod model;
 mod queue;
 mod secrets;

@@ -127,6 +127,11 @@ async fn current_flow_has_deployed_versions(store: Shared) {
     assert_eq!(steps, [(a.as_str(), None), (b.as_str(), Some(2))]);
     assert_eq!(flow.steps[1].binding.on_error, OnError::Continue);
     assert!(flow.steps[1].version.as_ref().unwrap().is_current);
+    let full = store.get_version(&t, &b, 2).await.unwrap();
+    assert_eq!(flow.steps[1].version.as_ref(), Some(&full));
+    store.replace_bindings(&t, FLOW, &[], None).await.unwrap();
+    let emptied = store.current_flow(&t, FLOW).await.unwrap();
+    assert_eq!((emptied.revision, emptied.steps.len()), (2, 0));
     let other = store
         .current_flow(&t, "post-change-password")
         .await
