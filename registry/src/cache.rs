@@ -92,19 +92,30 @@ impl Cache {
             .join(integrity.hex())
     }
 
+    /// The cached entry of any digest the integrity lists. An entry is only ever stored under the
+    /// digest its tarball actually has (see `Integrity::verify`), so any listed one is a match.
+    fn cached_entry(&self, integrity: &Integrity) -> Option<(PathBuf, PackageMeta)> {
+        integrity.each().find_map(|one| {
+            let dir = self.entry_dir(&one);
+            let bytes = fs::read(dir.join("meta.json")).ok()?;
+            serde_json::from_slice(&bytes).ok().map(|meta| (dir, meta))
+        })
+    }
+
     /// The directory holding the unpacked files of the package with this integrity.
     pub fn package_dir(&self, integrity: &Integrity) -> PathBuf {
-        self.entry_dir(integrity).join("package")
+        self.cached_entry(integrity)
+            .map_or_else(|| self.entry_dir(integrity), |(dir, _)| dir)
+            .join("package")
     }
 
     /// The metadata of a cached package, `None` when it is not (completely) cached.
     pub fn package_meta(&self, integrity: &Integrity) -> Option<PackageMeta> {
-        let bytes = fs::read(self.entry_dir(integrity).join("meta.json")).ok()?;
-        serde_json::from_slice(&bytes).ok()
+        self.cached_entry(integrity).map(|(_, meta)| meta)
     }
 
     /// Unpacks a verified tarball into the cache and renames it into place. Returns its unpacked size.
-    /// The caller has checked `tgz` against `integrity`.
+    /// `integrity` is what `Integrity::verify` returned for `tgz`: the one digest it has.
     pub fn store_package(
         &self,
         meta_name: &str,

@@ -183,8 +183,8 @@ async fn download(
     let cache = cache.clone();
     let label = job.label.clone();
     let unpacked = tokio::task::spawn_blocking(move || {
-        job.integrity.verify(&job.label, &bytes)?;
-        cache.store_package(&job.name, &job.version, &job.integrity, &bytes, &limits)
+        let verified = job.integrity.verify(&job.label, &bytes)?;
+        cache.store_package(&job.name, &job.version, &verified, &bytes, &limits)
     })
     .await
     .map_err(|e| Error::CorruptTarball {

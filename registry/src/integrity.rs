@@ -123,6 +123,14 @@ impl Integrity {
         format!("{}-{first}", self.algorithm.name())
     }
 
+    /// The same integrity narrowed to each of its digests, in order.
+    pub fn each(&self) -> impl Iterator<Item = Integrity> + '_ {
+        self.digests.iter().map(|d| Integrity {
+            algorithm: self.algorithm,
+            digests: vec![d.clone()],
+        })
+    }
+
     /// Lower-case hex of the first digest: the content address in the cache.
     pub fn hex(&self) -> String {
         self.digests
@@ -131,11 +139,16 @@ impl Integrity {
             .unwrap_or_default()
     }
 
-    /// Checks `bytes`; the error names the package and both hashes.
-    pub fn verify(&self, package: &str, bytes: &[u8]) -> Result<(), Error> {
+    /// Checks `bytes`; returns the one digest they match, which is where they may be stored: an
+    /// integrity listing several digests must not let one tarball stand in the cache under another's
+    /// address. The error names the package and both hashes.
+    pub fn verify(&self, package: &str, bytes: &[u8]) -> Result<Integrity, Error> {
         let actual = self.algorithm.digest(bytes);
         if self.digests.contains(&actual) {
-            return Ok(());
+            return Ok(Integrity {
+                algorithm: self.algorithm,
+                digests: vec![actual],
+            });
         }
         Err(Error::IntegrityMismatch {
             package: package.to_string(),

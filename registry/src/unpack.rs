@@ -23,7 +23,13 @@ pub struct UnpackLimits {
 
 /// Extracts a gzipped npm tarball into `dest` (which must exist and be empty). Returns the bytes written.
 pub fn unpack(package: &str, tgz: &[u8], dest: &Path, limits: &UnpackLimits) -> Result<u64, Error> {
-    let mut archive = Archive::new(GzDecoder::new(tgz));
+    // tar reads extension headers (PAX, GNU long names) whole before yielding an entry, outside the
+    // per-entry limits: bound the decompressed stream itself, so a small gzip cannot expand forever.
+    let stream_bytes_max = limits
+        .unpacked_bytes_max
+        .saturating_add(limits.entries_max.saturating_mul(4096))
+        .saturating_add(1 << 20);
+    let mut archive = Archive::new(io::Read::take(GzDecoder::new(tgz), stream_bytes_max));
     let corrupt = |e: io::Error| Error::CorruptTarball {
         package: package.to_string(),
         message: e.to_string(),

@@ -277,3 +277,48 @@ async fn an_optional_package_that_fails_verification_leaves_the_tree() {
     .unwrap();
     assert_eq!(tree, installed.tree);
 }
+
+#[test]
+fn a_tarball_is_cached_only_under_the_digest_it_has() {
+    use actionflow_registry::integrity::{sha512_sri, Integrity as Sri};
+    use actionflow_registry::unpack::UnpackLimits;
+    let real = crate::support::tgz::default_package("lodash", "4.17.21", "package");
+    let evil = crate::support::tgz::default_package("lodash", "6.6.6", "package");
+    let (real_sri, evil_sri) = (sha512_sri(&real), sha512_sri(&evil));
+    // A registry listing both digests: the evil tarball passes verification…
+    let listed = Sri::parse(&format!("{real_sri} {evil_sri}")).unwrap();
+    let verified = listed.verify("lodash@4.17.21", &evil).unwrap();
+    assert_eq!(verified.to_sri(), evil_sri);
+    let (_dir, cache) = temp_cache();
+    let limits = UnpackLimits {
+        entry_bytes_max: 1 << 20,
+        unpacked_bytes_max: 1 << 20,
+        entries_max: 100,
+    };
+    cache
+        .store_package("lodash", "4.17.21", &verified, &evil, &limits)
+        .unwrap();
+    // …but is stored under its own digest: a lockfile pinning the real lodash does not find it.
+    assert!(cache
+        .package_meta(&Sri::parse(&real_sri).unwrap())
+        .is_none());
+    assert!(cache
+        .package_meta(&Sri::parse(&evil_sri).unwrap())
+        .is_some());
+    assert!(cache.package_meta(&listed).is_some());
+}
+
+#[test]
+fn a_tarball_that_inflates_past_its_budget_is_refused() {
+    use actionflow_registry::unpack::{unpack, UnpackLimits};
+    // 8 MiB of zeros in one file compresses to a few KiB; the stream bound stops it before tar does.
+    let big = "\0".repeat(8 << 20);
+    let bomb = tgz(&[Entry::file("package/big.bin", &big)]);
+    let dest = tempfile::tempdir().unwrap();
+    let limits = UnpackLimits {
+        entry_bytes_max: 64 << 20,
+        unpacked_bytes_max: 1 << 20,
+        entries_max: 10,
+    };
+    assert!(unpack("bomb@1.0.0", &bomb, dest.path(), &limits).is_err());
+}
