@@ -281,6 +281,9 @@ fn worker_main(rx: &Receiver<Job>, shared: &Shared, spare_heap: Option<usize>) {
     let _context = rt.enter();
     // A spare makes its isolate now, before any job, so that the job that takes it skips this cost.
     let mut isolate = spare_heap.and_then(|heap| ActionIsolate::blank(heap).ok());
+    if let Some(spare) = isolate.as_mut() {
+        rt.block_on(spare.warm_up());
+    }
     let (mut served, mut heap_bytes) = (0u64, 0usize);
     while let Some(job) = next_job(rx) {
         let started = Instant::now();

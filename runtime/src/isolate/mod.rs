@@ -29,6 +29,15 @@ const TAKE_BOOTSTRAP: &str =
      delete globalThis.Deno; delete globalThis.__bootstrap; delete globalThis.WebAssembly; \
      delete globalThis.SharedArrayBuffer; return b; })()";
 
+/// A synthetic action of ours, run once in a spare isolate so V8 compiles the bootstrap's functions
+/// (api builder, console formatting, event freezing) before a tenant's first execution needs them.
+const WARM_UP_MODULE: &str = "({ onExecutePostLogin: async (event, api) => { \
+     api.accessToken.setCustomClaim('https://example.com/roles', event.user.app_metadata.roles); \
+     api.idToken.setCustomClaim('email', event.user.email); api.user.setAppMetadata('seen', true); \
+     console.log('warm', event.user.email, { roles: event.user.app_metadata.roles }); } })";
+const WARM_UP_EVENT: &str =
+    r#"{"user":{"email":"warm@example.com","app_metadata":{"roles":["a"]}},"secrets":{}}"#;
+
 /// How loading an action failed, as the outcome its first execution reports.
 pub(crate) type LoadFailure = (Status, ActionError);
 
@@ -122,6 +131,44 @@ impl ActionIsolate {
             handle,
             termination,
         })
+    }
+
+    /// Runs `WARM_UP_MODULE` once and forgets it: only our own code runs, so the isolate stays blank.
+    pub async fn warm_up(&mut self) {
+        let Ok(module) = self
+            .js
+            .execute_script("ext:actionflow/warm_up.js", WARM_UP_MODULE)
+        else {
+            return;
+        };
+        let call = self.js.call_with_args(&self.set_module, &[module]);
+        let set = self
+            .js
+            .with_event_loop_promise(call, PollEventLoopOptions::default())
+            .await;
+        if let Some(trigger) = crate::trigger::find("post-login").filter(|_| set.is_ok()) {
+            let input = RunInput {
+                trigger_id: trigger.id,
+                handler: trigger.handler,
+                methods: trigger.api_methods,
+                event_json: WARM_UP_EVENT,
+                secret_values: &[],
+            };
+            let started = Instant::now();
+            let deadline = started + std::time::Duration::from_secs(2);
+            self.begin(&input, &crate::Limits::default(), started, deadline);
+            let _ = self.execute(&input, started, deadline).await;
+        }
+        let null: v8::Global<v8::Value> = {
+            deno_core::scope!(scope, &mut self.js);
+            let null: v8::Local<v8::Value> = v8::null(scope).into();
+            v8::Global::new(scope, null)
+        };
+        let call = self.js.call_with_args(&self.set_module, &[null]);
+        let _ = self
+            .js
+            .with_event_loop_promise(call, PollEventLoopOptions::default())
+            .await;
     }
 
     /// Gives the isolate its action: the files `require`/`import` read, and the per-isolate ops state.
