@@ -1,18 +1,16 @@
 //! A trigger's ordered flow: read it, replace it (`PATCH`), insert or remove one binding without
 //! touching the others (`…/bindings:insert`, `…/bindings:remove`, also reachable as
-//! `…/bindings/insert` and `…/bindings/remove` for clients that mangle `:`), list its revisions and
-//! restore one. The rules live in `actionflow_triggers::bindings`.
+//! `…/bindings/insert` and `…/bindings/remove` for clients that mangle `:`). Revisions are in
+//! `binding_revisions`. The rules live in `actionflow_triggers::bindings`.
 
 use super::auth::Tenant;
-use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{version_number, JsonBody, QueryParams};
-use super::tenants::PageQuery;
+use super::error::{ApiResult, ErrorBody};
+use super::extract::JsonBody;
 use super::AppState;
-use actionflow_store::{BindingRevision, Bindings, OnError};
+use actionflow_store::{Bindings, OnError};
 use actionflow_triggers::{bindings, ActionRef, BindingRequest, RefKind};
 use axum::extract::{Path, State};
 use axum::Json;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -28,8 +26,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(insert_binding_alias))
         .routes(routes!(remove_binding))
         .routes(routes!(remove_binding_alias))
-        .routes(routes!(list_revisions))
-        .routes(routes!(restore_revision))
 }
 
 /// `{"type": "action_id" | "action_name", "value": "…"}`.
@@ -116,7 +112,7 @@ pub struct BindingsBody {
     pub bindings: Vec<BindingBody>,
 }
 
-fn bindings_body(
+pub(super) fn bindings_body(
     trigger_id: String,
     revision: i64,
     list: Vec<actionflow_store::Binding>,
@@ -269,79 +265,4 @@ async fn remove_binding_alias(
     JsonBody(body): JsonBody<RemoveBinding>,
 ) -> ApiResult<Json<BindingsBody>> {
     remove(state, tenant, trigger_id, body).await
-}
-
-/// One kept revision of a flow.
-#[derive(Serialize, ToSchema)]
-pub struct RevisionBody {
-    pub number: i64,
-    pub created_at: DateTime<Utc>,
-    pub bindings: Vec<BindingBody>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct RevisionList {
-    pub revisions: Vec<RevisionBody>,
-    pub total: u64,
-    pub page: u32,
-    pub per_page: u32,
-}
-
-impl From<BindingRevision> for RevisionBody {
-    fn from(r: BindingRevision) -> Self {
-        let body = bindings_body(r.trigger_id, r.number, r.bindings);
-        RevisionBody {
-            number: r.number,
-            created_at: r.created_at,
-            bindings: body.bindings,
-        }
-    }
-}
-
-/// List a flow's revisions, newest first.
-#[utoipa::path(get, path = "/v1/triggers/{trigger_id}/bindings/revisions", tag = "bindings",
-    params(("trigger_id" = String, Path), PageQuery),
-    responses((status = 200, body = RevisionList), (status = "4XX", body = ErrorBody)),
-    security(("bearer" = ["bindings:read"])))]
-async fn list_revisions(
-    tenant: Tenant,
-    State(state): State<AppState>,
-    Path(trigger_id): Path<String>,
-    QueryParams(query): QueryParams<PageQuery>,
-) -> ApiResult<Json<RevisionList>> {
-    tenant.require(BINDINGS_READ)?;
-    actionflow_triggers::find(&trigger_id)?;
-    let page = query.page(state.limits.per_page_max)?;
-    let paged = state
-        .store
-        .list_binding_revisions(&tenant.tenant_id, &trigger_id, page)
-        .await?;
-    Ok(Json(RevisionList {
-        revisions: paged.items.into_iter().map(RevisionBody::from).collect(),
-        total: paged.total,
-        page: paged.page,
-        per_page: paged.per_page,
-    }))
-}
-
-/// Make revision `number` the flow again (as a new revision).
-#[utoipa::path(post, path = "/v1/triggers/{trigger_id}/bindings/revisions/{number}/restore",
-    tag = "bindings", params(("trigger_id" = String, Path), ("number" = i64, Path)),
-    responses((status = 200, body = BindingsBody), (status = "4XX", body = ErrorBody)),
-    security(("bearer" = ["bindings:write"])))]
-async fn restore_revision(
-    tenant: Tenant,
-    State(state): State<AppState>,
-    Path((trigger_id, number)): Path<(String, String)>,
-) -> ApiResult<Json<BindingsBody>> {
-    tenant.require(BINDINGS_WRITE)?;
-    let number = version_number("number", &number)?;
-    let store = state.store.as_ref();
-    let flow = match bindings::restore(store, &tenant.tenant_id, &trigger_id, number).await {
-        Err(actionflow_triggers::Error::Store(actionflow_store::Error::NotFound { .. })) => {
-            return Err(ApiError::not_found("number", "bindings revision"));
-        }
-        other => other?,
-    };
-    Ok(Json(flow.into()))
 }

@@ -30,6 +30,7 @@
 pub mod action_view;
 pub mod actions;
 pub mod auth;
+pub mod binding_revisions;
 pub mod bindings;
 pub mod deploy;
 pub mod diff;
@@ -202,6 +203,7 @@ pub fn app(state: AppState) -> Router {
         .merge(test_run::router())
         .merge(triggers::router())
         .merge(bindings::router())
+        .merge(binding_revisions::router())
         .merge(dispatch::router())
         .merge(executions::router())
         .merge(logs::router())
