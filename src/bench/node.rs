@@ -145,6 +145,7 @@ pub async fn measure(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured>
     server.child.kill().await.ok();
     Ok(Measured {
         cold_ms: percentile(&cold, 0.5) / 1000.0,
+        cold_created_ms: percentile(&cold, 0.5) / 1000.0,
         warm_p50_us: percentile(&warm, 0.5),
         warm_p99_us: percentile(&warm, 0.99),
         per_second,

@@ -241,7 +241,7 @@ async fn build(state: &AppState, action: &Action) -> Result<NewVersion, Vec<Buil
             secrets: Secrets::default(),
             limits: Limits::default(),
         };
-        let outcome = state.runtime.check(request).await.map_err(|error| {
+        let outcome = state.tests.check(request).await.map_err(|error| {
             tracing::error!(%error, action_id = %action.id, "the runtime failed a build check");
             build_error("the runtime could not load the action (see the server log)".to_owned())
         })?;
@@ -297,9 +297,45 @@ pub async fn install(
         .iter()
         .map(|d| (d.name.clone(), d.version.clone()))
         .collect();
-    let (lockfile, tree) = state.packages.install(&deps).await?;
+    let (lockfile, tree) = state
+        .packages
+        .install(&deps)
+        .await
+        .map_err(|e| tenant_safe(e, &action.id))?;
     Ok((
         serde_json::to_value(&lockfile)?,
         packages::module_files(&tree),
     ))
+}
+
+/// What a tenant may read of a failed installation. Errors about the packages they asked for keep their
+/// message; anything about the server's side (registry configuration, network, credentials, files) is
+/// logged in full and reported as the registry being unavailable, without paths or hosts.
+fn tenant_safe(error: anyhow::Error, action_id: &str) -> anyhow::Error {
+    use actionflow_registry::Error as E;
+    if let Some(E::UnknownPackage {
+        package, wanted, ..
+    }) = error.downcast_ref::<E>()
+    {
+        return anyhow::anyhow!("package {package} was not found in the registry{wanted}");
+    }
+    let about_the_packages = error.downcast_ref::<E>().is_some_and(|e| {
+        matches!(
+            e,
+            E::InvalidSpec { .. }
+                | E::UnknownPackage { .. }
+                | E::NoMatchingVersion { .. }
+                | E::IntegrityMismatch { .. }
+                | E::BadIntegrity { .. }
+                | E::UnsafeTarball { .. }
+                | E::CorruptTarball { .. }
+                | E::LimitExceeded { .. }
+                | E::InvalidPackument { .. }
+        )
+    });
+    if about_the_packages {
+        return error;
+    }
+    tracing::error!(error = %format!("{error:#}"), %action_id, "installing dependencies failed");
+    anyhow::anyhow!("the package registry could not be reached; try again later")
 }

@@ -140,7 +140,11 @@ pub fn diff(from: Snapshot, to: Snapshot) -> DiffBody {
     let code = if from.code == to.code {
         String::new()
     } else {
-        similar::TextDiff::from_lines(&from.code, &to.code)
+        // Myers' algorithm can spin on large, wholly different inputs: past the deadline `similar`
+        // settles for a coarser (still correct) diff.
+        similar::TextDiff::configure()
+            .timeout(std::time::Duration::from_millis(500))
+            .diff_lines(&from.code, &to.code)
             .unified_diff()
             .context_radius(3)
             .header(&from.label, &to.label)

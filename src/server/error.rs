@@ -33,6 +33,8 @@ pub enum Code {
     InvalidValue,
     /// 422: the draft did not build; `errors` lists why.
     BuildFailed,
+    /// 429: too many test runs and deploy checks at once; try again shortly.
+    TooManyRequests,
     /// 500: the server failed; details are in its log only.
     Internal,
 }
@@ -49,6 +51,7 @@ impl Code {
             Code::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Code::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Code::InvalidValue | Code::BuildFailed => StatusCode::UNPROCESSABLE_ENTITY,
+            Code::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
             Code::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -66,6 +69,7 @@ impl Code {
             Code::UnsupportedMediaType => "unsupported_media_type",
             Code::InvalidValue => "invalid_value",
             Code::BuildFailed => "build_failed",
+            Code::TooManyRequests => "too_many_requests",
             Code::Internal => "internal",
         }
     }
@@ -133,6 +137,12 @@ impl ApiError {
             field.to_owned(),
             format!("{what} not found"),
         )
+    }
+
+    /// 429 when every place for test runs and deploy checks is taken.
+    pub fn too_many_requests() -> Self {
+        let message = "too many test runs and deploy checks are waiting; try again in a moment";
+        ApiError::new(Code::TooManyRequests, None, message)
     }
 
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {

@@ -54,6 +54,7 @@ use actionflow_store::SharedStore;
 use anyhow::Context;
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::sync::Arc;
 use utoipa_axum::router::OpenApiRouter;
@@ -93,7 +94,11 @@ impl Default for ApiLimits {
 /// Everything a handler needs, built once at startup.
 pub struct ServerState {
     pub store: SharedStore,
-    pub runtime: Runtime,
+    /// Test runs and deploy checks: a pool of their own, so a tenant's tests never take the places
+    /// dispatched flows need (those run on the runtime `flows` holds); `test_permits` bounds how many
+    /// wait for it (beyond: 429).
+    pub tests: Runtime,
+    pub test_permits: Arc<tokio::sync::Semaphore>,
     pub packages: Packages,
     pub sealer: Sealer,
     pub admin_token_hash: [u8; 32],
@@ -117,7 +122,11 @@ pub enum AdminToken {
 
 /// Opens the store (running migrations), loads or creates the master key and the admin token.
 pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, AdminToken)> {
-    std::fs::create_dir_all(&config.data_dir)
+    // The data dir holds tenants' code, events and token hashes: readable by this user only.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&config.data_dir)
         .with_context(|| format!("creating the data dir {}", config.data_dir.display()))?;
     let store = actionflow_store::open(&config.database_location())
         .await
@@ -131,20 +140,26 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, AdminToke
         ..PoolConfig::default()
     })
     .context("starting the runtime")?;
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let tests = crate::integrations::runtime(PoolConfig {
+        allow_private_network: config.allow_private_network,
+        concurrency_max: cores.div_ceil(2),
+        warm_isolates_max: 16,
+        spare_isolates: 1,
+        ..PoolConfig::default()
+    })
+    .context("starting the test runtime")?;
+    let test_permits = Arc::new(tokio::sync::Semaphore::new(cores * 4));
     let packages = Packages::open(&config.npm_cache_dir, config.registry.clone())?;
     let limits = ApiLimits {
         deploy_ms_max: config.deploy_ms_max,
         ..ApiLimits::default()
     };
     let state = Arc::new_cyclic(|me| ServerState {
-        flows: crate::flows::Flows::new(
-            me.clone(),
-            store.clone(),
-            runtime.clone(),
-            config.flows.clone(),
-        ),
+        flows: crate::flows::Flows::new(me.clone(), store.clone(), runtime, config.flows.clone()),
         store,
-        runtime,
+        tests,
+        test_permits,
         packages,
         sealer,
         admin_token_hash,
@@ -158,6 +173,11 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, AdminToke
 fn admin_token(data_dir: &Path) -> anyhow::Result<([u8; 32], AdminToken)> {
     if let Ok(token) = std::env::var("ACTIONFLOW_ADMIN_TOKEN") {
         if !token.trim().is_empty() {
+            if token.trim().len() < 32 {
+                anyhow::bail!(
+                    "ACTIONFLOW_ADMIN_TOKEN must be at least 32 characters (a random value, e.g. from `openssl rand -hex 32`)"
+                );
+            }
             return Ok((auth::hash_token(token.trim()), AdminToken::FromEnv));
         }
     }

@@ -107,7 +107,17 @@ async fn load(
         });
     }
     let action = store.get_action(&tenant.tenant_id, id).await?;
-    let (lockfile, files) = deploy::install(state, &action).await.map_err(|e| {
+    // Bounded like a deploy: a draft's dependencies are resolved on every test run.
+    let wall = std::time::Duration::from_millis(state.limits.deploy_ms_max);
+    let installed = tokio::time::timeout(wall, deploy::install(state, &action))
+        .await
+        .unwrap_or_else(|_| {
+            Err(anyhow::anyhow!(
+                "installing took longer than {} ms",
+                state.limits.deploy_ms_max
+            ))
+        });
+    let (lockfile, files) = installed.map_err(|e| {
         ApiError::invalid(
             "dependencies",
             format!("the dependencies did not install: {e:#}"),
@@ -181,8 +191,13 @@ async fn test_action(
         .filter(|v| !v.is_empty())
         .cloned()
         .collect();
+    let _place = state
+        .test_permits
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| ApiError::too_many_requests())?;
     let outcome = state
-        .runtime
+        .tests
         .execute(request)
         .await
         .map_err(|e| ApiError::internal(&e))?;
