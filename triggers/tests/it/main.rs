@@ -9,4 +9,5 @@ mod bindings;
 mod dispatch;
 mod hook;
 mod rules;
+mod shared_queue;
 mod worker;

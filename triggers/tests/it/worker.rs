@@ -21,26 +21,7 @@ on_both_backends!(
     expired_lease_and_shutdown
 );
 
-macro_rules! on_both_backends_twice_opened {
-    ($($story:ident),+ $(,)?) => {$(
-        mod $story {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $crate::harness::on_sqlite(2, |mut s| super::$story(s.remove(0), s.remove(0))).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                $crate::harness::on_postgres(2, |mut s| super::$story(s.remove(0), s.remove(0)))
-                    .await
-            }
-        }
-    )+};
-}
-
-on_both_backends_twice_opened!(two_workers_share_the_queue);
-
-fn settings(worker_id: &str) -> WorkerSettings {
+pub fn settings(worker_id: &str) -> WorkerSettings {
     WorkerSettings {
         worker_id: worker_id.to_owned(),
         jobs_in_flight_max: 8,
@@ -55,14 +36,17 @@ fn settings(worker_id: &str) -> WorkerSettings {
 }
 
 /// Starts a worker; send `true` on the returned sender to stop it.
-fn start(d: &Dispatcher, worker_id: &str) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
+pub fn start(
+    d: &Dispatcher,
+    worker_id: &str,
+) -> (watch::Sender<bool>, tokio::task::JoinHandle<()>) {
     let (stop, stopped) = watch::channel(false);
     let worker = Worker::new(d.clone(), settings(worker_id));
     (stop, tokio::spawn(worker.run(stopped)))
 }
 
 /// Binds a hook-calling action to post-user-registration and returns a dispatcher over it.
-async fn setup(store: &Shared, t: &str, fail_before: u32, attempts_max: u32) -> Dispatcher {
+pub async fn setup(store: &Shared, t: &str, fail_before: u32, attempts_max: u32) -> Dispatcher {
     let code = action_code(fail_before);
     let a = deployed(store, t, "notify", &["post-user-registration"], &code).await;
     bindings::set(
@@ -83,7 +67,7 @@ async fn setup(store: &Shared, t: &str, fail_before: u32, attempts_max: u32) -> 
     )
 }
 
-async fn enqueue(
+pub async fn enqueue(
     d: &Dispatcher,
     t: &str,
     hook: &Hook,
@@ -106,7 +90,7 @@ async fn enqueue(
 }
 
 /// Polls the execution until it reaches `status` (at most 20 s).
-async fn wait_for(store: &Shared, t: &str, id: &str, status: ExecutionStatus) -> Execution {
+pub async fn wait_for(store: &Shared, t: &str, id: &str, status: ExecutionStatus) -> Execution {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let execution = store.get_execution(t, id).await.unwrap();
@@ -273,34 +257,4 @@ async fn expired_lease_and_shutdown(store: Shared) {
     let done = store.get_execution(&t, &queued.id).await.unwrap();
     assert_eq!(done.status, ExecutionStatus::Final);
     assert_eq!(hook.succeeded(&queued.id), [1]);
-}
-
-async fn two_workers_share_the_queue(a: Shared, b: Shared) {
-    const JOBS: usize = 300;
-    let t = tenant(&a).await;
-    let hook = Hook::start().await;
-    let da = setup(&a, &t, 0, 3).await;
-    let db = dispatcher(
-        &b,
-        DispatchSettings {
-            flow_ms_max: 5_000,
-            attempts_max: 3,
-        },
-    );
-    let mut ids = Vec::with_capacity(JOBS);
-    for _ in 0..JOBS {
-        ids.push(enqueue(&da, &t, &hook, None, None).await.id);
-    }
-    let (stop_a, worker_a) = start(&da, "wa");
-    let (stop_b, worker_b) = start(&db, "wb");
-    for id in &ids {
-        let done = wait_for(&a, &t, id, ExecutionStatus::Final).await;
-        assert_eq!(done.attempts, 1, "{id} was claimed more than once");
-        assert_eq!(hook.succeeded(id), [1]);
-    }
-    assert_eq!(hook.succeeded_total(), JOBS);
-    stop_a.send(true).unwrap();
-    stop_b.send(true).unwrap();
-    worker_a.await.unwrap();
-    worker_b.await.unwrap();
 }
