@@ -80,6 +80,48 @@ mod tests {
     }
 
     #[test]
+    fn each_trigger_takes_its_minimal_event_and_names_what_is_missing() {
+        let cases = [
+            (
+                "post-login",
+                json!({"user": {"user_id": "u"}, "client": {"client_id": "c"}}),
+                "event.user",
+            ),
+            (
+                "pre-user-registration",
+                json!({"user": {"email": "a@b.c"}}),
+                "event.user",
+            ),
+            (
+                "post-user-registration",
+                json!({"user": {"user_id": "u"}}),
+                "event.user",
+            ),
+            (
+                "post-change-password",
+                json!({"user": {"user_id": "u"}}),
+                "event.user",
+            ),
+            (
+                "credentials-exchange",
+                json!({"client": {"client_id": "c"}}),
+                "event.client",
+            ),
+            (
+                "send-phone-message",
+                json!({"message_options": {"recipient": "+1", "text": "hi"}}),
+                "event.message_options",
+            ),
+        ];
+        for (trigger, event, first_required) in cases {
+            let spec = find(trigger).unwrap();
+            spec.validate_event(&event).unwrap();
+            let error = spec.validate_event(&json!({})).unwrap_err();
+            assert_eq!(error.field(), Some(first_required), "{trigger}");
+        }
+    }
+
+    #[test]
     fn post_login_events_are_checked() {
         let login = find("post-login").unwrap();
         let good = json!({"user": {"user_id": "auth0|1", "email": "a@b.c"},
