@@ -86,7 +86,46 @@ pub struct Outcome {
     pub cold_start: bool,
 }
 
+/// NUL characters become U+FFFD: an outcome is stored as text (PostgreSQL refuses NUL in `text` and
+/// `jsonb`), and one action's `console.log("\0")` must not make its results unstorable.
+pub(crate) fn without_nul(text: String) -> String {
+    if text.contains('\0') {
+        text.replace('\0', "\u{FFFD}")
+    } else {
+        text
+    }
+}
+
+fn json_without_nul(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::String(s) if s.contains('\0') => *s = without_nul(std::mem::take(s)),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(json_without_nul),
+        serde_json::Value::Object(map) => {
+            let keys: Vec<String> = map.keys().filter(|k| k.contains('\0')).cloned().collect();
+            for key in keys {
+                if let Some(v) = map.remove(&key) {
+                    map.insert(without_nul(key), v);
+                }
+            }
+            map.values_mut().for_each(json_without_nul);
+        }
+        _ => {}
+    }
+}
+
 impl Outcome {
+    /// Replaces NUL characters everywhere the action could put them (see `without_nul`).
+    pub(crate) fn strip_nul(&mut self) {
+        if let Some(e) = &mut self.error {
+            e.name = without_nul(std::mem::take(&mut e.name));
+            e.message = without_nul(std::mem::take(&mut e.message));
+            e.stack = e.stack.take().map(without_nul);
+        }
+        for call in &mut self.api_calls {
+            call.args.iter_mut().for_each(json_without_nul);
+        }
+    }
+
     /// Records how the execution failed.
     pub(crate) fn fail(&mut self, (status, error): (Status, ActionError)) {
         self.status = status;

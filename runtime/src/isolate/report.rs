@@ -145,6 +145,7 @@ impl ActionIsolate {
                 redactor.redact_in_place(stack);
             }
         }
+        outcome.strip_nul();
         outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     }
 }

@@ -76,7 +76,7 @@ impl ExecutionContext {
             self.logs_dropped += 1;
             return;
         }
-        let mut message = self.redactor.redact(message).into_owned();
+        let mut message = crate::outcome::without_nul(self.redactor.redact(message).into_owned());
         if message.len() > room {
             let mut cut = room;
             while !message.is_char_boundary(cut) {
