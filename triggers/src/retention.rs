@@ -28,7 +28,8 @@ pub async fn purge_loop(
     interval: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    while !*shutdown.borrow() {
+    // A dropped sender also means stop: `changed()` would then return at once, forever.
+    while !*shutdown.borrow() && shutdown.has_changed().is_ok() {
         match purge_once(store.as_ref(), retention).await {
             Ok(0) => {}
             Ok(purged) => tracing::info!(purged, "purged finished executions past retention"),

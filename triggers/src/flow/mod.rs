@@ -87,7 +87,19 @@ pub async fn run(
             continue;
         }
         let (message, retryable) = (result.failure_message(), result.status.is_retryable());
+        // A deny is a security decision: an action that denied and then failed still denies, even
+        // under `on_error: "continue"` (its other calls are dropped with its failure).
+        let deny = result
+            .api_calls
+            .iter()
+            .find(|c| c.method == effects::DENY)
+            .cloned();
         report.results.push(result);
+        if let Some(deny) = deny {
+            report.effects.push(deny);
+            report.status = FlowStatus::Denied;
+            break;
+        }
         if step.planned.on_error == OnError::Continue {
             report.status = FlowStatus::Partial;
             continue;

@@ -93,7 +93,8 @@ impl Worker {
         let claim_min = (in_flight_max / 4).max(1);
         let mut busy = false;
         tracing::info!(worker_id = %self.settings.worker_id, "worker started");
-        while !*shutdown.borrow() {
+        // A dropped sender also means stop: `changed()` would then return at once, forever.
+        while !*shutdown.borrow() && shutdown.has_changed().is_ok() {
             while let Some(done) = tasks.try_join_next() {
                 log_panic(done);
             }
@@ -205,10 +206,10 @@ impl Worker {
             budget_ms: self.dispatcher.settings.flow_ms_max,
             execution_id: Some(job.id.clone()),
         };
-        let keeper = tokio::spawn(self.clone().keep_lease(job.id.clone()));
+        // Aborted on drop, so a panicking or cancelled attempt does not keep its lease alive forever.
+        let _keeper = AbortOnDrop(tokio::spawn(self.clone().keep_lease(job.id.clone())));
         let executor = self.dispatcher.executor.as_ref();
         let report = flow::run(executor, &self.dispatcher.logs, input, &steps).await;
-        keeper.abort();
         Ok(report)
     }
 
@@ -290,5 +291,14 @@ fn log_panic(done: Result<(), tokio::task::JoinError>) {
         if error.is_panic() {
             tracing::error!(%error, "an attempt panicked; its lease will expire and it will be re-run");
         }
+    }
+}
+
+/// Aborts the task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }

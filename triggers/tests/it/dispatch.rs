@@ -179,6 +179,26 @@ async fn failures_and_budget(store: Shared) {
     assert_eq!(r.results[2].logs[0].message, r#"b sees ["a"]"#);
     assert_eq!(r.effects.len(), 4);
 
+    // …but a deny is never dropped: an action that denied and then threw still denies (fail closed).
+    let deny_then_throw = "exports.onExecutePostLogin = async (event, api) => {
+        api.access.deny('blocked country'); throw new Error('after deny'); };";
+    let denier = deployed(&store, &t, "denier", &["post-login"], deny_then_throw).await;
+    bind(&store, &t, vec![by_id(&a), continuing(&denier), by_id(&b)]).await;
+    let r = report(
+        d.dispatch(&t, "post-login", login_event(), None)
+            .await
+            .unwrap(),
+    );
+    assert_eq!(r.status, FlowStatus::Denied);
+    assert_eq!(
+        ran(&r),
+        [
+            ("a", ResultStatus::Completed),
+            ("denier", ResultStatus::Threw)
+        ]
+    );
+    assert!(r.effects.iter().any(|c| c.method == "access.deny"));
+
     // One budget for the whole flow: 400 ms + 400 ms does not fit in 700 ms.
     let spin = |name: &str| {
         trail(
