@@ -26,29 +26,38 @@ const PURGE_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 /// What a server needs for triggers. Part of `ServerState`.
 pub struct Flows {
+    /// Dispatch (sync flows run here, on the server's runtime), enqueueing and retries.
     pub dispatcher: Dispatcher,
+    /// The same, running actions on the async workers' own runtime pool.
+    pub async_dispatcher: Dispatcher,
     pub settings: FlowSettings,
 }
 
 impl Flows {
     /// `state` is the server being built (see `Arc::new_cyclic`): versions' packages and secrets
     /// are read through it when an action runs.
+    /// `sync_runtime` runs dispatched sync flows; `async_runtime` the queued jobs, so a backlog of
+    /// async jobs never takes the isolates a login waits for.
     pub fn new(
         state: Weak<ServerState>,
         store: SharedStore,
-        runtime: Runtime,
+        sync_runtime: Runtime,
+        async_runtime: Runtime,
         settings: FlowSettings,
     ) -> Flows {
-        let resources = Arc::new(StateResources { state });
-        let executor = RuntimeExecutor::new(runtime, resources, Limits::default());
+        let resources: Arc<StateResources> = Arc::new(StateResources { state });
+        let executor = RuntimeExecutor::new(sync_runtime, resources.clone(), Limits::default());
         let dispatcher = Dispatcher::new(
             store,
             Arc::new(executor),
             LogHub::default(),
             settings.dispatch.clone(),
         );
+        let async_executor = RuntimeExecutor::new(async_runtime, resources, Limits::default());
+        let async_dispatcher = dispatcher.with_executor(Arc::new(async_executor));
         Flows {
             dispatcher,
+            async_dispatcher,
             settings,
         }
     }
@@ -127,7 +136,10 @@ impl Background {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         if flows.settings.worker.jobs_in_flight_max > 0 {
-            let worker = Worker::new(flows.dispatcher.clone(), flows.settings.worker.clone());
+            let worker = Worker::new(
+                flows.async_dispatcher.clone(),
+                flows.settings.worker.clone(),
+            );
             tasks.push(tokio::spawn(worker.run(stopped.clone())));
         }
         tasks.push(tokio::spawn(retention::purge_loop(

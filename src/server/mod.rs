@@ -141,6 +141,11 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, AdminToke
     })
     .context("starting the runtime")?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let async_runtime = crate::integrations::runtime(PoolConfig {
+        allow_private_network: config.allow_private_network,
+        ..PoolConfig::default()
+    })
+    .context("starting the async workers' runtime")?;
     let tests = crate::integrations::runtime(PoolConfig {
         allow_private_network: config.allow_private_network,
         concurrency_max: cores.div_ceil(2),
@@ -156,7 +161,13 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, AdminToke
         ..ApiLimits::default()
     };
     let state = Arc::new_cyclic(|me| ServerState {
-        flows: crate::flows::Flows::new(me.clone(), store.clone(), runtime, config.flows.clone()),
+        flows: crate::flows::Flows::new(
+            me.clone(),
+            store.clone(),
+            runtime,
+            async_runtime,
+            config.flows.clone(),
+        ),
         store,
         tests,
         test_permits,

@@ -75,6 +75,16 @@ impl Dispatcher {
         }
     }
 
+    /// The same dispatcher (store, logs, settings, wake-ups) running actions on another executor: the
+    /// server gives its async workers a runtime pool of their own, so queued jobs cannot take the
+    /// places sync logins need.
+    pub fn with_executor(&self, executor: Arc<dyn Executor>) -> Dispatcher {
+        Dispatcher {
+            executor,
+            ..self.clone()
+        }
+    }
+
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
     }

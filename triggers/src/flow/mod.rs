@@ -130,8 +130,15 @@ async fn run_step(
         wall_ms_max: remaining_ms,
     };
     let clock = Instant::now();
-    let executed = executor.execute(call).await;
+    // The runtime bounds the execution itself; this bounds everything before it too (the wait for a
+    // free isolate, packages, secrets), so the flow's budget covers the whole flow. A little grace
+    // lets the runtime report its own timeout, with the action's logs, when it is the one that ran out.
+    let budget = std::time::Duration::from_millis(remaining_ms.saturating_add(250));
+    let executed = tokio::time::timeout(budget, executor.execute(call)).await;
     let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
+    let Ok(executed) = executed else {
+        return ActionResult::out_of_budget(step, version.number, started_at, duration_ms);
+    };
     match executed {
         Ok(outcome) => ActionResult::of_outcome(step, version.number, started_at, outcome),
         Err(error) => {

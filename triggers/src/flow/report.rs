@@ -104,6 +104,22 @@ impl ActionResult {
         }
     }
 
+    /// The flow's budget ran out before the engine even answered (waiting for an isolate, preparing
+    /// packages or secrets): nothing of the action is known.
+    pub(crate) fn out_of_budget(
+        step: &Step,
+        version: i64,
+        at: Timestamp,
+        duration_ms: f64,
+    ) -> Self {
+        let mut result = Self::empty(step, Some(version), ResultStatus::TimedOut, at);
+        result.duration_ms = duration_ms;
+        result.ended_at = at + millis(duration_ms);
+        let message = "the flow's time budget ran out before the action could finish (waiting for an isolate or preparing it)";
+        result.error = error("Error", message.to_owned());
+        result
+    }
+
     pub(crate) fn not_runnable(step: &Step, trigger_id: &str, at: Timestamp) -> Self {
         let mut result = Self::empty(step, step.planned.version, ResultStatus::NotRunnable, at);
         let message = match (&step.version, step.planned.version) {
