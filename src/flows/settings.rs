@@ -22,8 +22,9 @@ pub struct FlowArgs {
     /// Async executions this server runs at once; 0 runs no worker [default: 64].
     #[arg(long, env = "ACTIONFLOW_JOBS_IN_FLIGHT_MAX")]
     pub jobs_in_flight_max: Option<usize>,
-    /// Lease of a claimed async execution, in milliseconds (extended while it runs) [default: 60000].
-    #[arg(long, env = "ACTIONFLOW_LEASE_MS")]
+    /// Lease of a claimed async execution, in milliseconds (extended while it runs; at least 1000)
+    /// [default: 60000].
+    #[arg(long, env = "ACTIONFLOW_LEASE_MS", value_parser = clap::value_parser!(u64).range(1000..))]
     pub lease_ms: Option<u64>,
     /// How often an idle worker looks for due executions, in milliseconds [default: 500].
     #[arg(long, env = "ACTIONFLOW_POLL_MS")]
@@ -70,7 +71,8 @@ impl FlowArgs {
                 .jobs_in_flight_max
                 .or(file.jobs_in_flight_max)
                 .unwrap_or(defaults.jobs_in_flight_max),
-            lease: ms(self.lease_ms, file.lease_ms, defaults.lease),
+            // A config file can say less than the flag allows: keep the same floor.
+            lease: ms(self.lease_ms, file.lease_ms, defaults.lease).max(Duration::from_secs(1)),
             poll_interval: ms(self.poll_ms, file.poll_ms, defaults.poll_interval),
             backoff: Backoff {
                 base_ms: self

@@ -172,7 +172,13 @@ impl Worker {
     /// Runs one leased attempt and records how it ended.
     async fn attempt(&self, recorder: &Recorder, job: Execution) {
         let finished = match self.run_flow(&job).await {
-            Ok(report) => self.end_of(&job, &report),
+            Ok(Some(report)) => self.end_of(&job, &report),
+            Ok(None) => {
+                // The lease could not be kept: another worker may own the job now. Stop here rather
+                // than run it concurrently with that worker; the job is re-run from its lease.
+                tracing::warn!(execution_id = %job.id, "lease lost: attempt abandoned");
+                return;
+            }
             Err(error) => self.engine_failure(&job, &error),
         };
         match recorder.record(finished).await {
@@ -183,7 +189,8 @@ impl Worker {
         }
     }
 
-    async fn run_flow(&self, job: &Execution) -> Result<FlowReport, Error> {
+    /// The flow's report, or `None` when the lease was lost while it ran (the flow is then cancelled).
+    async fn run_flow(&self, job: &Execution) -> Result<Option<FlowReport>, Error> {
         let plan: Vec<PlannedStep> =
             serde_json::from_value(job.plan.clone()).map_err(|error| Error::InvalidPlan {
                 execution_id: job.id.clone(),
@@ -207,27 +214,39 @@ impl Worker {
             execution_id: Some(job.id.clone()),
         };
         // Aborted on drop, so a panicking or cancelled attempt does not keep its lease alive forever.
-        let _keeper = AbortOnDrop(tokio::spawn(self.clone().keep_lease(job.id.clone())));
+        let mut keeper = AbortOnDrop(tokio::spawn(self.clone().keep_lease(job.id.clone())));
         let executor = self.dispatcher.executor.as_ref();
-        let report = flow::run(executor, &self.dispatcher.logs, input, &steps).await;
-        Ok(report)
+        tokio::select! {
+            report = flow::run(executor, &self.dispatcher.logs, input, &steps) => Ok(Some(report)),
+            _ = &mut keeper.0 => Ok(None),
+        }
     }
 
-    /// Extends the lease every third of its length until aborted or lost.
+    /// Extends the lease every third of its length until aborted, and returns when it is lost: refused
+    /// by the store (another worker owns the job), or not extended in time (the store unreachable),
+    /// a third of a lease before another worker could claim the job.
     async fn keep_lease(self, execution_id: String) {
         let lease = self.settings.lease;
+        let mut held_until = std::time::Instant::now() + lease;
         loop {
             tokio::time::sleep(lease / 3).await;
             let until = chrono::Utc::now() + chrono::TimeDelta::from_std(lease).unwrap_or_default();
             let store = &self.dispatcher.store;
-            if let Err(error) = store
+            let asked = std::time::Instant::now();
+            match store
                 .extend_lease(&execution_id, &self.settings.worker_id, until)
                 .await
             {
-                tracing::warn!(%error, %execution_id, "extending the lease failed");
-                if matches!(error, actionflow_store::Error::Conflict { .. }) {
-                    return;
+                Ok(_) => held_until = asked + lease,
+                Err(error) => {
+                    tracing::warn!(%error, %execution_id, "extending the lease failed");
+                    if matches!(error, actionflow_store::Error::Conflict { .. }) {
+                        return;
+                    }
                 }
+            }
+            if std::time::Instant::now() + lease / 3 >= held_until {
+                return;
             }
         }
     }
