@@ -66,8 +66,20 @@ async fn run(
                     let _ = ack.send(Ok(recorded));
                 }
             }
+            // One unstorable result must not take the batch down with it: record them one by one.
+            Err(_) if attempts.len() > 1 => {
+                for (attempt, ack) in attempts.iter().zip(acks) {
+                    let one = store
+                        .finish_attempts(&worker_id, std::slice::from_ref(attempt))
+                        .await;
+                    let _ = ack.send(
+                        one.map(|r| r.first().copied().unwrap_or(false))
+                            .map_err(|e| e.to_string()),
+                    );
+                }
+            }
             Err(error) => {
-                // The leases stay with this worker until they expire; the jobs are then re-run.
+                // The lease stays with this worker until it expires; the job is then re-run.
                 let message = error.to_string();
                 for ack in acks {
                     let _ = ack.send(Err(message.clone()));
