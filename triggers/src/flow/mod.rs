@@ -155,6 +155,20 @@ fn runnable<'a>(trigger: &Trigger, step: &'a Step) -> Option<&'a Arc<ActionVersi
         .filter(|v| v.supported_triggers.iter().any(|t| t == trigger.id))
 }
 
+/// A live line keeps at most 8 KiB: the broadcast buffer holds thousands of lines for slow
+/// followers, and the full line stays in the execution's record.
+fn live_text(message: &str) -> String {
+    const LIVE_LINE_BYTES_MAX: usize = 8 * 1024;
+    if message.len() <= LIVE_LINE_BYTES_MAX {
+        return message.to_owned();
+    }
+    let mut cut = LIVE_LINE_BYTES_MAX;
+    while !message.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{}…", &message[..cut])
+}
+
 fn publish(logs: &LogHub, input: &FlowInput, step: &Step, result: &ActionResult) {
     if !logs.is_followed() {
         return;
@@ -168,7 +182,7 @@ fn publish(logs: &LogHub, input: &FlowInput, step: &Step, result: &ActionResult)
             trigger_id: input.trigger.id.to_owned(),
             execution_id: input.execution_id.clone(),
             level: line.level,
-            message: line.message.clone(),
+            message: live_text(&line.message),
             at: result.started_at + offset,
         });
     }
