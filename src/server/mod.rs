@@ -258,13 +258,36 @@ pub fn app(state: AppState) -> Router {
 /// requests, then lets the attempts in flight finish.
 pub async fn run(listener: tokio::net::TcpListener, state: AppState) -> anyhow::Result<()> {
     let background = crate::flows::Background::start(&state.flows);
-    let served = axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving HTTP");
+    let (stop, mut stopping) = tokio::sync::watch::channel(false);
+    let serve = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    });
+    let mut serving = tokio::spawn(async move { serve.await });
+    let early = tokio::select! {
+        served = &mut serving => Some(served),
+        () = shutdown_signal() => None,
+    };
+    let _ = stop.send(true);
+    let served = match early {
+        Some(served) => served,
+        // Open streams (live logs) never end by themselves: connections get a grace, then go.
+        None => match tokio::time::timeout(SHUTDOWN_GRACE, &mut serving).await {
+            Ok(served) => served,
+            Err(_) => {
+                tracing::warn!("connections still open after the shutdown grace: closing them");
+                serving.abort();
+                Ok(Ok(()))
+            }
+        },
+    };
     background.stop().await;
     served
+        .context("the HTTP server task failed")?
+        .context("serving HTTP")
 }
+
+/// How long open connections may take to finish once shutdown starts.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
