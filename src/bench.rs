@@ -93,7 +93,10 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
         concurrency_max: cores,
         ..PoolConfig::default()
     })?;
-    once(&rt, "warmup").await?;
+    // Untimed warm-up of the measured version (V8's optimizing tiers, allocator), as for Node below.
+    for _ in 0..2_000 {
+        once(&rt, "warm").await?;
+    }
     let mut warm = Vec::with_capacity(args.warm);
     for _ in 0..args.warm {
         warm.push(once(&rt, "warm").await?);

@@ -112,7 +112,7 @@ pub async fn measure(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured>
     let port = free_port()?;
     let mut server = start(port, cores).await?;
     let url = format!("http://127.0.0.1:{port}/");
-    for _ in 0..200 {
+    for _ in 0..2_000 {
         call(&client, &url, &body).await?;
     }
     let mut warm = Vec::with_capacity(args.warm);
