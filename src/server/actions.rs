@@ -228,13 +228,27 @@ async fn patch_action(
     };
     if let Some(secrets) = &body.secrets {
         validate::secrets(secrets, limits)?;
-        secrets::put_all(&state, &action, secrets).await?;
+        // Everything that can be checked is checked before anything is written, so a refused
+        // PATCH (a taken name, too many secrets) changes nothing.
+        let existing = state.store.list_secrets(&tenant.tenant_id, &id).await?;
+        let added = secrets
+            .iter()
+            .filter(|s| !existing.iter().any(|e| e.name == s.name))
+            .count();
+        let max = usize::try_from(limits.secrets_per_action_max).unwrap_or(usize::MAX);
+        if existing.len() + added > max {
+            let message = format!(
+                "the action would have {} secrets, more than the limit of {max}",
+                existing.len() + added
+            );
+            return Err(ApiError::invalid("secrets", message));
+        }
     }
     if patch != ActionPatch::default() {
         patch.status = Some(BuildStatus::Pending);
         patch.build_errors = Some(Vec::new());
     }
-    let action = state
+    let updated = state
         .store
         .update_action(&tenant.tenant_id, &id, patch)
         .await
@@ -242,7 +256,15 @@ async fn patch_action(
             actionflow_store::Error::Conflict { .. } => ApiError::from(e).field("name"),
             other => ApiError::from(other),
         })?;
-    Ok(Json(action_body(&state, action).await?))
+    if let Some(secrets) = &body.secrets {
+        secrets::put_all(&state, &action, secrets).await?;
+    }
+    let updated = match body.secrets {
+        // put_all refreshed the draft's secret names: read the action as it now is.
+        Some(_) => state.store.get_action(&tenant.tenant_id, &id).await?,
+        None => updated,
+    };
+    Ok(Json(action_body(&state, updated).await?))
 }
 
 /// Delete an action with its versions and secrets. 409 while a trigger binds it, unless `force`.

@@ -267,8 +267,53 @@ async fn secret_names_heal_at_deploy(db: Db) {
     assert_eq!(healed["all_changes_deployed"], true);
 }
 
+/// A refused PATCH changes nothing: a taken name or a secret count past the limit is found before any
+/// secret is written.
+async fn refused_patches_write_no_secret(db: Db) {
+    let server = Server::start(&db).await;
+    let (_, api) = server
+        .tenant("acme", &["actions:read", "actions:write"])
+        .await;
+    let code = r#"exports.onExecutePostLogin = async (event, api) => {
+  api.idToken.setCustomClaim("unchanged", event.secrets.K === "old");
+};"#;
+    let body = |name: &str| {
+        json!({"name": name, "supported_triggers": [{"id": "post-login"}], "code": code,
+            "secrets": [{"name": "K", "value": "old"}]})
+    };
+    let (_, taken) = api.post("/v1/actions", body("taken")).await;
+    assert!(taken["id"].is_string(), "{taken}");
+    let (_, action) = api.post("/v1/actions", body("mine")).await;
+    let id = action["id"].as_str().unwrap().to_owned();
+    let (status, refused) = api
+        .patch(
+            &format!("/v1/actions/{id}"),
+            json!({"name": "taken", "secrets": [{"name": "K", "value": "new"}]}),
+        )
+        .await;
+    assert_eq!(status, 409, "{refused}");
+    let many: Vec<_> = (0..30)
+        .map(|i| json!({"name": format!("S{i}"), "value": "v"}))
+        .collect();
+    let (status, refused) = api
+        .patch(&format!("/v1/actions/{id}"), json!({"secrets": many}))
+        .await;
+    assert_eq!(status, 422, "{refused}");
+    let (_, run) = api
+        .post(&format!("/v1/actions/{id}/test"), json!({"event": {}}))
+        .await;
+    assert_eq!(
+        run["api_calls"][0]["args"],
+        json!(["unchanged", true]),
+        "{run}"
+    );
+    let (_, list) = api.get(&format!("/v1/actions/{id}/secrets")).await;
+    assert_eq!(list["secrets"].as_array().unwrap().len(), 1, "{list}");
+}
+
 on_both_backends!(
     secrets_never_leak,
     secret_limits,
-    secret_names_heal_at_deploy
+    secret_names_heal_at_deploy,
+    refused_patches_write_no_secret
 );
