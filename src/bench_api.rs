@@ -4,14 +4,13 @@
 //! with 20 actions (10 deployed), and `--requests` calls from `--concurrency` clients over loopback.
 //! Load generator and server share the machine, so the numbers are a floor. Prints a Markdown table.
 
+use crate::bench_http::{call, percentile_ms, timed};
 use crate::config::{Config, ServeArgs};
 use crate::server::{self, AdminToken};
 use anyhow::{bail, Context};
 use futures::StreamExt;
-use serde_json::{json, Value};
-use sqlx::{ConnectOptions, Connection, Executor};
+use serde_json::json;
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
@@ -39,25 +38,10 @@ pub fn main(args: BenchApiArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let rows = rt.block_on(async {
-        let mut rows = bench_backend(&args, "SQLite", None).await?;
-        if let Some(admin_url) = &args.postgres_url {
-            let options = sqlx::postgres::PgConnectOptions::from_str(admin_url)
-                .map_err(|_| crate::BadInput("--postgres-url: not a PostgreSQL URL".into()))?;
-            let mut admin = sqlx::PgConnection::connect_with(&options).await?;
-            let name = format!("af_bench_{}", uuid::Uuid::now_v7().simple());
-            admin
-                .execute(format!("CREATE DATABASE {name}").as_str())
-                .await?;
-            let url = options.clone().database(&name).to_url_lossy().to_string();
-            let result = bench_backend(&args, "PostgreSQL", Some(url)).await;
-            admin
-                .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-                .await?;
-            rows.extend(result?);
-        }
-        anyhow::Ok(rows)
-    })?;
+    let rows = rt.block_on(crate::bench_http::on_each_backend(
+        args.postgres_url.as_deref(),
+        |backend, url| bench_backend(&args, backend, url),
+    ))?;
     println!("| backend | endpoint | requests | concurrency | req/s | p50 ms | p99 ms |");
     println!("|---|---|---:|---:|---:|---:|---:|");
     for r in rows {
@@ -142,51 +126,8 @@ async fn bench_backend(
     Ok(rows)
 }
 
-async fn timed(request: reqwest::RequestBuilder) -> anyhow::Result<Duration> {
-    let started = Instant::now();
-    let response = request.send().await?;
-    let status = response.status();
-    let body = response.bytes().await?;
-    if !status.is_success() {
-        bail!("{status}: {}", String::from_utf8_lossy(&body));
-    }
-    Ok(started.elapsed())
-}
-
-fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1000.0
-}
-
-async fn call(request: reqwest::RequestBuilder) -> anyhow::Result<Value> {
-    let response = request.send().await?;
-    let status = response.status();
-    let value: Value = response.json().await.context("decoding a setup answer")?;
-    if !status.is_success() {
-        bail!("setup call failed with {status}: {value}");
-    }
-    Ok(value)
-}
-
 async fn setup_tenant(http: &reqwest::Client, base: &str, admin: &str) -> anyhow::Result<String> {
-    let tenant = call(
-        http.post(format!("{base}/v1/tenants"))
-            .bearer_auth(admin)
-            .json(&json!({"name": "bench"})),
-    )
-    .await?;
-    let id = tenant["id"].as_str().context("tenant id")?;
-    let scopes = json!({"scopes": ["actions:read", "actions:write"]});
-    let token = call(
-        http.post(format!("{base}/v1/tenants/{id}/tokens"))
-            .bearer_auth(admin)
-            .json(&scopes),
-    )
-    .await?;
-    Ok(token["token"].as_str().context("token")?.to_owned())
+    crate::bench_http::setup_tenant(http, base, admin, &["actions:read", "actions:write"]).await
 }
 
 /// 20 actions, the even ones deployed; returns the first (deployed) one's id.

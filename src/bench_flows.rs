@@ -14,9 +14,7 @@ use anyhow::bail;
 use futures::StreamExt;
 use serde_json::json;
 use setup::{bind, deploy, percentile_ms, setup_tenant, tenant_of, timed};
-use sqlx::{ConnectOptions, Connection, Executor};
 use std::process::ExitCode;
-use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
@@ -75,25 +73,10 @@ pub fn main(args: BenchFlowsArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    let rows = rt.block_on(async {
-        let mut rows = bench_backend(&args, "SQLite", None).await?;
-        if let Some(admin_url) = &args.postgres_url {
-            let options = sqlx::postgres::PgConnectOptions::from_str(admin_url)
-                .map_err(|_| crate::BadInput("--postgres-url: not a PostgreSQL URL".into()))?;
-            let mut admin = sqlx::PgConnection::connect_with(&options).await?;
-            let name = format!("af_bench_{}", uuid::Uuid::now_v7().simple());
-            admin
-                .execute(format!("CREATE DATABASE {name}").as_str())
-                .await?;
-            let url = options.clone().database(&name).to_url_lossy().to_string();
-            let result = bench_backend(&args, "PostgreSQL", Some(url)).await;
-            admin
-                .execute(format!("DROP DATABASE {name} WITH (FORCE)").as_str())
-                .await?;
-            rows.extend(result?);
-        }
-        anyhow::Ok(rows)
-    })?;
+    let rows = rt.block_on(crate::bench_http::on_each_backend(
+        args.postgres_url.as_deref(),
+        |backend, url| bench_backend(&args, backend, url),
+    ))?;
     println!("| backend | measure | count | per second | p50 ms | p99 ms |");
     println!("|---|---|---:|---:|---:|---:|");
     let ms = |v: Option<f64>| v.map_or("-".to_owned(), |v| format!("{v:.2}"));

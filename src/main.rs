@@ -5,6 +5,7 @@
 mod bench;
 mod bench_api;
 mod bench_flows;
+mod bench_http;
 mod cli;
 mod client;
 mod config;
