@@ -148,9 +148,11 @@ impl ExecutionStore for SqlStore {
         &self,
         execution_id: &str,
         worker_id: &str,
+        attempt: i64,
         until: Timestamp,
     ) -> Result<()> {
-        self.extend_lease_impl(execution_id, worker_id, until).await
+        self.extend_lease_impl(execution_id, worker_id, attempt, until)
+            .await
     }
 
     async fn complete(

@@ -11,19 +11,20 @@ use crate::{
     AttemptEnd, ExecutionStatus, FinishedAttempt, NextAttempt, Result, SqlStore, Timestamp,
 };
 
-/// `$1` worker, `$2` the attempts as `[{id, status, error, results, next_at}]`, `$3` now.
+/// `$1` worker, `$2` the attempts as `[{id, attempt, status, error, results, next_at}]`, `$3` now.
 const FINISH_PG: &str = "UPDATE executions e SET status = d.status,
         last_error = COALESCE(d.error, e.last_error), results = d.results,
         next_attempt_at = COALESCE(d.next_at, e.next_attempt_at),
         lease_owner = NULL, lease_expires_at = NULL, updated_at = $3
-    FROM jsonb_to_recordset($2) AS d(id text, status text, error text, results jsonb, next_at timestamptz)
-    WHERE e.id = d.id AND e.lease_owner = $1 AND e.status = 'running'
+    FROM jsonb_to_recordset($2)
+        AS d(id text, attempt bigint, status text, error text, results jsonb, next_at timestamptz)
+    WHERE e.id = d.id AND e.lease_owner = $1 AND e.attempts = d.attempt AND e.status = 'running'
     RETURNING e.id";
 
 const FINISH_ONE: &str = "UPDATE executions SET status = $3, last_error = COALESCE($4, last_error),
         results = $5, next_attempt_at = COALESCE($6, next_attempt_at),
         lease_owner = NULL, lease_expires_at = NULL, updated_at = $7
-    WHERE id = $1 AND lease_owner = $2 AND status = 'running'";
+    WHERE id = $1 AND lease_owner = $2 AND attempts = $8 AND status = 'running'";
 
 /// The stored status, error and next attempt time of an attempt's end.
 fn columns(end: &AttemptEnd) -> (ExecutionStatus, Option<&str>, Option<Timestamp>) {
@@ -42,7 +43,7 @@ fn recordset(attempts: &[FinishedAttempt]) -> Value {
         .map(|a| {
             let (status, error, next_at) = columns(&a.end);
             let next_at = next_at.map(|t| t.to_rfc3339_opts(SecondsFormat::Micros, true));
-            json!({"id": a.execution_id, "status": status.as_str(), "error": error,
+            json!({"id": a.execution_id, "attempt": a.attempt, "status": status.as_str(), "error": error,
                 "results": a.results, "next_at": next_at})
         })
         .collect();
@@ -80,6 +81,7 @@ impl SqlStore {
                         .bind(Json(&attempt.results))
                         .bind(next_at)
                         .bind(at)
+                        .bind(attempt.attempt)
                         .execute(&mut *tx)
                         .await?
                         .rows_affected();

@@ -216,11 +216,13 @@ pub trait ExecutionStore: Send + Sync {
         lease: Duration,
         now: Timestamp,
     ) -> Result<Vec<Execution>>;
-    /// Pushes the lease of a running job to `until`.
+    /// Pushes the lease of a running job to `until`, if `worker_id` still holds it for `attempt`
+    /// (the claim's `Execution::attempts`); `Conflict` otherwise.
     async fn extend_lease(
         &self,
         execution_id: &str,
         worker_id: &str,
+        attempt: i64,
         until: Timestamp,
     ) -> Result<()>;
     /// Records the end of the leased attempt.

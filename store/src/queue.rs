@@ -99,17 +99,19 @@ impl SqlStore {
         &self,
         execution_id: &str,
         worker_id: &str,
+        attempt: i64,
         until: Timestamp,
     ) -> Result<()> {
         let updated = with_pool!(self.db, write, |pool, _pg| {
             sqlx::query(
                 "UPDATE executions SET lease_expires_at = $3, updated_at = $4
-                 WHERE id = $1 AND lease_owner = $2 AND status = 'running'",
+                 WHERE id = $1 AND lease_owner = $2 AND attempts = $5 AND status = 'running'",
             )
             .bind(execution_id)
             .bind(worker_id)
             .bind(truncate(until))
             .bind(now())
+            .bind(attempt)
             .execute(pool)
             .await?
             .rows_affected()

@@ -138,6 +138,9 @@ pub enum AttemptEnd {
 #[derive(Debug, Clone, PartialEq)]
 pub struct FinishedAttempt {
     pub execution_id: String,
+    /// The attempt number the claim returned (`Execution::attempts`): the lease's fence, so an attempt
+    /// whose job was claimed again (even by the same worker id) cannot record over the new one.
+    pub attempt: i64,
     pub end: AttemptEnd,
     pub results: Vec<serde_json::Value>,
 }

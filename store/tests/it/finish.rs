@@ -32,19 +32,19 @@ async fn finish_many_in_one_transaction(store: Shared) {
     // The lease of the last job expires and another worker takes it over.
     let later = now + TimeDelta::seconds(1);
     store
-        .extend_lease(&ids[0], "w1", later + TimeDelta::seconds(30))
+        .extend_lease(&ids[0], "w1", 1, later + TimeDelta::seconds(30))
         .await
         .unwrap();
     store
-        .extend_lease(&ids[1], "w1", later + TimeDelta::seconds(30))
+        .extend_lease(&ids[1], "w1", 1, later + TimeDelta::seconds(30))
         .await
         .unwrap();
     store
-        .extend_lease(&ids[2], "w1", later + TimeDelta::seconds(30))
+        .extend_lease(&ids[2], "w1", 1, later + TimeDelta::seconds(30))
         .await
         .unwrap();
     store
-        .extend_lease(&ids[3], "w1", later + TimeDelta::seconds(30))
+        .extend_lease(&ids[3], "w1", 1, later + TimeDelta::seconds(30))
         .await
         .unwrap();
     let stolen = store
@@ -57,6 +57,7 @@ async fn finish_many_in_one_transaction(store: Shared) {
     let results = vec![json!({"action_id": "action-1", "status": "completed"})];
     let end = |id: &String, end: AttemptEnd| FinishedAttempt {
         execution_id: id.clone(),
+        attempt: 1,
         end,
         results: results.clone(),
     };
@@ -117,4 +118,59 @@ async fn finish_many_in_one_transaction(store: Shared) {
     assert!(store.finish_attempts("w1", &[]).await.unwrap().is_empty());
 }
 
-on_both_backends!(finish_many_in_one_transaction);
+/// The lease is fenced by the attempt number, not only the worker id: a worker that re-claims its own
+/// expired job (one process, one worker id) cannot extend or record the stale attempt over the new one.
+async fn a_stale_attempt_of_the_same_worker_is_refused(store: Shared) {
+    let t = tenant(&store, "acme").await.id;
+    let id = store
+        .insert_execution(&t, job(Some("fence"), 5))
+        .await
+        .unwrap()
+        .execution
+        .id;
+    let now = Utc::now();
+    let first = store
+        .claim_due("w1", 1, Duration::from_secs(1), now)
+        .await
+        .unwrap();
+    assert_eq!(first[0].attempts, 1);
+    let later = now + TimeDelta::seconds(5);
+    let again = store
+        .claim_due("w1", 1, Duration::from_secs(30), later)
+        .await
+        .unwrap();
+    assert_eq!(again[0].attempts, 2);
+    let stale = store
+        .extend_lease(&id, "w1", 1, later + TimeDelta::seconds(60))
+        .await;
+    assert!(
+        matches!(stale, Err(actionflow_store::Error::Conflict { .. })),
+        "{stale:?}"
+    );
+    let end = |attempt: i64| FinishedAttempt {
+        execution_id: id.clone(),
+        attempt,
+        end: AttemptEnd::Complete(Outcome::Final),
+        results: vec![json!({"attempt": attempt})],
+    };
+    assert_eq!(
+        store.finish_attempts("w1", &[end(1)]).await.unwrap(),
+        [false]
+    );
+    store
+        .extend_lease(&id, "w1", 2, later + TimeDelta::seconds(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.finish_attempts("w1", &[end(2)]).await.unwrap(),
+        [true]
+    );
+    let done = store.get_execution(&t, &id).await.unwrap();
+    assert_eq!(done.status, ExecutionStatus::Final);
+    assert_eq!(done.results, vec![json!({"attempt": 2})]);
+}
+
+on_both_backends!(
+    finish_many_in_one_transaction,
+    a_stale_attempt_of_the_same_worker_is_refused
+);

@@ -146,7 +146,7 @@ async fn lease_expiry_and_stale_owner(store: Shared) {
     let now = Utc::now();
     store.claim_due("w1", 1, LEASE, now).await.unwrap();
     let until = now + TimeDelta::seconds(60);
-    store.extend_lease(&id, "w1", until).await.unwrap();
+    store.extend_lease(&id, "w1", 1, until).await.unwrap();
     assert!(store
         .claim_due("w2", 1, LEASE, now + TimeDelta::seconds(45))
         .await
@@ -170,7 +170,7 @@ async fn lease_expiry_and_stale_owner(store: Shared) {
             .await
             .map(drop)
     ));
-    assert!(lost(store.extend_lease(&id, "w1", expired).await));
+    assert!(lost(store.extend_lease(&id, "w1", 1, expired).await));
     let done = store
         .complete(&id, "w2", Outcome::Partial, &[json!({"ok": false})])
         .await

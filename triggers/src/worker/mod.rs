@@ -214,7 +214,8 @@ impl Worker {
             execution_id: Some(job.id.clone()),
         };
         // Aborted on drop, so a panicking or cancelled attempt does not keep its lease alive forever.
-        let mut keeper = AbortOnDrop(tokio::spawn(self.clone().keep_lease(job.id.clone())));
+        let keep = self.clone().keep_lease(job.id.clone(), job.attempts);
+        let mut keeper = AbortOnDrop(tokio::spawn(keep));
         let executor = self.dispatcher.executor.as_ref();
         tokio::select! {
             report = flow::run(executor, &self.dispatcher.logs, input, &steps) => Ok(Some(report)),
@@ -225,7 +226,7 @@ impl Worker {
     /// Extends the lease every third of its length until aborted, and returns when it is lost: refused
     /// by the store (another worker owns the job), or not extended in time (the store unreachable),
     /// a third of a lease before another worker could claim the job.
-    async fn keep_lease(self, execution_id: String) {
+    async fn keep_lease(self, execution_id: String, attempt: i64) {
         let lease = self.settings.lease;
         let mut held_until = std::time::Instant::now() + lease;
         loop {
@@ -234,7 +235,7 @@ impl Worker {
             let store = &self.dispatcher.store;
             let asked = std::time::Instant::now();
             match store
-                .extend_lease(&execution_id, &self.settings.worker_id, until)
+                .extend_lease(&execution_id, &self.settings.worker_id, attempt, until)
                 .await
             {
                 Ok(_) => held_until = asked + lease,
@@ -272,6 +273,7 @@ impl Worker {
         };
         FinishedAttempt {
             execution_id: job.id.clone(),
+            attempt: job.attempts,
             end,
             results,
         }
@@ -291,6 +293,7 @@ impl Worker {
         };
         FinishedAttempt {
             execution_id: job.id.clone(),
+            attempt: job.attempts,
             end: AttemptEnd::Fail { error, next },
             results: Vec::new(),
         }
