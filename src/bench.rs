@@ -56,12 +56,9 @@ pub struct Measured {
     pub per_second: f64,
 }
 
+/// The `p` percentile of sorted latencies, in µs.
 pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1e6
+    crate::bench_http::percentile_ms(sorted, p) * 1000.0
 }
 
 fn request(version: &str) -> ExecutionRequest {

@@ -8,10 +8,8 @@ use crate::bench_http::{call, percentile_ms, timed};
 use crate::config::{Config, ServeArgs};
 use crate::server::{self, AdminToken};
 use anyhow::{bail, Context};
-use futures::StreamExt;
 use serde_json::json;
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
 pub struct BenchApiArgs {
@@ -99,21 +97,9 @@ async fn bench_backend(
             };
             timed(request.bearer_auth(&token))
         };
-        // Warm up connections and isolates.
-        let _ = futures::stream::iter(0..100)
-            .map(send)
-            .buffer_unordered(args.concurrency)
-            .collect::<Vec<_>>()
-            .await;
-        let started = Instant::now();
-        let results: Vec<anyhow::Result<Duration>> = futures::stream::iter(0..args.requests)
-            .map(send)
-            .buffer_unordered(args.concurrency)
-            .collect()
-            .await;
-        let elapsed = started.elapsed();
-        let mut latencies = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-        latencies.sort();
+        // 100 untimed requests warm up connections and isolates.
+        let (latencies, elapsed) =
+            crate::bench_http::load(send, 100, args.requests, args.concurrency).await?;
         rows.push(Row {
             backend,
             endpoint,

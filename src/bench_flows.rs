@@ -11,7 +11,6 @@ mod setup;
 use crate::server::{self, AdminToken, AppState};
 use actionflow_store::{ExecutionFilter, ExecutionStatus, Page};
 use anyhow::bail;
-use futures::StreamExt;
 use serde_json::json;
 use setup::{bind, deploy, percentile_ms, setup_tenant, tenant_of, timed};
 use std::process::ExitCode;
@@ -145,21 +144,9 @@ async fn bench_sync(
     let path = format!("{base}/v1/triggers/post-login/dispatch");
     let body = json!({"event": crate::bench::event()});
     let send = |_| timed(http.post(&path).bearer_auth(token).json(&body));
-    // Warm up connections and isolates.
-    let _ = futures::stream::iter(0..200)
-        .map(send)
-        .buffer_unordered(args.concurrency)
-        .collect::<Vec<_>>()
-        .await;
-    let started = Instant::now();
-    let results: Vec<anyhow::Result<Duration>> = futures::stream::iter(0..args.requests)
-        .map(send)
-        .buffer_unordered(args.concurrency)
-        .collect()
-        .await;
-    let elapsed = started.elapsed();
-    let mut latencies = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    latencies.sort();
+    // 200 untimed requests warm up connections and isolates.
+    let (latencies, elapsed) =
+        crate::bench_http::load(send, 200, args.requests, args.concurrency).await?;
     Ok(Row {
         backend,
         what: format!(
@@ -195,18 +182,13 @@ async fn bench_async(
     .await?;
     bind(http, base, token, "post-user-registration", &[id]).await?;
     let path = format!("{base}/v1/triggers/post-user-registration/dispatch");
-    let started = Instant::now();
-    let enqueued: Vec<anyhow::Result<Duration>> = futures::stream::iter(0..args.jobs)
-        .map(|n| {
-            let body = json!({"event": {"id": format!("signup-{n}"), "user": {"user_id": format!("u{n}")}}});
-            timed(http.post(&path).bearer_auth(token).json(&body))
-        })
-        .buffer_unordered(args.concurrency)
-        .collect()
-        .await;
-    let enqueue_elapsed = started.elapsed();
-    let mut latencies = enqueued.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
-    latencies.sort();
+    let enqueue = |n: usize| {
+        let body =
+            json!({"event": {"id": format!("signup-{n}"), "user": {"user_id": format!("u{n}")}}});
+        timed(http.post(&path).bearer_auth(token).json(&body))
+    };
+    let (latencies, enqueue_elapsed) =
+        crate::bench_http::load(enqueue, 0, args.jobs, args.concurrency).await?;
     let started = Instant::now();
     let background = Background::start(&state.flows);
     let tenant_id = tenant_of(state, token).await?;

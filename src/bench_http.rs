@@ -2,6 +2,7 @@
 //! calls, and running one benchmark on SQLite and then on a fresh PostgreSQL database.
 
 use anyhow::{bail, Context};
+use futures::StreamExt;
 use serde_json::{json, Value};
 use sqlx::{ConnectOptions, Connection, Executor};
 use std::future::Future;
@@ -35,6 +36,35 @@ where
         rows.extend(result?);
     }
     Ok(rows)
+}
+
+/// Sends `warmup` untimed requests, then `requests` timed ones, `concurrency` in flight; returns the
+/// sorted latencies and the wall time of the timed part.
+pub async fn load<F, Fut>(
+    send: F,
+    warmup: usize,
+    requests: usize,
+    concurrency: usize,
+) -> anyhow::Result<(Vec<Duration>, Duration)>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<Duration>>,
+{
+    let _ = futures::stream::iter(0..warmup)
+        .map(&send)
+        .buffer_unordered(concurrency)
+        .collect::<Vec<_>>()
+        .await;
+    let started = Instant::now();
+    let results: Vec<anyhow::Result<Duration>> = futures::stream::iter(0..requests)
+        .map(&send)
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    let mut latencies = results.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+    latencies.sort();
+    Ok((latencies, elapsed))
 }
 
 /// The time one request takes; an error status fails the benchmark.
