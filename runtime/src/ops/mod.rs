@@ -122,14 +122,30 @@ deno_core::extension!(
         op_af_hmac,
     ],
     esm_entry_point = "ext:actionflow/99_main.js",
-    esm = [
-        dir "src/js",
-        "00_console.js",
-        "01_web.js",
-        "02_fetch.js",
-        "03_api.js",
-        "04_require.js",
-        "05_node.js",
-        "99_main.js",
-    ],
+    customizer = |ext: &mut deno_core::Extension| {
+        ext.esm_files = std::borrow::Cow::Owned(bootstrap_files());
+    },
 );
+
+/// The bootstrap modules, compiled into the binary. (deno_core's `esm = [dir …]` would read them from
+/// the source tree at run time, since our snapshot is made at run time, not in a build script: an
+/// installed binary must not depend on where it was built.)
+fn bootstrap_files() -> Vec<deno_core::ExtensionFileSource> {
+    macro_rules! file {
+        ($name:literal) => {
+            deno_core::ExtensionFileSource::new_computed(
+                concat!("ext:actionflow/", $name),
+                std::sync::Arc::from(include_str!(concat!("../js/", $name))),
+            )
+        };
+    }
+    vec![
+        file!("00_console.js"),
+        file!("01_web.js"),
+        file!("02_fetch.js"),
+        file!("03_api.js"),
+        file!("04_require.js"),
+        file!("05_node.js"),
+        file!("99_main.js"),
+    ]
+}
