@@ -47,6 +47,21 @@ fn associated_data(tenant_id: &str, action_id: &str, name: &str) -> Vec<u8> {
     format!("actionflow-secret-v1\0{tenant_id}\0{action_id}\0{name}").into_bytes()
 }
 
+/// The canary's associated data: no secret's (those start with `actionflow-secret-v1`).
+const CANARY_AAD: &[u8] = b"actionflow:master-key-canary";
+const CANARY_VALUE: &[u8] = b"actionflow master key canary v1";
+
+/// Where the master key came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `ACTIONFLOW_MASTER_KEY`.
+    Env,
+    /// An existing key file.
+    File,
+    /// A key file created just now with a new key.
+    Created(std::path::PathBuf),
+}
+
 impl Sealer {
     pub fn new(key: [u8; KEY_BYTES]) -> Sealer {
         Sealer {
@@ -56,19 +71,51 @@ impl Sealer {
 
     /// The key from `ACTIONFLOW_MASTER_KEY` (64 hex digits) when given, else from `key_file`,
     /// which is created with a fresh random key and mode 0600 when missing.
-    pub fn load(env_key: Option<&str>, key_file: &Path) -> anyhow::Result<Sealer> {
+    pub fn load(env_key: Option<&str>, key_file: &Path) -> anyhow::Result<(Sealer, KeySource)> {
         if let Some(hex_key) = env_key.filter(|k| !k.trim().is_empty()) {
-            return Ok(Sealer::new(
-                parse_key(hex_key).context("ACTIONFLOW_MASTER_KEY")?,
-            ));
+            let key = parse_key(hex_key).context("ACTIONFLOW_MASTER_KEY")?;
+            return Ok((Sealer::new(key), KeySource::Env));
         }
         match std::fs::read_to_string(key_file) {
-            Ok(text) => Ok(Sealer::new(
-                parse_key(&text).with_context(|| format!("{}", key_file.display()))?,
+            Ok(text) => Ok((
+                Sealer::new(parse_key(&text).with_context(|| format!("{}", key_file.display()))?),
+                KeySource::File,
             )),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_key_file(key_file),
             Err(e) => Err(e).with_context(|| format!("reading {}", key_file.display())),
         }
+    }
+
+    /// Seals the canary's known value (see `master_key`).
+    pub fn seal_canary(&self) -> Result<Sealed, SealError> {
+        let mut nonce = [0u8; NONCE_BYTES];
+        rand::rng().fill_bytes(&mut nonce);
+        let payload = Payload {
+            msg: CANARY_VALUE,
+            aad: CANARY_AAD,
+        };
+        let ciphertext = self
+            .cipher
+            .encrypt(Nonce::from_slice(&nonce), payload)
+            .map_err(|_| SealError)?;
+        Ok(Sealed {
+            ciphertext,
+            nonce: nonce.to_vec(),
+        })
+    }
+
+    /// Whether `sealed` is the canary sealed with this key.
+    pub fn opens_canary(&self, sealed: &Sealed) -> bool {
+        if sealed.nonce.len() != NONCE_BYTES {
+            return false;
+        }
+        let payload = Payload {
+            msg: &sealed.ciphertext,
+            aad: CANARY_AAD,
+        };
+        self.cipher
+            .decrypt(Nonce::from_slice(&sealed.nonce), payload)
+            .is_ok_and(|clear| clear == CANARY_VALUE)
     }
 
     /// Encrypts `value`; `Err` only if AES-GCM refuses (beyond 64 GiB of plaintext), so that an
@@ -134,7 +181,7 @@ fn parse_key(text: &str) -> anyhow::Result<[u8; KEY_BYTES]> {
     }
 }
 
-fn create_key_file(path: &Path) -> anyhow::Result<Sealer> {
+fn create_key_file(path: &Path) -> anyhow::Result<(Sealer, KeySource)> {
     let mut key = [0u8; KEY_BYTES];
     rand::rng().fill_bytes(&mut key);
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -152,14 +199,14 @@ fn create_key_file(path: &Path) -> anyhow::Result<Sealer> {
         // Another node or process created it first: use theirs.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let text = std::fs::read_to_string(path)?;
-            return Ok(Sealer::new(parse_key(&text)?));
+            return Ok((Sealer::new(parse_key(&text)?), KeySource::File));
         }
         Err(e) => return Err(e).with_context(|| format!("creating {}", path.display())),
     };
     file.write_all(format!("{}\n", hex::encode(key)).as_bytes())?;
     file.sync_all()?;
     tracing::info!(path = %path.display(), "created a new master key");
-    Ok(Sealer::new(key))
+    Ok((Sealer::new(key), KeySource::Created(path.to_owned())))
 }
 
 #[cfg(test)]
@@ -184,17 +231,36 @@ mod tests {
             .is_err());
     }
 
+    #[test]
+    fn the_canary_opens_only_under_its_key_and_is_no_secret() {
+        let sealer = Sealer::new([7; 32]);
+        let canary = sealer.seal_canary().unwrap();
+        assert!(sealer.opens_canary(&canary));
+        assert!(!Sealer::new([8; 32]).opens_canary(&canary));
+        let secret = sealer
+            .seal("t", "a", "n", "actionflow master key canary v1")
+            .unwrap();
+        assert!(!sealer.opens_canary(&secret), "a secret is not a canary");
+        let truncated = Sealed {
+            ciphertext: canary.ciphertext.clone(),
+            nonce: vec![0; 3],
+        };
+        assert!(!sealer.opens_canary(&truncated));
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_key_file_is_created_once_with_mode_0600() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("sub/master.key");
-        let first = Sealer::load(None, &path).unwrap();
+        let (first, source) = Sealer::load(None, &path).unwrap();
+        assert_eq!(source, KeySource::Created(path.clone()));
         let mode = std::fs::metadata(&path).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let sealed = first.seal("t", "a", "n", "v").unwrap();
-        let again = Sealer::load(None, &path).unwrap();
+        let (again, source) = Sealer::load(None, &path).unwrap();
+        assert_eq!(source, KeySource::File);
         assert_eq!(again.open("t", "a", "n", &sealed).unwrap(), "v");
         assert!(Sealer::load(Some("abcd"), &path).is_err());
     }

@@ -105,24 +105,28 @@ async fn create_action(
         runtime: validate::runtime(body.runtime.as_deref())?,
         secret_names: validate::secrets(&body.secrets, limits)?,
     };
-    let store = &state.store;
-    let mut action = store
-        .create_action(&tenant.tenant_id, new)
-        .await
-        .map_err(|e| ApiError::from(e).field("name"))?;
-    if !body.secrets.is_empty() {
-        // The draft exists only with all its secrets: undo it when one cannot be stored.
-        if let Err(error) = secrets::put_all(&state, &action, &body.secrets).await {
-            if let Err(undo) = store
-                .delete_action(&tenant.tenant_id, &action.id, true)
-                .await
-            {
-                tracing::error!(error = %undo, action_id = %action.id, "undoing a failed create");
-            }
-            return Err(error);
-        }
-        action = store.get_action(&tenant.tenant_id, &action.id).await?;
-    }
+    let created = if body.secrets.is_empty() {
+        state.store.create_action(&tenant.tenant_id, new).await
+    } else {
+        // The id comes first: each secret is sealed with it bound. The draft and its secrets are
+        // stored in one transaction, so neither exists without the other.
+        let action_id = actionflow_store::new_id();
+        let sealed = secrets::seal_all(&state, &tenant.tenant_id, &action_id, &body.secrets)?;
+        state
+            .store
+            .create_action_with_secrets(
+                &tenant.tenant_id,
+                &action_id,
+                new,
+                &sealed,
+                limits.secrets_per_action_max,
+            )
+            .await
+    };
+    let action = created.map_err(|e| match e {
+        actionflow_store::Error::LimitReached { .. } => ApiError::from(e).field("secrets"),
+        other => ApiError::from(other).field("name"),
+    })?;
     Ok((
         StatusCode::CREATED,
         Json(action_body(&state, action).await?),
@@ -182,7 +186,9 @@ async fn get_action(
     Ok(Json(action_body(&state, action).await?))
 }
 
-/// Change the draft; the status goes back to `pending`. Refused while a deploy is building.
+/// Change the draft; the status goes back to `pending`. Allowed while a deploy is building: that
+/// deploy still deploys the draft as it was when it began, and the draft then stays `pending` with
+/// `all_changes_deployed: false` until it is deployed again.
 #[utoipa::path(patch, path = "/v1/actions/{id}", tag = "actions", params(("id" = String, Path)),
     request_body = PatchAction,
     responses((status = 200, body = ActionBody), (status = "4XX", body = ErrorBody)),
@@ -196,8 +202,7 @@ async fn patch_action(
     tenant.require(ACTIONS_WRITE)?;
     let limits = &state.limits;
     let action = state.store.get_action(&tenant.tenant_id, &id).await?;
-    let action = deploy::settle(&state, action).await?;
-    deploy::refuse_while_building(&action)?;
+    deploy::settle(&state, action).await?;
     let mut patch = ActionPatch {
         name: body
             .name
@@ -228,8 +233,7 @@ async fn patch_action(
     };
     if let Some(secrets) = &body.secrets {
         validate::secrets(secrets, limits)?;
-        // Everything that can be checked is checked before anything is written, so a refused
-        // PATCH (a taken name, too many secrets) changes nothing.
+        // Checked here for a clear message; the store checks it again inside the transaction.
         let existing = state.store.list_secrets(&tenant.tenant_id, &id).await?;
         let added = secrets
             .iter()
@@ -248,22 +252,33 @@ async fn patch_action(
         patch.status = Some(BuildStatus::Pending);
         patch.build_errors = Some(Vec::new());
     }
-    let updated = state
-        .store
-        .update_action(&tenant.tenant_id, &id, patch)
-        .await
-        .map_err(|e| match e {
-            actionflow_store::Error::Conflict { .. } => ApiError::from(e).field("name"),
-            other => ApiError::from(other),
-        })?;
-    if let Some(secrets) = &body.secrets {
-        secrets::put_all(&state, &action, secrets).await?;
-    }
-    let updated = match body.secrets {
-        // put_all refreshed the draft's secret names: read the action as it now is.
-        Some(_) => state.store.get_action(&tenant.tenant_id, &id).await?,
-        None => updated,
+    // The draft and its secrets change in one transaction: a refused part changes nothing.
+    let updated = match &body.secrets {
+        None => {
+            state
+                .store
+                .update_action(&tenant.tenant_id, &id, patch)
+                .await
+        }
+        Some(secrets) => {
+            let sealed = secrets::seal_all(&state, &tenant.tenant_id, &id, secrets)?;
+            state
+                .store
+                .update_action_with_secrets(
+                    &tenant.tenant_id,
+                    &id,
+                    patch,
+                    &sealed,
+                    limits.secrets_per_action_max,
+                )
+                .await
+        }
     };
+    let updated = updated.map_err(|e| match e {
+        actionflow_store::Error::Conflict { .. } => ApiError::from(e).field("name"),
+        actionflow_store::Error::LimitReached { .. } => ApiError::from(e).field("secrets"),
+        other => ApiError::from(other),
+    })?;
     Ok(Json(action_body(&state, updated).await?))
 }
 

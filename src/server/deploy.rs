@@ -3,10 +3,16 @@
 //! once per supported trigger — then stores an immutable numbered version in one transaction.
 //! Status: `pending → building → built | failed` (with `build_errors`, nothing deployed).
 //!
+//! The store starts a build only when none is in flight (`begin_build`, one conditional write), so
+//! two deploys of one action — on one node or on several — build it once: the other gets 409. The
+//! build works on the snapshot `begin_build` returned; only the build holding its stamp records the
+//! end. The draft stays editable meanwhile: the build deploys the snapshot, and an edited draft ends
+//! `pending` (not `built`), its edit undeployed (`all_changes_deployed: false`).
+//!
 //! The build runs in its own task, so a client that disconnects does not abandon it halfway, and
-//! within `deploy_ms_max`. A build interrupted by a crash leaves `building` behind: once it is older
-//! than twice that limit no node can still be working on it, and the next read [`settle`]s it as
-//! `failed` ("interrupted"), after which it can be deployed again.
+//! within `deploy_ms_max`. A build interrupted by a crash leaves `building` behind: once it began
+//! more than twice that limit ago no node can still be working on it, so a new deploy takes it
+//! over, and a read [`settle`]s it as `failed` ("interrupted").
 
 use super::auth::{Tenant, ACTIONS_WRITE};
 use super::error::{ApiError, ApiResult, BuildErrorBody, Code, ErrorBody};
@@ -15,12 +21,12 @@ use super::versions::VersionBody;
 use super::AppState;
 use crate::packages;
 use actionflow_runtime::{ExecutionRequest, Limits, ModuleFiles, Secrets};
-use actionflow_store::{Action, ActionPatch, ActionVersion, BuildError, BuildStatus, NewVersion};
+use actionflow_store::{Action, ActionVersion, Build, BuildError, BuildStatus};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use std::collections::{BTreeMap, HashSet};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -31,46 +37,15 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 const INTERRUPTED: &str = "the build was interrupted (the server stopped); deploy again";
 
-/// 409 while a deploy of this action is building.
-pub fn refuse_while_building(action: &Action) -> ApiResult<()> {
-    if action.status == BuildStatus::Building {
-        return Err(ApiError::conflict(
-            "status",
-            "a deploy of this action is building; wait for it to finish",
-        ));
-    }
-    Ok(())
-}
-
-/// This node's deploys in progress, by action id: a second deploy request arriving before the
-/// first one has written `building` is refused instead of building the same draft twice.
-static BUILDING: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Mutex::default);
-
-/// A deploy's claim on its action; released when dropped.
-struct BuildClaim(String);
-
-impl BuildClaim {
-    fn take(action_id: &str) -> ApiResult<BuildClaim> {
-        let mut building = BUILDING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !building.insert(action_id.to_owned()) {
-            return Err(ApiError::conflict(
-                "status",
-                "a deploy of this action is building; wait for it to finish",
-            ));
-        }
-        Ok(BuildClaim(action_id.to_owned()))
-    }
-}
-
-impl Drop for BuildClaim {
-    fn drop(&mut self) {
-        let mut building = BUILDING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        building.remove(&self.0);
-    }
+/// How long a build may stay in flight before it is taken for interrupted: no node works on one
+/// past twice the deploy limit (plus a second).
+fn stale_after(state: &AppState) -> Duration {
+    let ms = state
+        .limits
+        .deploy_ms_max
+        .saturating_mul(2)
+        .saturating_add(1_000);
+    Duration::from_millis(ms)
 }
 
 /// Marks a `building` draft whose build cannot be alive any more as `failed`.
@@ -78,32 +53,27 @@ pub async fn settle(state: &AppState, action: Action) -> ApiResult<Action> {
     if action.status != BuildStatus::Building {
         return Ok(action);
     }
-    let stale_ms = state
-        .limits
-        .deploy_ms_max
-        .saturating_mul(2)
-        .saturating_add(1_000);
-    let age = chrono::Utc::now() - action.updated_at;
-    if age.num_milliseconds() < i64::try_from(stale_ms).unwrap_or(i64::MAX) {
+    // A first look on this node's clock, so that reading a live build writes nothing; the store
+    // decides on the build's start.
+    let stale = stale_after(state);
+    let age = (chrono::Utc::now() - action.updated_at).to_std();
+    if age.map_or(true, |age| age < stale) {
         return Ok(action);
     }
-    tracing::warn!(action_id = %action.id, "failing a build interrupted by a stop");
-    let patch = ActionPatch {
-        status: Some(BuildStatus::Failed),
-        build_errors: Some(vec![BuildError {
-            message: INTERRUPTED.to_owned(),
-            line: None,
-        }]),
-        ..ActionPatch::default()
-    };
-    Ok(state
+    let errors = build_error(INTERRUPTED.to_owned());
+    let settled = state
         .store
-        .update_action(&action.tenant_id, &action.id, patch)
-        .await?)
+        .fail_stale_build(&action.tenant_id, &action.id, stale, errors)
+        .await?;
+    if settled.status == BuildStatus::Failed {
+        tracing::warn!(action_id = %action.id, "failed a build interrupted by a stop");
+    }
+    Ok(settled)
 }
 
 /// Deploy the draft: on success, the new current version (201); on a build failure, 422
-/// `build_failed` with `errors` [{message, line}] and the draft `failed`.
+/// `build_failed` with `errors` [{message, line}] and the draft `failed`; 409 while another deploy
+/// of the action is building.
 #[utoipa::path(post, path = "/v1/actions/{id}/deploy", tag = "versions",
     params(("id" = String, Path)),
     responses((status = 201, body = VersionBody), (status = "4XX", body = ErrorBody)),
@@ -114,73 +84,58 @@ async fn deploy_action(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<VersionBody>)> {
     tenant.require(ACTIONS_WRITE)?;
-    let action = state.store.get_action(&tenant.tenant_id, &id).await?;
-    let action = settle(&state, action).await?;
-    refuse_while_building(&action)?;
-    let claim = BuildClaim::take(&action.id)?;
-    // The secrets table is the truth for names; re-copying them here heals a draft whose name
-    // list missed a secret change (set, then a crash before the list was written).
-    let secret_names = state
+    let build = state
         .store
-        .list_secrets(&tenant.tenant_id, &id)
-        .await?
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
-    let building = ActionPatch {
-        status: Some(BuildStatus::Building),
-        build_errors: Some(Vec::new()),
-        secret_names: Some(secret_names),
-        ..ActionPatch::default()
-    };
-    let action = state
-        .store
-        .update_action(&tenant.tenant_id, &id, building)
-        .await?;
-    let task = tokio::spawn(async move {
-        let built = build_and_store(state.clone(), action).await;
-        drop(claim);
-        built
-    });
+        .begin_build(&tenant.tenant_id, &id, stale_after(&state))
+        .await
+        .map_err(in_flight_as_conflict)?;
+    let task = tokio::spawn(build_and_store(state.clone(), build));
     let version = task
         .await
         .map_err(|e| ApiError::internal(&format!("the build task failed: {e}")))??;
     Ok((StatusCode::CREATED, Json(VersionBody::from(version))))
 }
 
-/// Builds within the deploy limit and records the result on the draft.
-async fn build_and_store(state: AppState, action: Action) -> ApiResult<ActionVersion> {
+/// A build in flight, or taken over, is a 409 about the draft's status.
+fn in_flight_as_conflict(error: actionflow_store::Error) -> ApiError {
+    match error {
+        actionflow_store::Error::Conflict { what } => ApiError::conflict("status", what),
+        other => ApiError::from(other),
+    }
+}
+
+/// Builds within the deploy limit and records the result, if the build still holds its stamp.
+async fn build_and_store(state: AppState, build: Build) -> ApiResult<ActionVersion> {
     let wall = Duration::from_millis(state.limits.deploy_ms_max);
-    let built = match tokio::time::timeout(wall, build(&state, &action)).await {
+    let built = match tokio::time::timeout(wall, self::build(&state, &build.draft)).await {
         Ok(built) => built,
-        Err(_) => Err(vec![BuildError {
-            message: format!(
-                "the build took longer than the limit of {} ms",
-                state.limits.deploy_ms_max
-            ),
-            line: None,
-        }]),
+        Err(_) => Err(build_error(format!(
+            "the build took longer than the limit of {} ms",
+            state.limits.deploy_ms_max
+        ))),
     };
-    let (tenant_id, action_id) = (&action.tenant_id, &action.id);
+    let store = &state.store;
     match built {
-        Ok(new) => match state.store.deploy_version(tenant_id, action_id, new).await {
+        Ok(lockfile) => match store.finish_build(&build, lockfile).await {
             Ok(version) => Ok(version),
+            Err(error @ actionflow_store::Error::Conflict { .. }) => {
+                Err(in_flight_as_conflict(error))
+            }
             Err(error) => {
-                let message = "the version could not be stored".to_owned();
-                let _ = mark_failed(
-                    &state,
-                    &action,
-                    vec![BuildError {
-                        message,
-                        line: None,
-                    }],
-                )
-                .await;
+                let errors = build_error("the version could not be stored".to_owned());
+                if let Err(e) = store.fail_build(&build, errors).await {
+                    tracing::error!(error = %e, action_id = %build.draft.id, "ending a build");
+                }
                 Err(ApiError::from(error))
             }
         },
         Err(errors) => {
-            mark_failed(&state, &action, errors.clone()).await?;
+            match store.fail_build(&build, errors.clone()).await {
+                Ok(_) => {}
+                // Taken over: the errors are still this deploy's answer.
+                Err(actionflow_store::Error::Conflict { .. }) => {}
+                Err(error) => return Err(ApiError::from(error)),
+            }
             let field = if errors.iter().any(|e| e.message.starts_with("dependencies")) {
                 "dependencies"
             } else {
@@ -204,19 +159,6 @@ async fn build_and_store(state: AppState, action: Action) -> ApiResult<ActionVer
     }
 }
 
-async fn mark_failed(state: &AppState, action: &Action, errors: Vec<BuildError>) -> ApiResult<()> {
-    let patch = ActionPatch {
-        status: Some(BuildStatus::Failed),
-        build_errors: Some(errors),
-        ..ActionPatch::default()
-    };
-    state
-        .store
-        .update_action(&action.tenant_id, &action.id, patch)
-        .await?;
-    Ok(())
-}
-
 fn build_error(message: String) -> Vec<BuildError> {
     vec![BuildError {
         message,
@@ -224,8 +166,9 @@ fn build_error(message: String) -> Vec<BuildError> {
     }]
 }
 
-/// Resolves the dependencies and loads the code for each trigger; the version to store, or why not.
-async fn build(state: &AppState, action: &Action) -> Result<NewVersion, Vec<BuildError>> {
+/// Resolves the dependencies and loads the code for each trigger; the lockfile of the version to
+/// store, or why not.
+async fn build(state: &AppState, action: &Action) -> Result<serde_json::Value, Vec<BuildError>> {
     let (lockfile, files) = install(state, action)
         .await
         .map_err(|e| build_error(format!("dependencies: {e:#}")))?;
@@ -260,25 +203,7 @@ async fn build(state: &AppState, action: &Action) -> Result<NewVersion, Vec<Buil
             }]);
         }
     }
-    let secret_names = state
-        .store
-        .list_secrets(&action.tenant_id, &action.id)
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, action_id = %action.id, "reading secret names for a deploy");
-            build_error("the secret names could not be read (see the server log)".to_owned())
-        })?
-        .into_iter()
-        .map(|m| m.name)
-        .collect();
-    Ok(NewVersion {
-        code: action.code.clone(),
-        dependencies: action.dependencies.clone(),
-        lockfile,
-        runtime: action.runtime.clone(),
-        secret_names,
-        supported_triggers: action.supported_triggers.clone(),
-    })
+    Ok(lockfile)
 }
 
 /// The lockfile (JSON; `null` without dependencies) and the files the code may load.

@@ -39,6 +39,7 @@ pub mod error;
 pub mod executions;
 pub mod extract;
 pub mod logs;
+pub mod master_key;
 pub mod secrets;
 pub mod tenants;
 pub mod test_run;
@@ -132,8 +133,13 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, AdminToke
         .await
         .context("opening the database")?;
     let master_key = std::env::var("ACTIONFLOW_MASTER_KEY").ok();
-    let sealer = Sealer::load(master_key.as_deref(), &config.master_key_file)
-        .context("loading the master key")?;
+    // Refuses to start (one line) when the key is not the one the database was written with.
+    let sealer = master_key::load(
+        store.as_ref(),
+        master_key.as_deref(),
+        &config.master_key_file,
+    )
+    .await?;
     let (admin_token_hash, admin) = admin_token(&config.data_dir)?;
     let runtime = crate::integrations::runtime(PoolConfig {
         allow_private_network: config.allow_private_network,

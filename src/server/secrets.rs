@@ -1,6 +1,6 @@
-//! An action's secrets: write-only values sealed with the master key before they reach the store.
-//! The API lists names and update times only; values are opened just for a test run or an
-//! execution, into the runtime's request.
+//! An action's secrets: write-only values sealed with the master key before they reach the store
+//! (which copies the names into the draft in the same transaction). The API lists names and update
+//! times only; values are opened just for a test run or an execution, into the runtime's request.
 
 use super::auth::{Tenant, ACTIONS_READ, ACTIONS_WRITE};
 use super::error::{ApiError, ApiResult, ErrorBody};
@@ -10,7 +10,7 @@ use super::validate::{self, SecretInput};
 use super::AppState;
 use crate::secrets::Sealed;
 use actionflow_runtime::Secrets;
-use actionflow_store::{Action, ActionPatch};
+use actionflow_store::NewSecret;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -51,48 +51,27 @@ pub struct SecretList {
     pub secrets: Vec<SecretBody>,
 }
 
-/// Seals and stores each secret of `inputs` (already validated), then records the draft's names.
-pub async fn put_all(state: &AppState, action: &Action, inputs: &[SecretInput]) -> ApiResult<()> {
-    let max = state.limits.secrets_per_action_max;
-    for (i, input) in inputs.iter().enumerate() {
-        let sealed = state
-            .sealer
-            .seal(&action.tenant_id, &action.id, &input.name, &input.value)
-            .map_err(|e| ApiError::internal(&e))?;
-        state
-            .store
-            .put_secret(
-                &action.tenant_id,
-                &action.id,
-                &input.name,
-                &sealed.ciphertext,
-                &sealed.nonce,
-                max,
-            )
-            .await
-            .map_err(|e| ApiError::from(e).field(&format!("secrets[{i}]")))?;
-    }
-    sync_names(state, &action.tenant_id, &action.id).await
-}
-
-/// Copies the stored secret names into the draft (what a deploy snapshots).
-async fn sync_names(state: &AppState, tenant_id: &str, action_id: &str) -> ApiResult<()> {
-    let names = state
-        .store
-        .list_secrets(tenant_id, action_id)
-        .await?
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
-    let patch = ActionPatch {
-        secret_names: Some(names),
-        ..ActionPatch::default()
-    };
-    state
-        .store
-        .update_action(tenant_id, action_id, patch)
-        .await?;
-    Ok(())
+/// Seals each secret of `inputs` (already validated) for the action, to be stored with it.
+pub fn seal_all(
+    state: &AppState,
+    tenant_id: &str,
+    action_id: &str,
+    inputs: &[SecretInput],
+) -> ApiResult<Vec<NewSecret>> {
+    inputs
+        .iter()
+        .map(|input| {
+            let sealed = state
+                .sealer
+                .seal(tenant_id, action_id, &input.name, &input.value)
+                .map_err(|e| ApiError::internal(&e))?;
+            Ok(NewSecret {
+                name: input.name.clone(),
+                ciphertext: sealed.ciphertext,
+                nonce: sealed.nonce,
+            })
+        })
+        .collect()
 }
 
 /// The clear values of an action's secrets; with `only`, just those names.
@@ -177,7 +156,6 @@ async fn put_secret(
             actionflow_store::Error::LimitReached { .. } => ApiError::from(e).field("name"),
             other => ApiError::from(other),
         })?;
-    sync_names(&state, &tenant.tenant_id, &id).await?;
     Ok(Json(SecretBody {
         name: meta.name,
         updated_at: meta.updated_at,
@@ -200,6 +178,5 @@ async fn delete_secret(
         .store
         .delete_secret(&tenant.tenant_id, &id, &name)
         .await?;
-    sync_names(&state, &tenant.tenant_id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -1,21 +1,22 @@
 //! Action drafts: create, read, list with filters, update, delete (with the bound-action guard).
 
+use std::time::Duration;
+
 use async_trait::async_trait;
-use sqlx::types::Json;
 
 use crate::bindings::write_flow;
 use crate::db::{begin_write, new_id, now, with_pool};
-use crate::error::unique_as_conflict;
+use crate::drafts::{draft, insert_draft, patch_draft, update_sql};
 use crate::{
-    Action, ActionFilter, ActionPatch, ActionStore, ActionVersion, Binding, BuildStatus, Error,
-    NewAction, NewVersion, Page, Paged, Result, SqlStore,
+    Action, ActionFilter, ActionPatch, ActionStore, ActionVersion, Binding, Build, BuildError,
+    Error, NewAction, NewSecret, NewVersion, Page, Paged, Result, SqlStore,
 };
 
 pub(crate) const ACTION_COLUMNS: &str = "id, tenant_id, name, supported_triggers, code, \
     dependencies, runtime, secret_names, status, build_errors, created_at, updated_at, \
     deployed_version";
 
-const NAME_TAKEN: &str = "an action with this name already exists";
+pub(crate) const NAME_TAKEN: &str = "an action with this name already exists";
 
 /// The WHERE clause of the action list; `$1` tenant, `$2` trigger, `$3` name, `$4` deployed.
 fn list_condition(pg: bool) -> &'static str {
@@ -35,49 +36,8 @@ fn list_condition(pg: bool) -> &'static str {
 #[async_trait]
 impl ActionStore for SqlStore {
     async fn create_action(&self, tenant_id: &str, new: NewAction) -> Result<Action> {
-        let created_at = now();
-        let action = Action {
-            id: new_id(),
-            tenant_id: tenant_id.to_owned(),
-            name: new.name,
-            supported_triggers: new.supported_triggers,
-            code: new.code,
-            dependencies: new.dependencies,
-            runtime: new.runtime,
-            secret_names: new.secret_names,
-            status: BuildStatus::Pending,
-            build_errors: Vec::new(),
-            created_at,
-            updated_at: created_at,
-            deployed_version: None,
-        };
-        let sql = format!(
-            "INSERT INTO actions ({ACTION_COLUMNS})
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, NULL)"
-        );
-        with_pool!(self.db, write, |pool, _pg| {
-            sqlx::query(&sql)
-                .bind(&action.id)
-                .bind(&action.tenant_id)
-                .bind(&action.name)
-                .bind(Json(&action.supported_triggers))
-                .bind(&action.code)
-                .bind(Json(&action.dependencies))
-                .bind(&action.runtime)
-                .bind(Json(&action.secret_names))
-                .bind(action.status.as_str())
-                .bind(Json(&action.build_errors))
-                .bind(action.created_at)
-                .bind(action.updated_at)
-                .execute(pool)
-                .await
-                .map_err(|error| match &error {
-                    sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                        Error::not_found("tenant")
-                    }
-                    _ => unique_as_conflict(NAME_TAKEN)(error),
-                })?;
-        });
+        let action = draft(tenant_id, &new_id(), new, now());
+        with_pool!(self.db, write, |pool, _pg| insert_draft!(pool, &action));
         Ok(action)
     }
 
@@ -146,32 +106,67 @@ impl ActionStore for SqlStore {
         action_id: &str,
         patch: ActionPatch,
     ) -> Result<Action> {
-        let sql = format!(
-            "UPDATE actions SET name = COALESCE($3, name),
-                supported_triggers = COALESCE($4, supported_triggers), code = COALESCE($5, code),
-                dependencies = COALESCE($6, dependencies), runtime = COALESCE($7, runtime),
-                secret_names = COALESCE($8, secret_names), status = COALESCE($9, status),
-                build_errors = COALESCE($10, build_errors), updated_at = $11
-             WHERE tenant_id = $1 AND id = $2 RETURNING {ACTION_COLUMNS}"
-        );
-        with_pool!(self.db, write, |pool, _pg| {
-            sqlx::query_as::<_, Action>(&sql)
-                .bind(tenant_id)
-                .bind(action_id)
-                .bind(patch.name.as_deref())
-                .bind(patch.supported_triggers.as_ref().map(Json))
-                .bind(patch.code.as_deref())
-                .bind(patch.dependencies.as_ref().map(Json))
-                .bind(patch.runtime.as_deref())
-                .bind(patch.secret_names.as_ref().map(Json))
-                .bind(patch.status.map(BuildStatus::as_str))
-                .bind(patch.build_errors.as_ref().map(Json))
-                .bind(now())
-                .fetch_optional(pool)
-                .await
-                .map_err(unique_as_conflict(NAME_TAKEN))?
-        })
-        .ok_or(Error::not_found("action"))
+        let sql = update_sql();
+        Ok(with_pool!(self.db, write, |pool, _pg| {
+            patch_draft!(pool, &sql, tenant_id, action_id, &patch, now())
+        }))
+    }
+
+    async fn create_action_with_secrets(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        new: NewAction,
+        secrets: &[NewSecret],
+        secrets_max: u32,
+    ) -> Result<Action> {
+        self.create_action_with_secrets_impl(tenant_id, action_id, new, secrets, secrets_max)
+            .await
+    }
+
+    async fn update_action_with_secrets(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        patch: ActionPatch,
+        secrets: &[NewSecret],
+        secrets_max: u32,
+    ) -> Result<Action> {
+        self.update_action_with_secrets_impl(tenant_id, action_id, patch, secrets, secrets_max)
+            .await
+    }
+
+    async fn begin_build(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        stale_after: Duration,
+    ) -> Result<Build> {
+        self.begin_build_impl(tenant_id, action_id, stale_after)
+            .await
+    }
+
+    async fn finish_build(
+        &self,
+        build: &Build,
+        lockfile: serde_json::Value,
+    ) -> Result<ActionVersion> {
+        self.finish_build_impl(build, lockfile).await
+    }
+
+    async fn fail_build(&self, build: &Build, errors: Vec<BuildError>) -> Result<Action> {
+        self.fail_build_impl(build, errors).await
+    }
+
+    async fn fail_stale_build(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        stale_after: Duration,
+        errors: Vec<BuildError>,
+    ) -> Result<Action> {
+        self.fail_stale_build_impl(tenant_id, action_id, stale_after, errors)
+            .await
     }
 
     async fn delete_action(&self, tenant_id: &str, action_id: &str, force: bool) -> Result<()> {

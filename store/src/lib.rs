@@ -8,7 +8,10 @@
 
 mod actions;
 mod bindings;
+mod builds;
+mod canary;
 mod db;
+mod drafts;
 mod error;
 mod executions;
 mod finish;
@@ -31,10 +34,16 @@ pub use model::flow::{
     Flow, FlowStep, Inserted, NewExecution, NextAttempt, Outcome,
 };
 pub use model::{
-    Action, ActionFilter, ActionPatch, ActionVersion, ApiToken, BuildError, BuildStatus,
-    Dependency, ExecutionStatus, NewAction, NewVersion, OnError, Page, Paged, SealedSecret,
-    SecretMeta, Tenant, Timestamp, UnknownValue,
+    Action, ActionFilter, ActionPatch, ActionVersion, ApiToken, Build, BuildError, BuildStatus,
+    Dependency, ExecutionStatus, KeyCanary, NewAction, NewSecret, NewVersion, OnError, OwnedSecret,
+    Page, Paged, SealedSecret, SecretMeta, Tenant, Timestamp, UnknownValue,
 };
+
+/// A new time-ordered id, as the store gives its rows (for an action created with
+/// [`ActionStore::create_action_with_secrets`], whose secrets are sealed with its id first).
+pub fn new_id() -> String {
+    db::new_id()
+}
 
 /// Everything the binary and the domain crates persist, split by area into supertraits.
 /// `Arc<dyn Store>` (see [`open`]) is the usual handle: on `dyn Store` and on `S: Store` every
@@ -82,6 +91,18 @@ pub trait TenantStore: Send + Sync {
 pub trait ActionStore: Send + Sync {
     /// `Conflict` when the tenant already has an action of that name.
     async fn create_action(&self, tenant_id: &str, new: NewAction) -> Result<Action>;
+    /// One transaction: creates the draft with id `action_id` (from [`new_id`]: the secrets are
+    /// sealed with it bound) and stores its sealed secrets; the draft's `secret_names` are the
+    /// stored names. Nothing is stored when a part fails (`Conflict` for a taken name,
+    /// `LimitReached` beyond `secrets_max` secrets).
+    async fn create_action_with_secrets(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        new: NewAction,
+        secrets: &[NewSecret],
+        secrets_max: u32,
+    ) -> Result<Action>;
     async fn get_action(&self, tenant_id: &str, action_id: &str) -> Result<Action>;
     async fn get_action_by_name(&self, tenant_id: &str, name: &str) -> Result<Action>;
     /// Oldest first.
@@ -91,19 +112,66 @@ pub trait ActionStore: Send + Sync {
         filter: &ActionFilter,
         page: Page,
     ) -> Result<Paged<Action>>;
+    /// While a build is in flight the patch's `status` and `build_errors` are ignored (see
+    /// [`ActionPatch`]). `Conflict` when the new name is taken.
     async fn update_action(
         &self,
         tenant_id: &str,
         action_id: &str,
         patch: ActionPatch,
     ) -> Result<Action>;
+    /// One transaction: [`ActionStore::update_action`], then each sealed secret inserted or
+    /// replaced (a new name beyond `secrets_max` is `LimitReached`), then the draft's
+    /// `secret_names` copied from the secrets table. Nothing changes when a part fails.
+    async fn update_action_with_secrets(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        patch: ActionPatch,
+        secrets: &[NewSecret],
+        secrets_max: u32,
+    ) -> Result<Action>;
     /// Deletes the draft, its versions and secrets. While bound: `Conflict` unless `force`, which
     /// first removes it from every flow (each change kept as a new bindings revision).
     async fn delete_action(&self, tenant_id: &str, action_id: &str, force: bool) -> Result<()>;
     /// The triggers whose current flow binds this action (empty when unbound).
     async fn action_bound_triggers(&self, tenant_id: &str, action_id: &str) -> Result<Vec<String>>;
+    /// Starts a build of the draft, unless one is in flight: the draft becomes `building` under a
+    /// new stamp, its secret names copied from the secrets table, and the snapshot to build is
+    /// returned. A build that began more than `stale_after` ago is taken for dead (its node
+    /// stopped) and is taken over; on PostgreSQL the database's clock judges the age. `Conflict`
+    /// while another build is in flight.
+    async fn begin_build(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        stale_after: Duration,
+    ) -> Result<Build>;
+    /// One transaction, if `build` still holds the stamp: stores the next version (the build's
+    /// snapshot with `lockfile`) and makes it current; the draft becomes `built`, or `pending`
+    /// when it was edited during the build (the edit is not deployed). `Conflict` when the build
+    /// was taken over.
+    async fn finish_build(
+        &self,
+        build: &Build,
+        lockfile: serde_json::Value,
+    ) -> Result<ActionVersion>;
+    /// If `build` still holds the stamp: ends it without a version; the draft becomes `failed`
+    /// with `errors`, or `pending` (no errors) when it was edited during the build. `Conflict`
+    /// when the build was taken over.
+    async fn fail_build(&self, build: &Build, errors: Vec<BuildError>) -> Result<Action>;
+    /// Marks `failed` with `errors` a build in flight that began more than `stale_after` ago (its
+    /// node stopped); returns the draft as it then is, changed or not.
+    async fn fail_stale_build(
+        &self,
+        tenant_id: &str,
+        action_id: &str,
+        stale_after: Duration,
+        errors: Vec<BuildError>,
+    ) -> Result<Action>;
     /// One transaction: stores the next version number, makes it current, marks the draft `built`
-    /// with no build errors.
+    /// with no build errors (ending any build in flight: its end is then refused). For a build,
+    /// see [`ActionStore::begin_build`].
     async fn deploy_version(
         &self,
         tenant_id: &str,
@@ -152,6 +220,14 @@ pub trait SecretStore: Send + Sync {
     async fn sealed_secrets(&self, tenant_id: &str, action_id: &str) -> Result<Vec<SealedSecret>>;
     async fn delete_secret(&self, tenant_id: &str, action_id: &str, name: &str) -> Result<()>;
     async fn count_secrets(&self, tenant_id: &str, action_id: &str) -> Result<u64>;
+    /// The master-key canary, when one was written.
+    async fn key_canary(&self) -> Result<Option<KeyCanary>>;
+    /// Writes the master-key canary unless one exists, and returns the stored one (the first
+    /// writer's when two nodes start at once).
+    async fn init_key_canary(&self, ciphertext: &[u8], nonce: &[u8]) -> Result<KeyCanary>;
+    /// The oldest stored secret, if any (to check a master key against a database written before
+    /// the canary existed).
+    async fn oldest_secret(&self) -> Result<Option<OwnedSecret>>;
 }
 
 /// Ordered flows per trigger, with every change kept as a numbered revision.

@@ -2,8 +2,6 @@
 //! `version_seq`, bumped by an UPDATE that also locks the row, so concurrent deploys of one action
 //! are serialised and numbers are neither reused nor skipped.
 
-use sqlx::types::Json;
-
 use crate::db::{begin_write, new_id, now, with_pool};
 use crate::{ActionVersion, Error, NewVersion, Page, Paged, Result, SqlStore, Timestamp};
 
@@ -12,7 +10,8 @@ pub(crate) const VERSION_SELECT: &str = "SELECT v.id, v.tenant_id, v.action_id, 
     v.created_at, COALESCE(v.number = a.deployed_version, FALSE) AS is_current
     FROM action_versions v JOIN actions a ON a.id = v.action_id";
 
-const VERSION_INSERT: &str = "INSERT INTO action_versions (id, tenant_id, action_id, number, code,
+pub(crate) const VERSION_INSERT: &str =
+    "INSERT INTO action_versions (id, tenant_id, action_id, number, code,
     dependencies, lockfile, runtime, secret_names, supported_triggers, copied_from, created_at)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
 
@@ -32,28 +31,38 @@ macro_rules! next_number {
     }};
 }
 
-/// Inserts `$version` and makes it the action's deployed version; `$built` also marks the draft
-/// built with no errors.
-macro_rules! store_current {
-    ($tx:ident, $version:expr, $built:expr) => {{
-        let v: &ActionVersion = $version;
-        sqlx::query(VERSION_INSERT)
+/// Inserts `$version` (an [`ActionVersion`]) inside transaction `$tx`.
+macro_rules! insert_version {
+    ($tx:ident, $version:expr) => {{
+        let v: &$crate::ActionVersion = $version;
+        sqlx::query($crate::versions::VERSION_INSERT)
             .bind(&v.id)
             .bind(&v.tenant_id)
             .bind(&v.action_id)
             .bind(v.number)
             .bind(&v.code)
-            .bind(Json(&v.dependencies))
-            .bind(Json(&v.lockfile))
+            .bind(sqlx::types::Json(&v.dependencies))
+            .bind(sqlx::types::Json(&v.lockfile))
             .bind(&v.runtime)
-            .bind(Json(&v.secret_names))
-            .bind(Json(&v.supported_triggers))
+            .bind(sqlx::types::Json(&v.secret_names))
+            .bind(sqlx::types::Json(&v.supported_triggers))
             .bind(v.copied_from)
             .bind(v.created_at)
             .execute(&mut *$tx)
             .await?;
+    }};
+}
+pub(crate) use insert_version;
+
+/// Inserts `$version` and makes it the action's deployed version; `$built` also marks the draft
+/// built with no errors, ending any build in flight.
+macro_rules! store_current {
+    ($tx:ident, $version:expr, $built:expr) => {{
+        let v: &ActionVersion = $version;
+        insert_version!($tx, v);
         let sql = if $built {
-            "UPDATE actions SET deployed_version = $3, status = 'built', build_errors = '[]'
+            "UPDATE actions SET deployed_version = $3, status = 'built', build_errors = '[]',
+                build_id = NULL, build_started_at = NULL
              WHERE tenant_id = $1 AND id = $2"
         } else {
             "UPDATE actions SET deployed_version = $3 WHERE tenant_id = $1 AND id = $2"
@@ -67,7 +76,12 @@ macro_rules! store_current {
     }};
 }
 
-fn version(tenant_id: &str, action_id: &str, number: i64, at: Timestamp) -> ActionVersion {
+pub(crate) fn version(
+    tenant_id: &str,
+    action_id: &str,
+    number: i64,
+    at: Timestamp,
+) -> ActionVersion {
     ActionVersion {
         id: new_id(),
         tenant_id: tenant_id.to_owned(),

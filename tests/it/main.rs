@@ -11,7 +11,9 @@ mod cli_run;
 mod config;
 mod crash;
 mod cycle;
+mod deploys;
 mod flows;
+mod master_key;
 /// moto, the SES v2-compatible server of actionflow-ses's tests (one harness for both suites).
 #[allow(dead_code)] // this suite uses only part of it
 #[path = "../../integrations/ses/tests/it/moto.rs"]

@@ -83,7 +83,8 @@ pub struct NewAction {
 }
 
 /// A partial update of a draft: `None` leaves the field as it is. The domain decides the status
-/// (e.g. back to `pending` after an edit, `building`, `failed` with errors).
+/// (e.g. back to `pending` after an edit, `failed` with errors), except while a build is in flight:
+/// then `status` and `build_errors` are the build's, and a patch's are ignored.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ActionPatch {
     pub name: Option<String>,
@@ -165,6 +166,59 @@ impl std::fmt::Debug for SealedSecret {
             .field("updated_at", &self.updated_at)
             .finish()
     }
+}
+
+/// A sealed secret value to store (the binary sealed it with the tenant, action and name bound).
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewSecret {
+    pub name: String,
+    pub ciphertext: Vec<u8>,
+    pub nonce: Vec<u8>,
+}
+
+impl std::fmt::Debug for NewSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewSecret")
+            .field("name", &self.name)
+            .field("ciphertext", &"<redacted>")
+            .field("nonce", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A deploy's build in flight, as [`crate::ActionStore::begin_build`] started it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Build {
+    /// The build's stamp: only the build holding it records the end.
+    pub id: String,
+    pub started_at: Timestamp,
+    /// The draft when the build began, its secret names copied from the secrets table: what the
+    /// version will hold, whatever edits the draft gets meanwhile.
+    pub draft: Action,
+}
+
+/// A known value sealed with the master key this database was first written with.
+#[derive(Clone, PartialEq, Eq, FromRow)]
+pub struct KeyCanary {
+    pub ciphertext: Vec<u8>,
+    pub nonce: Vec<u8>,
+    pub created_at: Timestamp,
+}
+
+impl std::fmt::Debug for KeyCanary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyCanary")
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored secret with the action it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedSecret {
+    pub tenant_id: String,
+    pub action_id: String,
+    pub secret: SealedSecret,
 }
 
 /// A zero-based page request (Auth0's `page`/`per_page`).

@@ -6,6 +6,7 @@ mod harness;
 
 mod actions;
 mod bindings;
+mod builds;
 mod executions;
 mod finish;
 mod open;

@@ -139,7 +139,8 @@ impl Server {
         Self::start_with(db, Start::default()).await
     }
 
-    pub async fn start_with(db: &Db, start: Start) -> Server {
+    /// The `actionflow serve` command for `db` with the options of `start`.
+    fn command(db: &Db, start: Start) -> Command {
         let dir = db.dir.path();
         let mut command = Command::new(env!("CARGO_BIN_EXE_actionflow"));
         command
@@ -173,6 +174,27 @@ impl Server {
         if start.generated_admin_token {
             command.env_remove("ACTIONFLOW_ADMIN_TOKEN");
         }
+        command
+    }
+
+    /// Starts a server that must refuse to start: its exit status and everything it printed.
+    pub async fn start_failing(db: &Db, start: Start) -> (std::process::ExitStatus, String) {
+        let mut command = Self::command(db, start);
+        command.stdin(Stdio::null());
+        let output = tokio::time::timeout(std::time::Duration::from_secs(60), command.output())
+            .await
+            .expect("the server did not stop")
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        (output.status, text)
+    }
+
+    pub async fn start_with(db: &Db, start: Start) -> Server {
+        let mut command = Self::command(db, start);
         let mut child = command.spawn().unwrap();
         let output = Arc::new(Mutex::new(String::new()));
         let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
