@@ -156,7 +156,8 @@ impl Runtime {
         let cache_scope = format!("{}\u{0}{}", request.tenant, request.action);
         let secret_values = request.secrets.0.into_values().collect();
         self.pool
-            .run(key, move |reply| Job {
+            .run(move |reply| Job {
+                lane: Arc::new(key),
                 code: request.code,
                 files: request.files,
                 cache_scope,
@@ -166,6 +167,7 @@ impl Runtime {
                 limits: request.limits,
                 check_only,
                 permit: None,
+                handle: None,
                 reply,
             })
             .await

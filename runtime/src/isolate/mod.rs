@@ -15,8 +15,11 @@ use crate::{snapshot, RuntimeError};
 use deno_core::error::CoreError;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
 use serde::Deserialize;
+use std::collections::HashMap;
+use std::future::poll_fn;
 use std::rc::Rc;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Instant;
 use tokio::time::error::Elapsed;
 use tokio::time::timeout_at;
@@ -58,7 +61,11 @@ pub(crate) struct ActionIsolate {
     loader: Rc<ActionModuleLoader>,
     /// Whether it holds an action (then it holds that one for the rest of its life).
     pub assigned: bool,
-    run: v8::Global<v8::Function>,
+    start: v8::Global<v8::Function>,
+    take: v8::Global<v8::Function>,
+    pending: v8::Global<v8::Function>,
+    /// Per trigger id, the handler name and api methods as JS values, made on first use.
+    per_trigger: HashMap<String, [v8::Global<v8::Value>; 2]>,
     set_common_js: v8::Global<v8::Function>,
     set_module: v8::Global<v8::Function>,
     pub handle: v8::IsolateHandle,
@@ -112,20 +119,27 @@ impl ActionIsolate {
             let local = v8::Local::new(scope, bootstrap);
             local.to_object(scope).and_then(|obj| {
                 Some((
-                    function(scope, obj, "run")?,
+                    [
+                        function(scope, obj, "start")?,
+                        function(scope, obj, "take")?,
+                        function(scope, obj, "pending")?,
+                    ],
                     function(scope, obj, "setCommonJs")?,
                     function(scope, obj, "setModule")?,
                 ))
             })
         };
-        let (run, set_common_js, set_module) = functions.ok_or_else(|| {
+        let ([start, take, pending], set_common_js, set_module) = functions.ok_or_else(|| {
             RuntimeError::Isolate("the bootstrap did not provide its functions".into())
         })?;
         Ok(ActionIsolate {
             js,
             loader,
             assigned: false,
-            run,
+            start,
+            take,
+            pending,
+            per_trigger: HashMap::new(),
             set_common_js,
             set_module,
             handle,
@@ -227,6 +241,10 @@ impl ActionIsolate {
 
     /// Runs the handler for one execution and drains the work it left pending, all within `deadline`.
     /// Returns the outcome and whether the isolate may serve another execution.
+    ///
+    /// The fast path: `start` the handler, turn the event loop once; when that leaves it idle, the
+    /// handler has settled and nothing is pending, so its result is taken as it is — no promise
+    /// watched, no timer armed. A handler still waiting (a fetch, a timer) goes the slow path below.
     pub async fn execute(
         &mut self,
         run: &RunInput<'_>,
@@ -235,36 +253,110 @@ impl ActionIsolate {
     ) -> (Outcome, bool) {
         let args = self.run_args(run);
         let mut outcome = Outcome::empty(Status::Completed);
-        let call = self.js.call_with_args(&self.run, &args);
+        let turn = match self.js.call_with_args(&self.start, &args).await {
+            Ok(_) => {
+                poll_fn(|cx| {
+                    Poll::Ready(self.js.poll_event_loop(cx, PollEventLoopOptions::default()))
+                })
+                .await
+            }
+            Err(e) => Poll::Ready(Err(CoreError::from(e))),
+        };
+        let reusable = match turn {
+            Poll::Ready(Ok(())) => match self.take_result().await {
+                Some(value) => {
+                    self.read_result(value, run, &mut outcome);
+                    true
+                }
+                None => {
+                    let message = "the handler's promise never settled: it waits for nothing \
+                                   that can still happen";
+                    outcome.fail((Status::Threw, action_error("Error", message)));
+                    false
+                }
+            },
+            Poll::Ready(Err(e)) => {
+                // Thrown by work the handler left pending (an unhandled rejection), or stopped.
+                let failure = self.settle::<()>(Ok(Err(e)), Status::Threw).err();
+                if self.terminated().is_none() {
+                    if let Some(value) = self.take_result().await {
+                        self.read_result(value, run, &mut outcome);
+                    }
+                }
+                if let Some(failure) = failure {
+                    self.fail_pending(&mut outcome, failure);
+                }
+                false
+            }
+            Poll::Pending => self.wait_for_handler(run, &mut outcome, deadline).await,
+        };
+        self.conclude(outcome, reusable, run, started)
+    }
+
+    /// The slow path: the handler waits for the event loop (a fetch, a timer). Wait for it, then let
+    /// the work it started but did not await run to completion, all within the deadline.
+    async fn wait_for_handler(
+        &mut self,
+        run: &RunInput<'_>,
+        outcome: &mut Outcome,
+        deadline: Instant,
+    ) -> bool {
+        let call = self.js.call_with_args(&self.pending, &[]);
         let ran = timeout_at(
             deadline.into(),
             self.js
                 .with_event_loop_promise(call, PollEventLoopOptions::default()),
         )
         .await;
-        let mut reusable = true;
         match self.settle(ran, Status::Threw) {
-            Ok(value) => self.read_result(value, run, &mut outcome),
+            Ok(value) => self.read_result(value, run, outcome),
             Err(failure) => {
                 outcome.fail(failure);
-                reusable = false;
+                return false;
             }
         }
-        if reusable && outcome.status != Status::InvalidCode {
-            // Work the handler started but did not await (a fetch, a timer) still runs to completion.
-            let drained = timeout_at(
-                deadline.into(),
-                self.js.run_event_loop(PollEventLoopOptions::default()),
-            )
-            .await;
-            if let Err(failure) = self.settle(drained, Status::Threw) {
-                // A throw in pending work counts only if the handler itself completed.
-                if outcome.status == Status::Completed || failure.0 != Status::Threw {
-                    outcome.fail(failure);
-                }
-                reusable = false;
+        if outcome.status == Status::InvalidCode {
+            return true;
+        }
+        let drained = timeout_at(
+            deadline.into(),
+            self.js.run_event_loop(PollEventLoopOptions::default()),
+        )
+        .await;
+        match self.settle(drained, Status::Threw) {
+            Ok(()) => true,
+            Err(failure) => {
+                self.fail_pending(outcome, failure);
+                false
             }
         }
+    }
+
+    /// A failure of pending work counts only if the handler itself completed (or the isolate stopped).
+    fn fail_pending(&self, outcome: &mut Outcome, failure: LoadFailure) {
+        if outcome.status == Status::Completed || failure.0 != Status::Threw {
+            outcome.fail(failure);
+        }
+    }
+
+    /// The settled handler's result (its JSON), if it has settled.
+    async fn take_result(&mut self) -> Option<v8::Global<v8::Value>> {
+        let value = self.js.call_with_args(&self.take, &[]).await.ok()?;
+        let is_string = {
+            deno_core::scope!(scope, &mut self.js);
+            v8::Local::new(scope, &value).is_string()
+        };
+        is_string.then_some(value)
+    }
+
+    /// The last checks of every execution: a stop that came late, array buffers exhausted.
+    fn conclude(
+        &mut self,
+        mut outcome: Outcome,
+        mut reusable: bool,
+        run: &RunInput<'_>,
+        started: Instant,
+    ) -> (Outcome, bool) {
         if let Some(failure) = self.stopped(false) {
             outcome.fail(failure);
             reusable = false;

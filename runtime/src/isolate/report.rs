@@ -49,27 +49,38 @@ impl ActionIsolate {
         outcome
     }
 
-    pub(super) fn run_args(&mut self, run: &RunInput<'_>) -> Vec<v8::Global<v8::Value>> {
+    /// The arguments of the bootstrap's `start`: handler name, api methods, event JSON. The first two
+    /// are made once per trigger and kept, so that the bootstrap can also keep what it derives from them.
+    pub(super) fn run_args(&mut self, run: &RunInput<'_>) -> [v8::Global<v8::Value>; 3] {
         deno_core::scope!(scope, &mut self.js);
-        let mut out = Vec::with_capacity(3);
-        let handler: v8::Local<v8::Value> = match v8::String::new(scope, run.handler) {
-            Some(s) => s.into(),
-            None => v8::undefined(scope).into(),
+        let [handler, methods] = match self.per_trigger.get(run.trigger_id) {
+            Some(kept) => kept.clone(),
+            None => {
+                let handler: v8::Local<v8::Value> = match v8::String::new(scope, run.handler) {
+                    Some(s) => s.into(),
+                    None => v8::undefined(scope).into(),
+                };
+                let methods: Vec<v8::Local<v8::Value>> = run
+                    .methods
+                    .iter()
+                    .filter_map(|m| v8::String::new(scope, m).map(Into::into))
+                    .collect();
+                let methods: v8::Local<v8::Value> =
+                    v8::Array::new_with_elements(scope, &methods).into();
+                let kept = [
+                    v8::Global::new(scope, handler),
+                    v8::Global::new(scope, methods),
+                ];
+                self.per_trigger
+                    .insert(run.trigger_id.to_owned(), kept.clone());
+                kept
+            }
         };
-        out.push(v8::Global::new(scope, handler));
-        let methods: Vec<v8::Local<v8::Value>> = run
-            .methods
-            .iter()
-            .filter_map(|m| v8::String::new(scope, m).map(Into::into))
-            .collect();
-        let methods: v8::Local<v8::Value> = v8::Array::new_with_elements(scope, &methods).into();
-        out.push(v8::Global::new(scope, methods));
         let event: v8::Local<v8::Value> = match v8::String::new(scope, run.event_json) {
             Some(s) => s.into(),
             None => v8::undefined(scope).into(),
         };
-        out.push(v8::Global::new(scope, event));
-        out
+        [handler, methods, v8::Global::new(scope, event)]
     }
 
     pub(super) fn read_result(

@@ -75,14 +75,29 @@ function makeCache() {
   });
 }
 
+// methods array (one per trigger, kept by Rust) -> [[namespace, name, method, check]], built once.
+const plans = new Map();
+
+function planFor(methods) {
+  let plan = plans.get(methods);
+  if (plan === undefined) {
+    plan = [];
+    for (const method of methods) {
+      if (method.startsWith("cache.")) continue;
+      const check = CHECKS[method];
+      if (check === undefined) throw new Error(`internal: no argument check for api.${method}`);
+      const [ns, name] = method.split(".");
+      plan.push([ns, name, method, check]);
+    }
+    plans.set(methods, plan);
+  }
+  return plan;
+}
+
 /** Builds the `api` for one execution; every call is appended to `calls` as `{method, args}`. */
 export function buildApi(methods, calls) {
   const api = {};
-  for (const method of methods) {
-    if (method.startsWith("cache.")) continue;
-    const check = CHECKS[method];
-    if (check === undefined) throw new Error(`internal: no argument check for api.${method}`);
-    const [ns, name] = method.split(".");
+  for (const [ns, name, method, check] of planFor(methods)) {
     api[ns] ??= {};
     api[ns][name] = (...args) => {
       check(method, args);

@@ -94,4 +94,31 @@ async function run(handlerName, methods, eventJson) {
   return stringifyJson({ calls, error });
 }
 
-globalThis.__afBootstrap = { run, setCommonJs, setModule, requireForImport, describe };
+// The execution in progress: its promise, and its result once settled. Rust calls `start`, lets the
+// event loop turn once, and takes the result if it is there: no promise crosses into Rust on that
+// path; a handler still waiting (a fetch, a timer) is awaited through `pending`.
+let current = null;
+let settled = null;
+
+function start(handlerName, methods, eventJson) {
+  settled = null;
+  const promise = run(handlerName, methods, eventJson);
+  current = promise;
+  promise.then((result) => {
+    if (current === promise) settled = result;
+  });
+}
+
+function take() {
+  const result = settled;
+  if (result !== null) current = settled = null;
+  return result;
+}
+
+function pending() {
+  const promise = current;
+  current = settled = null;
+  return promise;
+}
+
+globalThis.__afBootstrap = { start, take, pending, setCommonJs, setModule, requireForImport, describe };

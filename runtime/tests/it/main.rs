@@ -5,6 +5,7 @@
 mod cases;
 mod fetch;
 mod host;
+mod lanes;
 mod npm;
 mod packages;
 mod pool;

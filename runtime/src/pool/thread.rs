@@ -1,0 +1,210 @@
+//! The life of one isolate thread: make the isolate (ahead of time for a spare), take the action on
+//! the first job, then serve jobs — from its own channel while idle, straight from its lane's queue
+//! while callers wait — until it is evicted, the pool goes, or an execution leaves the isolate unfit.
+
+use super::{Board, Job, Shared, Worker, STREAK_MAX};
+use crate::isolate::{ActionIsolate, RunInput};
+use crate::ops::IsolateContext;
+use crate::outcome::Outcome;
+use crate::RuntimeError;
+use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// How long an idle isolate thread polls for its next job before it sleeps.
+const POLL_MICROS: u64 = 30;
+
+pub(super) fn spawn(
+    shared: Arc<Shared>,
+    board: Arc<Board>,
+    spare_heap: Option<usize>,
+) -> Result<Sender<Job>, RuntimeError> {
+    let (tx, rx) = channel();
+    std::thread::Builder::new()
+        .name("af-isolate".into())
+        .stack_size(8 * 1024 * 1024)
+        .spawn(move || main(&rx, &shared, &board, spare_heap))?;
+    Ok(tx)
+}
+
+/// The thread's place in the pool's count of live isolates, given up when the thread ends — unless
+/// eviction already gave it up.
+struct Live<'a> {
+    board: &'a Board,
+    evicted: bool,
+}
+
+impl Drop for Live<'_> {
+    fn drop(&mut self) {
+        if !self.evicted {
+            self.board.lock().live -= 1;
+        }
+    }
+}
+
+fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<usize>) {
+    let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    else {
+        return;
+    };
+    // V8 posts delayed tasks (GC, the heap-limit callback) through deno_core onto this runtime.
+    let _context = rt.enter();
+    // A spare makes its isolate now, before any job, so that the job that takes it skips this cost.
+    let mut isolate = spare_heap.and_then(|heap| ActionIsolate::blank(heap).ok());
+    if let Some(spare) = isolate.as_mut() {
+        rt.block_on(spare.warm_up());
+    }
+    let Ok(mut job) = rx.recv() else { return };
+    // Whoever sent the first job counted this thread as live.
+    let mut live = Live {
+        board,
+        evicted: false,
+    };
+    let (mut served, mut streak, mut heap_bytes) = (0u64, 0u32, 0usize);
+    loop {
+        if isolate.is_none() {
+            match ActionIsolate::blank(job.limits.heap_bytes_max) {
+                Ok(created) => isolate = Some(created),
+                Err(e) => {
+                    let _ = job.reply.send(Err(e));
+                    return;
+                }
+            }
+        }
+        let Some(iso) = isolate.as_mut() else { return };
+        let (outcome, reusable) = execute(iso, &job, shared, &rt);
+        // Heap statistics walk every space: sample them on the first execution and every 64th after.
+        served += 1;
+        if reusable && (served == 1 || served % 64 == 0) {
+            heap_bytes = iso.heap_bytes();
+        }
+        let Job {
+            lane,
+            permit,
+            handle,
+            reply,
+            ..
+        } = job;
+        let handle = match handle {
+            Some(handle) if reusable => handle,
+            _ => {
+                drop(permit);
+                let _ = reply.send(Ok(outcome));
+                return;
+            }
+        };
+        // Decide what comes next before answering, so that a caller that answers with its next
+        // execution finds this isolate idle (or busy with a queued job), never in between.
+        let mut state = board.lock();
+        if state.closed {
+            drop(state);
+            let _ = reply.send(Ok(outcome));
+            return;
+        }
+        streak += 1;
+        let others_waiting = state.waiting;
+        let lane_entry = state.lanes.entry(lane.clone()).or_default();
+        let others_waiting = others_waiting > lane_entry.waiting;
+        let next = if streak < STREAK_MAX || !others_waiting {
+            lane_entry.next_wanted()
+        } else {
+            None
+        };
+        if let Some(mut next) = next {
+            next.permit = permit;
+            next.handle = Some(handle);
+            drop(state);
+            let _ = reply.send(Ok(outcome));
+            job = next;
+            continue;
+        }
+        streak = 0;
+        state.clock += 1;
+        let last_used = state.clock;
+        if let Some(lane_entry) = state.lanes.get_mut(&lane) {
+            lane_entry.idle.push(Worker {
+                tx: handle,
+                last_used,
+                heap_bytes,
+            });
+        }
+        board.evict(&mut state);
+        drop(state);
+        drop(permit);
+        let _ = reply.send(Ok(outcome));
+        match next_job(rx) {
+            Some(next) => job = next,
+            None => {
+                // Evicted (eviction counted it gone) or the pool was dropped.
+                live.evicted = true;
+                return;
+            }
+        }
+    }
+}
+
+/// The next job, polling briefly before sleeping: a caller running executions one after another
+/// sends its next within microseconds, and a futex sleep and wake-up cost more than the execution.
+/// Between polls the thread yields its core, so that on a busy machine the callers it waits for run.
+fn next_job(rx: &Receiver<Job>) -> Option<Job> {
+    let poll_until = Instant::now() + std::time::Duration::from_micros(POLL_MICROS);
+    loop {
+        match rx.try_recv() {
+            Ok(job) => return Some(job),
+            Err(TryRecvError::Disconnected) => return None,
+            Err(TryRecvError::Empty) if Instant::now() < poll_until => std::thread::yield_now(),
+            Err(TryRecvError::Empty) => return rx.recv().ok(),
+        }
+    }
+}
+
+/// Runs one job in the isolate (loading the action first on a cold start). Returns the outcome and
+/// whether the isolate may serve another execution.
+fn execute(
+    iso: &mut ActionIsolate,
+    job: &Job,
+    shared: &Shared,
+    rt: &tokio::runtime::Runtime,
+) -> (Outcome, bool) {
+    let started = Instant::now();
+    let deadline = started + job.limits.wall();
+    let cold = !iso.assigned;
+    if cold {
+        let context = IsolateContext {
+            files: job.files.clone(),
+            host_modules: shared.host_modules.clone(),
+            net: shared.net.clone(),
+            cache: shared.cache.clone(),
+            cache_scope: job.cache_scope.clone(),
+        };
+        iso.assign(context, &job.code);
+    }
+    let armed = shared
+        .watchdog
+        .arm(deadline, iso.handle.clone(), iso.termination.clone());
+    let input = RunInput {
+        trigger_id: job.trigger.id,
+        handler: job.trigger.handler,
+        methods: job.trigger.api_methods,
+        event_json: &job.event_json,
+        secret_values: &job.secret_values,
+    };
+    iso.begin(&input, &job.limits, started, deadline);
+    let (mut outcome, reusable) = if cold {
+        match rt.block_on(iso.load(&job.code, deadline)) {
+            Ok(()) if job.check_only => (iso.loaded(&input, started), false),
+            Ok(()) => rt.block_on(iso.execute(&input, started, deadline)),
+            Err(failure) => (iso.failed_load(failure, &input, started), false),
+        }
+    } else {
+        rt.block_on(iso.execute(&input, started, deadline))
+    };
+    drop(armed);
+    // The deadline may have passed between the last check and disarming: a termination may then be
+    // pending in the isolate, so it must not serve another execution.
+    let reusable = reusable && iso.termination.get() == 0;
+    outcome.cold_start = cold;
+    (outcome, reusable)
+}
