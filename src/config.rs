@@ -40,6 +40,11 @@ pub struct ServeArgs {
     /// Let actions `fetch` loopback and private addresses (local development only).
     #[arg(long, env = "ACTIONFLOW_ALLOW_PRIVATE_NETWORK")]
     pub allow_private_network: Option<bool>,
+    /// How long a checked tenant token is trusted without reading the database again, in
+    /// milliseconds; a token revoked through another node sharing the database keeps working here for
+    /// at most this long (0: read every time) [default: 5000].
+    #[arg(long, env = "ACTIONFLOW_TOKEN_CACHE_MS")]
+    pub token_cache_ms: Option<u64>,
     #[command(flatten)]
     pub flows: crate::flows::FlowArgs,
 }
@@ -56,6 +61,7 @@ struct FileConfig {
     npm_cache_dir: Option<PathBuf>,
     deploy_ms_max: Option<u64>,
     allow_private_network: Option<bool>,
+    token_cache_ms: Option<u64>,
     /// The `[flows]` table.
     #[serde(default)]
     flows: crate::flows::FlowArgs,
@@ -73,6 +79,8 @@ pub struct Config {
     pub npm_cache_dir: PathBuf,
     pub deploy_ms_max: u64,
     pub allow_private_network: bool,
+    /// How long a checked tenant token is trusted (zero: not cached).
+    pub token_cache: std::time::Duration,
     pub flows: crate::flows::FlowSettings,
 }
 
@@ -119,6 +127,10 @@ impl Config {
                 .allow_private_network
                 .or(file.allow_private_network)
                 .unwrap_or(false),
+            token_cache: args.token_cache_ms.or(file.token_cache_ms).map_or(
+                crate::server::token_cache::TOKEN_CACHE_TTL,
+                std::time::Duration::from_millis,
+            ),
             flows: args.flows.resolve(file.flows),
             data_dir,
         })

@@ -167,7 +167,8 @@ pub struct ExecutionsArgs {
 
 #[derive(clap::Subcommand)]
 enum ExecutionsCommand {
-    /// List executions of async dispatches, newest first.
+    /// List executions of async dispatches, newest first, as summaries (no event; per action a
+    /// log count instead of the logs: `show` has them).
     List {
         #[arg(long)]
         trigger: Option<String>,
@@ -185,9 +186,9 @@ enum ExecutionsCommand {
         #[arg(long, default_value_t = 50)]
         per_page: u32,
     },
-    /// Show one execution with its attempts and per-action results.
+    /// Show one execution with its attempts and per-action results, logs included.
     Show { id: String },
-    /// Re-drive a dead execution.
+    /// Re-drive a dead execution: a fresh budget of attempts, numbered on from the last one.
     Retry { id: String },
 }
 

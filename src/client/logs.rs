@@ -64,7 +64,8 @@ fn print_line(line: &Value) {
     );
 }
 
-/// Lines of the action in its recent executions, oldest first.
+/// Lines of the action in its recent executions, oldest first. The list holds summaries (log counts);
+/// the lines come from each execution that has some for the action.
 async fn recent(client: &Client, id: &str, executions: u32) -> anyhow::Result<()> {
     let query =
         serde_urlencoded::to_string([("action", id), ("per_page", &executions.to_string())])?;
@@ -75,9 +76,20 @@ async fn recent(client: &Client, id: &str, executions: u32) -> anyhow::Result<()
         .as_array()
         .into_iter()
         .flatten()
+        .filter(|execution| {
+            execution["results"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|r| r["action_id"] == id && r["log_count"].as_u64().unwrap_or(0) > 0)
+        })
         .collect();
     items.reverse();
-    for execution in items {
+    for summary in items {
+        let execution_id = summary["id"].as_str().unwrap_or_default();
+        let execution = client
+            .call(Method::GET, &format!("/v1/executions/{execution_id}"), None)
+            .await?;
         for result in execution["results"].as_array().into_iter().flatten() {
             if result["action_id"] != id {
                 continue;

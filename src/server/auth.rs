@@ -4,7 +4,9 @@
 //! their SHA-256 is stored, and hashes are compared in constant time.
 //!
 //! Handlers take [`Admin`] or [`Tenant`] as an extractor, then call [`Tenant::require`] with the
-//! scope the endpoint needs.
+//! scope the endpoint needs. A tenant token checked in the last few seconds is taken from the
+//! [`TokenCache`](super::token_cache::TokenCache) instead of the store (revocation through this node
+//! forgets it at once; through another node, within the cache's TTL).
 
 use super::error::{ApiError, Code};
 use super::AppState;
@@ -55,8 +57,7 @@ pub struct Admin;
 #[derive(Debug, Clone)]
 pub struct Tenant {
     pub tenant_id: String,
-    /// Which token made the call (for audit records of later resources).
-    #[allow(dead_code, reason = "read by the executions API's audit fields")]
+    /// Which token made the call (the token cache forgets it by this id when it is revoked).
     pub token_id: String,
     pub scopes: Vec<String>,
 }
@@ -107,14 +108,20 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiErro
     if bool::from(hash.ct_eq(&state.admin_token_hash)) {
         return Ok(Caller::Admin);
     }
+    if let Some(tenant) = state.tokens.get(&hash) {
+        return Ok(Caller::Tenant(tenant));
+    }
+    let (generation, read_at) = (state.tokens.generation(), std::time::Instant::now());
     match state.store.token_by_hash(&hash).await {
         // The index lookup found it by hash; compare again in constant time all the same.
         Ok(row) if bool::from(row.token_hash.as_slice().ct_eq(&hash)) => {
-            Ok(Caller::Tenant(Tenant {
+            let tenant = Tenant {
                 tenant_id: row.tenant_id,
                 token_id: row.id,
                 scopes: row.scopes,
-            }))
+            };
+            state.tokens.put(generation, hash, tenant.clone(), read_at);
+            Ok(Caller::Tenant(tenant))
         }
         Ok(_) | Err(actionflow_store::Error::NotFound { .. }) => {
             Err(unauthorized("the token is unknown or revoked"))

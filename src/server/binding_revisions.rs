@@ -77,10 +77,13 @@ async fn list_revisions(
     }))
 }
 
-/// Make revision `number` the flow again (as a new revision).
+/// Make revision `number` the flow again (as a new revision), under the rules of `PATCH …/bindings`:
+/// 409 when the old revision breaks them today (an action since deleted or no longer deployed for the
+/// trigger, more bindings than the limit), naming the binding at fault.
 #[utoipa::path(post, path = "/v1/triggers/{trigger_id}/bindings/revisions/{number}/restore",
     tag = "bindings", params(("trigger_id" = String, Path), ("number" = i64, Path)),
-    responses((status = 200, body = BindingsBody), (status = "4XX", body = ErrorBody)),
+    responses((status = 200, body = BindingsBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = "4XX", body = ErrorBody)),
     security(("bearer" = ["bindings:write"])))]
 async fn restore_revision(
     tenant: Tenant,
@@ -90,7 +93,8 @@ async fn restore_revision(
     tenant.require(BINDINGS_WRITE)?;
     let number = version_number("number", &number)?;
     let store = state.store.as_ref();
-    let flow = match bindings::restore(store, &tenant.tenant_id, &trigger_id, number).await {
+    let max = state.flows.settings.bindings_per_trigger_max;
+    let flow = match bindings::restore(store, &tenant.tenant_id, &trigger_id, number, max).await {
         Err(actionflow_triggers::Error::Store(actionflow_store::Error::NotFound { .. })) => {
             return Err(ApiError::not_found("number", "bindings revision"));
         }

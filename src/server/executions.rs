@@ -1,5 +1,6 @@
 //! Executions of async dispatches: show one (status, attempts, per-action results of the latest
-//! attempt), list them filtered by trigger, action, status and creation time, and re-drive a dead one.
+//! attempt with their logs), list summaries of them (no event, no logs or api calls: counts instead)
+//! filtered by trigger, action, status and creation time, and re-drive a dead one.
 
 use super::auth::Tenant;
 use super::dispatch::DISPATCH;
@@ -7,6 +8,7 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::QueryParams;
 use super::AppState;
 use actionflow_store::{Execution, ExecutionFilter, ExecutionStatus, Page};
+use actionflow_triggers::KeySource;
 use axum::extract::{Path, State};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -31,10 +33,15 @@ pub struct ExecutionBody {
     pub trigger_id: String,
     /// `pending`, `running`, `final`, `partial`, `failed` or `dead`.
     pub status: String,
-    /// Attempts so far (the current one while `running`).
+    /// Attempts so far, re-drives included (the current one while `running`).
     pub attempts: i64,
+    /// A failed attempt with this number dead-letters the execution; a re-drive sets it a full
+    /// budget of attempts past `attempts`.
     pub max_attempts: i64,
+    /// The key as given (the `Idempotency-Key` header, else the event's `id`).
     pub idempotency_key: Option<String>,
+    /// Where `idempotency_key` came from: `header` or `event.id` (separate namespaces).
+    pub idempotency_key_source: Option<String>,
     /// The actions bound when the trigger was dispatched, in order.
     pub action_ids: Vec<String>,
     #[schema(value_type = Object)]
@@ -49,15 +56,25 @@ pub struct ExecutionBody {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The key as given and its source, from the stored key.
+fn key_parts(stored: Option<&str>) -> (Option<String>, Option<String>) {
+    match stored.map(KeySource::split) {
+        None => (None, None),
+        Some((source, key)) => (Some(key.to_owned()), source.map(|s| s.as_str().to_owned())),
+    }
+}
+
 impl From<Execution> for ExecutionBody {
     fn from(e: Execution) -> Self {
+        let (idempotency_key, idempotency_key_source) = key_parts(e.idempotency_key.as_deref());
         ExecutionBody {
             id: e.id,
             trigger_id: e.trigger_id,
             status: e.status.to_string(),
             attempts: e.attempts,
             max_attempts: e.max_attempts,
-            idempotency_key: e.idempotency_key,
+            idempotency_key,
+            idempotency_key_source,
             action_ids: e.action_ids,
             event: e.event,
             results: e.results,
@@ -69,9 +86,65 @@ impl From<Execution> for ExecutionBody {
     }
 }
 
+/// An execution in a list: no event, and per action of the latest attempt its outcome with counts of
+/// its logs and api calls instead of them (`GET /v1/executions/{id}` has everything).
+#[derive(Serialize, ToSchema)]
+pub struct ExecutionSummary {
+    pub id: String,
+    pub trigger_id: String,
+    pub status: String,
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub idempotency_key: Option<String>,
+    pub idempotency_key_source: Option<String>,
+    pub action_ids: Vec<String>,
+    /// Per action of the latest attempt: action_id, display_name, version, status, started_at,
+    /// ended_at, duration_ms, error, log_count, api_call_count, …
+    #[schema(value_type = Vec<Object>)]
+    pub results: Vec<serde_json::Value>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A stored action result without its logs and api calls, with their counts.
+fn result_summary(mut result: serde_json::Value) -> serde_json::Value {
+    if let Some(fields) = result.as_object_mut() {
+        for (list, count) in [("logs", "log_count"), ("api_calls", "api_call_count")] {
+            if let Some(items) = fields.remove(list) {
+                let n = items.as_array().map_or(0, Vec::len);
+                fields.insert(count.to_owned(), n.into());
+            }
+        }
+    }
+    result
+}
+
+impl From<Execution> for ExecutionSummary {
+    fn from(e: Execution) -> Self {
+        let (idempotency_key, idempotency_key_source) = key_parts(e.idempotency_key.as_deref());
+        ExecutionSummary {
+            id: e.id,
+            trigger_id: e.trigger_id,
+            status: e.status.to_string(),
+            attempts: e.attempts,
+            max_attempts: e.max_attempts,
+            idempotency_key,
+            idempotency_key_source,
+            action_ids: e.action_ids,
+            results: e.results.into_iter().map(result_summary).collect(),
+            last_error: e.last_error,
+            next_attempt_at: e.next_attempt_at,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct ExecutionList {
-    pub executions: Vec<ExecutionBody>,
+    pub executions: Vec<ExecutionSummary>,
     pub total: u64,
     pub page: u32,
     pub per_page: u32,
@@ -136,7 +209,7 @@ impl ExecutionQuery {
     }
 }
 
-/// List executions, newest first.
+/// List executions, newest first, as summaries (no event, no logs: see `GET /v1/executions/{id}`).
 #[utoipa::path(get, path = "/v1/executions", tag = "executions", params(ExecutionQuery),
     responses((status = 200, body = ExecutionList), (status = "4XX", body = ErrorBody)),
     security(("bearer" = ["executions:read"])))]
@@ -153,7 +226,11 @@ async fn list_executions(
         .list_executions(&tenant.tenant_id, &filter, page)
         .await?;
     Ok(Json(ExecutionList {
-        executions: paged.items.into_iter().map(ExecutionBody::from).collect(),
+        executions: paged
+            .items
+            .into_iter()
+            .map(ExecutionSummary::from)
+            .collect(),
         total: paged.total,
         page: paged.page,
         per_page: paged.per_page,
@@ -179,7 +256,8 @@ async fn get_execution(
     Ok(Json(execution.into()))
 }
 
-/// Re-drive a dead execution: pending again, attempts from zero (409 unless dead).
+/// Re-drive a dead execution: pending again with a fresh budget of attempts; attempts are numbered on
+/// from the last one (`event.execution.attempt` keeps increasing). 409 unless dead.
 #[utoipa::path(post, path = "/v1/executions/{id}/retry", tag = "executions",
     params(("id" = String, Path)),
     responses((status = 200, body = ExecutionBody), (status = "4XX", body = ErrorBody)),

@@ -8,7 +8,8 @@
 //!   and a 5xx never carries internal text.
 //! - `extract.rs` — strict [`extract::JsonBody`] and [`extract::QueryParams`]: unknown fields,
 //!   wrong types and oversize bodies become errors naming the field.
-//! - `auth.rs` — the [`auth::Admin`] and [`auth::Tenant`] extractors; `tenant.require(scope)`.
+//! - `auth.rs` — the [`auth::Admin`] and [`auth::Tenant`] extractors; `tenant.require(scope)`;
+//!   `token_cache.rs` — recently checked tenant tokens (short TTL, forgotten when revoked here).
 //! - one module per resource: `tenants`, `actions`, `deploy`, `versions`, `diff`, `secrets`,
 //!   `test_run`.
 //!
@@ -43,6 +44,7 @@ pub mod master_key;
 pub mod secrets;
 pub mod tenants;
 pub mod test_run;
+pub mod token_cache;
 pub mod triggers;
 pub mod validate;
 pub mod versions;
@@ -103,6 +105,8 @@ pub struct ServerState {
     pub packages: Packages,
     pub sealer: Sealer,
     pub admin_token_hash: [u8; 32],
+    /// Tenant tokens checked recently (see `token_cache.rs`).
+    pub tokens: token_cache::TokenCache,
     pub limits: ApiLimits,
     /// Triggers: bindings, dispatch, async workers' dispatcher, live logs.
     pub flows: crate::flows::Flows,
@@ -180,6 +184,7 @@ pub async fn build_state(config: &Config) -> anyhow::Result<(AppState, AdminToke
         packages,
         sealer,
         admin_token_hash,
+        tokens: token_cache::TokenCache::new(config.token_cache),
         limits,
     });
     Ok((state, admin))

@@ -208,7 +208,8 @@ async fn list_tokens(
     Ok(Json(tokens.into_iter().map(Into::into).collect()))
 }
 
-/// Revoke a token (admin); it stops working at once. Idempotent.
+/// Revoke a token (admin); it stops working at once on this node, and on other nodes sharing the
+/// database within their `token_cache_ms` (default 5 s). Idempotent.
 #[utoipa::path(delete, path = "/v1/tenants/{tenant_id}/tokens/{token_id}", tag = "tenants",
     params(("tenant_id" = String, Path), ("token_id" = String, Path)),
     responses((status = 200, body = TokenBody), (status = "4XX", body = ErrorBody)),
@@ -219,5 +220,7 @@ async fn revoke_token(
     Path((tenant_id, token_id)): Path<(String, String)>,
 ) -> ApiResult<Json<TokenBody>> {
     let row = state.store.revoke_token(&tenant_id, &token_id).await?;
+    // This node stops accepting it now; other nodes within their token cache's TTL.
+    state.tokens.revoked(&row.id);
     Ok(Json(row.into()))
 }

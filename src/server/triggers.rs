@@ -64,6 +64,9 @@ impl From<actionflow_triggers::Error> for ApiError {
         match error {
             E::UnknownTrigger { .. } => ApiError::new(Code::NotFound, field, error.to_string()),
             E::NotBound { .. } => ApiError::new(Code::NotFound, field, error.to_string()),
+            E::RevisionNotRestorable { .. } => {
+                ApiError::new(Code::Conflict, field, error.to_string())
+            }
             E::Store(store) => ApiError::from(store),
             E::Runtime(_) | E::Prepare { .. } | E::InvalidPlan { .. } => ApiError::internal(&error),
             E::InvalidEvent { .. }

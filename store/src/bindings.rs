@@ -7,7 +7,8 @@ use async_trait::async_trait;
 use crate::db::{begin_write, now, with_pool};
 
 use crate::{
-    Binding, BindingRevision, BindingStore, Bindings, Error, Flow, Page, Paged, Result, SqlStore,
+    Binding, BindingRevision, BindingStore, Bindings, Error, Flow, FlowStamp, Page, Paged, Result,
+    SqlStore,
 };
 
 const REVISION_COLUMNS: &str = "trigger_id, number, bindings, created_at";
@@ -106,6 +107,10 @@ impl BindingStore for SqlStore {
 
     async fn current_flow(&self, tenant_id: &str, trigger_id: &str) -> Result<Flow> {
         self.current_flow_impl(tenant_id, trigger_id).await
+    }
+
+    async fn flow_stamp(&self, tenant_id: &str, trigger_id: &str) -> Result<FlowStamp> {
+        self.flow_stamp_impl(tenant_id, trigger_id).await
     }
 
     async fn replace_bindings(

@@ -34,6 +34,8 @@ pub enum Backend {
 /// agree, and per backend where they differ (queue claim, JSON list filters).
 pub struct SqlStore {
     pub(crate) db: Db,
+    /// Added to this process's clock where the queue reads it (see [`SqlStore::with_clock_skew`]).
+    skew: chrono::TimeDelta,
 }
 
 pub(crate) enum Db {
@@ -82,6 +84,26 @@ macro_rules! begin_write {
 pub(crate) use begin_write;
 
 impl SqlStore {
+    fn new(db: Db) -> Self {
+        SqlStore {
+            db,
+            skew: chrono::TimeDelta::zero(),
+        }
+    }
+
+    /// The same store behaving as a node whose clock is `skew` off, for tests of clock skew. On
+    /// PostgreSQL the queue judges leases and due times on the database's clock, so a skewed node
+    /// changes nothing there; on SQLite (one host, one clock) this process's clock is the queue's.
+    pub fn with_clock_skew(mut self, skew: chrono::TimeDelta) -> Self {
+        self.skew = skew;
+        self
+    }
+
+    /// This process's clock (with the test skew) at the stored precision.
+    pub(crate) fn clock(&self) -> Timestamp {
+        truncate(Utc::now() + self.skew)
+    }
+
     /// Opens (creating if needed) the SQLite file at `path`, in WAL mode with foreign keys and a
     /// busy timeout, and applies pending migrations.
     pub async fn open_sqlite(path: &Path) -> Result<Self> {
@@ -114,9 +136,7 @@ impl SqlStore {
             .connect_with(options.read_only(true))
             .await?;
         tracing::info!(path = %path.display(), "opened SQLite store");
-        Ok(Self {
-            db: Db::Sqlite { read, write },
-        })
+        Ok(Self::new(Db::Sqlite { read, write }))
     }
 
     /// A private in-memory SQLite database on one connection, gone when the store is dropped.
@@ -130,12 +150,10 @@ impl SqlStore {
             .connect_with(options)
             .await?;
         SQLITE_MIGRATIONS.run(&pool).await?;
-        Ok(Self {
-            db: Db::Sqlite {
-                read: pool.clone(),
-                write: pool,
-            },
-        })
+        Ok(Self::new(Db::Sqlite {
+            read: pool.clone(),
+            write: pool,
+        }))
     }
 
     /// Connects to PostgreSQL at `url` (`postgres://user@host:port/db`) and applies pending
@@ -155,9 +173,7 @@ impl SqlStore {
             .await?;
         POSTGRES_MIGRATIONS.run(&pool).await?;
         tracing::info!("connected PostgreSQL store");
-        Ok(Self {
-            db: Db::Postgres(pool),
-        })
+        Ok(Self::new(Db::Postgres(pool)))
     }
 }
 

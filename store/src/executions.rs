@@ -38,17 +38,21 @@ fn list_condition(pg: bool) -> &'static str {
 impl ExecutionStore for SqlStore {
     async fn insert_execution(&self, tenant_id: &str, new: NewExecution) -> Result<Inserted> {
         let at = now();
-        let insert = format!(
-            "INSERT INTO executions ({EXECUTION_COLUMNS})
-             VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7, '[]', NULL, $8, NULL, NULL, $9, $9, $10)
-             ON CONFLICT (tenant_id, trigger_id, idempotency_key) DO NOTHING
-             RETURNING {EXECUTION_COLUMNS}"
-        );
         let existing = format!(
             "SELECT {EXECUTION_COLUMNS} FROM executions
              WHERE tenant_id = $1 AND trigger_id = $2 AND idempotency_key = $3"
         );
-        with_pool!(self.db, write, |pool, _pg| {
+        with_pool!(self.db, write, |pool, pg| {
+            // Due times are judged on PostgreSQL's clock: a dispatching node whose clock runs ahead
+            // must not delay its own jobs.
+            let due = if pg { "LEAST($8, now())" } else { "$8" };
+            let insert = format!(
+                "INSERT INTO executions ({EXECUTION_COLUMNS})
+                 VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7, '[]', NULL, {due}, NULL, NULL, $9,
+                    $9, $10)
+                 ON CONFLICT (tenant_id, trigger_id, idempotency_key) DO NOTHING
+                 RETURNING {EXECUTION_COLUMNS}"
+            );
             let inserted: Option<Execution> = sqlx::query_as(&insert)
                 .bind(new_id())
                 .bind(tenant_id)
@@ -139,9 +143,8 @@ impl ExecutionStore for SqlStore {
         worker_id: &str,
         limit: u32,
         lease: Duration,
-        now: Timestamp,
     ) -> Result<Vec<Execution>> {
-        self.claim_due_impl(worker_id, limit, lease, now).await
+        self.claim_due_impl(worker_id, limit, lease).await
     }
 
     async fn extend_lease(
@@ -149,9 +152,9 @@ impl ExecutionStore for SqlStore {
         execution_id: &str,
         worker_id: &str,
         attempt: i64,
-        until: Timestamp,
+        lease: Duration,
     ) -> Result<()> {
-        self.extend_lease_impl(execution_id, worker_id, attempt, until)
+        self.extend_lease_impl(execution_id, worker_id, attempt, lease)
             .await
     }
 
@@ -175,11 +178,11 @@ impl ExecutionStore for SqlStore {
         results: &[serde_json::Value],
         next: NextAttempt,
     ) -> Result<Execution> {
-        let (status, at) = match next {
-            NextAttempt::At(at) => (ExecutionStatus::Pending, Some(at)),
+        let (status, delay) = match next {
+            NextAttempt::After(delay) => (ExecutionStatus::Pending, Some(delay)),
             NextAttempt::Dead => (ExecutionStatus::Dead, None),
         };
-        self.finish_attempt(execution_id, worker_id, status, Some(error), results, at)
+        self.finish_attempt(execution_id, worker_id, status, Some(error), results, delay)
             .await
     }
 
@@ -191,20 +194,28 @@ impl ExecutionStore for SqlStore {
         self.finish_attempts_impl(worker_id, attempts).await
     }
 
-    async fn retry(&self, tenant_id: &str, execution_id: &str) -> Result<Execution> {
-        let sql = format!(
-            "UPDATE executions SET status = 'pending', attempts = 0, next_attempt_at = $3,
-                lease_owner = NULL, lease_expires_at = NULL, updated_at = $3
-             WHERE tenant_id = $1 AND id = $2 AND status = 'dead'
-             RETURNING {EXECUTION_COLUMNS}"
-        );
-        let retried: Option<Execution> = with_pool!(self.db, write, |pool, _pg| {
-            sqlx::query_as(&sql)
+    async fn retry(
+        &self,
+        tenant_id: &str,
+        execution_id: &str,
+        attempts_more: u32,
+    ) -> Result<Execution> {
+        let now = self.clock();
+        let retried: Option<Execution> = with_pool!(self.db, write, |pool, pg| {
+            let clock = if pg { "now()" } else { "$4" };
+            let sql = format!(
+                "UPDATE executions SET status = 'pending', max_attempts = attempts + $3,
+                    next_attempt_at = {clock}, lease_owner = NULL, lease_expires_at = NULL,
+                    updated_at = {clock}
+                 WHERE tenant_id = $1 AND id = $2 AND status = 'dead'
+                 RETURNING {EXECUTION_COLUMNS}"
+            );
+            let query = sqlx::query_as(&sql)
                 .bind(tenant_id)
                 .bind(execution_id)
-                .bind(now())
-                .fetch_optional(pool)
-                .await?
+                .bind(i64::from(attempts_more));
+            let query = if pg { query } else { query.bind(now) };
+            query.fetch_optional(pool).await?
         });
         match retried {
             Some(execution) => Ok(execution),

@@ -1,13 +1,15 @@
 //! The current flow as dispatch reads it, in one statement (one round trip, one snapshot): the
 //! ordered bindings with the revision and each bound action's deployed version. Dispatch runs this
-//! on every sync event, so it avoids the transaction and separate reads of `get_bindings`.
+//! on every sync event, so it avoids the transaction and separate reads of `get_bindings`. The flow's
+//! stamp (revision and deployed version numbers only) is the cheaper read a cache checks against.
 
 use sqlx::types::Json;
 use sqlx::FromRow;
 
 use crate::db::with_pool;
 use crate::{
-    ActionVersion, Binding, Dependency, Flow, FlowStep, OnError, Result, SqlStore, Timestamp,
+    ActionVersion, Binding, Dependency, Flow, FlowStamp, FlowStep, OnError, Result, SqlStore,
+    Timestamp,
 };
 
 /// `$1` tenant, `$2` trigger. A flow without bindings yields no row.
@@ -21,6 +23,15 @@ const FLOW_SELECT: &str = "SELECT h.revision, b.action_id, b.display_name, b.on_
     JOIN actions a ON a.tenant_id = b.tenant_id AND a.id = b.action_id
     LEFT JOIN action_versions v ON v.tenant_id = a.tenant_id AND v.action_id = a.id
         AND v.number = a.deployed_version
+    WHERE h.tenant_id = $1 AND h.trigger_id = $2
+    ORDER BY b.position";
+
+/// `$1` tenant, `$2` trigger: one row per binding (one row with a NULL position for an empty flow),
+/// or no row before the first change. Integers only: no code, no JSON.
+const STAMP_SELECT: &str = "SELECT h.revision, b.position, a.deployed_version
+    FROM binding_heads h
+    LEFT JOIN bindings b ON b.tenant_id = h.tenant_id AND b.trigger_id = h.trigger_id
+    LEFT JOIN actions a ON a.tenant_id = b.tenant_id AND a.id = b.action_id
     WHERE h.tenant_id = $1 AND h.trigger_id = $2
     ORDER BY b.position";
 
@@ -75,6 +86,27 @@ impl FlowRow {
 }
 
 impl SqlStore {
+    pub(crate) async fn flow_stamp_impl(
+        &self,
+        tenant_id: &str,
+        trigger_id: &str,
+    ) -> Result<FlowStamp> {
+        let rows: Vec<(i64, Option<i64>, Option<i64>)> = with_pool!(self.db, read, |pool, _pg| {
+            sqlx::query_as(STAMP_SELECT)
+                .bind(tenant_id)
+                .bind(trigger_id)
+                .fetch_all(pool)
+                .await?
+        });
+        let revision = rows.first().map_or(0, |row| row.0);
+        let versions = rows
+            .into_iter()
+            .filter(|(_, position, _)| position.is_some())
+            .map(|(_, _, version)| version)
+            .collect();
+        Ok(FlowStamp { revision, versions })
+    }
+
     pub(crate) async fn current_flow_impl(
         &self,
         tenant_id: &str,

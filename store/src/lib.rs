@@ -31,7 +31,7 @@ pub use db::{open, Backend, SqlStore};
 pub use error::{Error, Result};
 pub use model::flow::{
     AttemptEnd, Binding, BindingRevision, Bindings, Execution, ExecutionFilter, FinishedAttempt,
-    Flow, FlowStep, Inserted, NewExecution, NextAttempt, Outcome,
+    Flow, FlowStamp, FlowStep, Inserted, NewExecution, NextAttempt, Outcome,
 };
 pub use model::{
     Action, ActionFilter, ActionPatch, ActionVersion, ApiToken, Build, BuildError, BuildStatus,
@@ -236,6 +236,9 @@ pub trait BindingStore: Send + Sync {
     async fn get_bindings(&self, tenant_id: &str, trigger_id: &str) -> Result<Bindings>;
     /// The current flow with each bound action's deployed version, in order, in one read.
     async fn current_flow(&self, tenant_id: &str, trigger_id: &str) -> Result<Flow>;
+    /// The current flow's [`FlowStamp`] (equal to `current_flow(…).stamp()` read at the same moment),
+    /// in one cheap read: what a cache of flows checks before serving one.
+    async fn flow_stamp(&self, tenant_id: &str, trigger_id: &str) -> Result<FlowStamp>;
     /// Replaces the whole list as a new revision, in one transaction. With `expected_revision`,
     /// `Conflict` when the flow changed since (for read-modify-write edits). `NotFound` when an
     /// action is not the tenant's.
@@ -283,23 +286,24 @@ pub trait ExecutionStore: Send + Sync {
         page: Page,
     ) -> Result<Paged<Execution>>;
     /// Leases up to `limit` due jobs (pending, or running with an expired lease) to `worker_id`
-    /// until `now + lease`, counting one more attempt each. Running jobs whose lease expired on
-    /// their last attempt become `dead` instead.
+    /// for `lease`, counting one more attempt each. Running jobs whose lease expired on their last
+    /// attempt become `dead` instead. Lease ends and due times are judged on the store's clock
+    /// (PostgreSQL's `now()` on PostgreSQL), never the caller's, so nodes with skewed clocks agree.
     async fn claim_due(
         &self,
         worker_id: &str,
         limit: u32,
         lease: Duration,
-        now: Timestamp,
     ) -> Result<Vec<Execution>>;
-    /// Pushes the lease of a running job to `until`, if `worker_id` still holds it for `attempt`
-    /// (the claim's `Execution::attempts`); `Conflict` otherwise.
+    /// Pushes the end of the lease of a running job to `lease` from now (the store's clock), if
+    /// `worker_id` still holds it for `attempt` (the claim's `Execution::attempts`) and it has not
+    /// ended; `Conflict` otherwise.
     async fn extend_lease(
         &self,
         execution_id: &str,
         worker_id: &str,
         attempt: i64,
-        until: Timestamp,
+        lease: Duration,
     ) -> Result<()>;
     /// Records the end of the leased attempt.
     async fn complete(
@@ -326,8 +330,15 @@ pub trait ExecutionStore: Send + Sync {
         worker_id: &str,
         attempts: &[FinishedAttempt],
     ) -> Result<Vec<bool>>;
-    /// Re-drives a `dead` execution: `pending` now, attempts reset to 0. `Conflict` otherwise.
-    async fn retry(&self, tenant_id: &str, execution_id: &str) -> Result<Execution>;
+    /// Re-drives a `dead` execution: `pending` now, with `attempts_more` attempts allowed from here
+    /// (`max_attempts` becomes `attempts + attempts_more`); the attempt count goes on, so the next
+    /// attempt's number follows the last one. `Conflict` unless it is dead.
+    async fn retry(
+        &self,
+        tenant_id: &str,
+        execution_id: &str,
+        attempts_more: u32,
+    ) -> Result<Execution>;
     /// Deletes finished (`final`, `partial`, `failed`) executions last updated before `cutoff`;
     /// pending, running and dead ones are kept. Returns how many were deleted.
     async fn purge_older_than(&self, cutoff: Timestamp) -> Result<u64>;

@@ -4,36 +4,67 @@
 //! PostgreSQL claims with `FOR UPDATE SKIP LOCKED` in one short statement, so concurrent workers
 //! (in many processes) take disjoint jobs without waiting for each other. SQLite has a single
 //! writer connection, so the same UPDATE … RETURNING runs alone and needs no row locks.
+//!
+//! Lease ends, expiry and due times are judged on one clock: PostgreSQL's `now()` (callers give
+//! durations, never instants of their own clock), or on SQLite this process's.
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::types::Json;
 
-use crate::db::{begin_write, now, truncate, with_pool};
+use crate::db::{begin_write, truncate, with_pool};
 use crate::executions::EXECUTION_COLUMNS;
 use crate::{Error, Execution, ExecutionStatus, Result, SqlStore, Timestamp};
 
 const LEASE_LOST: &str = "the execution's lease is held by another worker or has ended";
 
-/// `$1` now: running jobs whose lease expired on their last allowed attempt become dead.
+/// The clock of the queue in SQL: PostgreSQL's own (`now()`, one clock for every node, so a node whose
+/// clock is off can neither take a live lease nor keep a lease past its end), else `$n`, this
+/// process's clock bound as a parameter (SQLite: one file on one host, so one clock).
+fn clock(pg: bool, param: &str) -> String {
+    if pg {
+        "now()".to_owned()
+    } else {
+        param.to_owned()
+    }
+}
+
+/// `$1` now (SQLite only): running jobs whose lease expired on their last allowed attempt become dead.
 fn expire_sql(pg: bool) -> String {
     let lock = if pg { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let now = clock(pg, "$1");
     format!(
         "UPDATE executions SET status = 'dead',
             last_error = 'the lease expired during the last allowed attempt',
-            lease_owner = NULL, lease_expires_at = NULL, updated_at = $1
+            lease_owner = NULL, lease_expires_at = NULL, updated_at = {now}
          WHERE id IN (SELECT id FROM executions
-             WHERE status = 'running' AND lease_expires_at <= $1 AND attempts >= max_attempts{lock})"
+             WHERE status = 'running' AND lease_expires_at <= {now} AND attempts >= max_attempts{lock})"
     )
 }
 
-/// `$1` worker, `$2` lease end, `$3` now, `$4` limit.
+/// The time `$n` microseconds from now on PostgreSQL's clock (SQLite: `$n` is that time itself,
+/// computed on this process's clock).
+pub(crate) fn after_sql(pg: bool, param: &str) -> String {
+    if pg {
+        format!("now() + {param}::bigint * interval '1 microsecond'")
+    } else {
+        param.to_owned()
+    }
+}
+
+/// `$1` worker, `$2` lease (see [`after_sql`]), `$3` limit, `$4` now (SQLite only).
 fn claim_sql(pg: bool) -> String {
-    const DUE: &str = "(status = 'pending' OR (status = 'running' AND lease_expires_at <= $3))
-        AND next_attempt_at <= $3 ORDER BY next_attempt_at, id LIMIT $4";
-    const SET: &str = "status = 'running', attempts = attempts + 1, lease_owner = $1,
-        lease_expires_at = $2, updated_at = $3";
+    let now = clock(pg, "$4");
+    let until = after_sql(pg, "$2");
+    let due = format!(
+        "(status = 'pending' OR (status = 'running' AND lease_expires_at <= {now}))
+        AND next_attempt_at <= {now} ORDER BY next_attempt_at, id LIMIT $3"
+    );
+    let set = format!(
+        "status = 'running', attempts = attempts + 1, lease_owner = $1,
+        lease_expires_at = {until}, updated_at = {now}"
+    );
     if pg {
         // A materialised CTE runs the locking SELECT exactly once.
         let returning: Vec<String> = EXECUTION_COLUMNS
@@ -41,23 +72,29 @@ fn claim_sql(pg: bool) -> String {
             .map(|column| format!("e.{column}"))
             .collect();
         format!(
-            "WITH due AS MATERIALIZED (SELECT id FROM executions WHERE {DUE} FOR UPDATE SKIP LOCKED)
-             UPDATE executions e SET {SET} FROM due WHERE e.id = due.id
+            "WITH due AS MATERIALIZED (SELECT id FROM executions WHERE {due} FOR UPDATE SKIP LOCKED)
+             UPDATE executions e SET {set} FROM due WHERE e.id = due.id
              RETURNING {}",
             returning.join(", ")
         )
     } else {
         format!(
-            "UPDATE executions SET {SET} WHERE id IN (SELECT id FROM executions WHERE {DUE})
+            "UPDATE executions SET {set} WHERE id IN (SELECT id FROM executions WHERE {due})
              RETURNING {EXECUTION_COLUMNS}"
         )
     }
 }
 
-fn lease_end(now: Timestamp, lease: Duration) -> Timestamp {
-    let lease = TimeDelta::from_std(lease).unwrap_or(TimeDelta::MAX);
+/// A duration in whole microseconds, saturated.
+pub(crate) fn micros(duration: Duration) -> i64 {
+    i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
+}
+
+/// `now + duration` at the stored precision, saturated.
+pub(crate) fn after(now: Timestamp, duration: Duration) -> Timestamp {
+    let duration = TimeDelta::from_std(duration).unwrap_or(TimeDelta::MAX);
     truncate(
-        now.checked_add_signed(lease)
+        now.checked_add_signed(duration)
             .unwrap_or(DateTime::<Utc>::MAX_UTC),
     )
 }
@@ -68,23 +105,25 @@ impl SqlStore {
         worker_id: &str,
         limit: u32,
         lease: Duration,
-        now: Timestamp,
     ) -> Result<Vec<Execution>> {
-        let now = truncate(now);
-        let until = lease_end(now, lease);
+        let now = self.clock();
         let mut claimed: Vec<Execution> = with_pool!(self.db, write, |pool, pg| {
             let mut tx = begin_write!(pool, pg);
-            sqlx::query(&expire_sql(pg))
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let claimed = sqlx::query_as(&claim_sql(pg))
-                .bind(worker_id)
-                .bind(until)
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(&mut *tx)
-                .await?;
+            let expire = expire_sql(pg);
+            let expire = sqlx::query(&expire);
+            let expire = if pg { expire } else { expire.bind(now) };
+            expire.execute(&mut *tx).await?;
+            let claim = claim_sql(pg);
+            let query = sqlx::query_as(&claim).bind(worker_id);
+            let query = if pg {
+                query.bind(micros(lease)).bind(i64::from(limit))
+            } else {
+                query
+                    .bind(after(now, lease))
+                    .bind(i64::from(limit))
+                    .bind(now)
+            };
+            let claimed = query.fetch_all(&mut *tx).await?;
             tx.commit().await?;
             claimed
         });
@@ -100,21 +139,28 @@ impl SqlStore {
         execution_id: &str,
         worker_id: &str,
         attempt: i64,
-        until: Timestamp,
+        lease: Duration,
     ) -> Result<()> {
-        let updated = with_pool!(self.db, write, |pool, _pg| {
-            sqlx::query(
-                "UPDATE executions SET lease_expires_at = $3, updated_at = $4
-                 WHERE id = $1 AND lease_owner = $2 AND attempts = $5 AND status = 'running'",
-            )
-            .bind(execution_id)
-            .bind(worker_id)
-            .bind(truncate(until))
-            .bind(now())
-            .bind(attempt)
-            .execute(pool)
-            .await?
-            .rows_affected()
+        let now = self.clock();
+        let updated = with_pool!(self.db, write, |pool, pg| {
+            // A lease past its end is over, even before another worker takes the job.
+            let now_sql = clock(pg, "$5");
+            let sql = format!(
+                "UPDATE executions SET lease_expires_at = {}, updated_at = {now_sql}
+                 WHERE id = $1 AND lease_owner = $2 AND attempts = $3 AND status = 'running'
+                   AND lease_expires_at > {now_sql}",
+                after_sql(pg, "$4"),
+            );
+            let query = sqlx::query(&sql)
+                .bind(execution_id)
+                .bind(worker_id)
+                .bind(attempt);
+            let query = if pg {
+                query.bind(micros(lease))
+            } else {
+                query.bind(after(now, lease)).bind(now)
+            };
+            query.execute(pool).await?.rows_affected()
         });
         if updated == 0 {
             return Err(self.lease_error(execution_id).await);
@@ -123,7 +169,8 @@ impl SqlStore {
     }
 
     /// Ends the attempt leased by `worker_id`: sets the status, the results, the error (if any)
-    /// and the next attempt time (if any), and releases the lease.
+    /// and the next attempt time (if any: `next_in` from now on the queue's clock), and releases the
+    /// lease.
     pub(crate) async fn finish_attempt(
         &self,
         execution_id: &str,
@@ -131,26 +178,31 @@ impl SqlStore {
         status: ExecutionStatus,
         error: Option<&str>,
         results: &[serde_json::Value],
-        next_attempt_at: Option<Timestamp>,
+        next_in: Option<Duration>,
     ) -> Result<Execution> {
-        let sql = format!(
-            "UPDATE executions SET status = $3, last_error = COALESCE($4, last_error),
-                results = $5, next_attempt_at = COALESCE($6, next_attempt_at),
-                lease_owner = NULL, lease_expires_at = NULL, updated_at = $7
-             WHERE id = $1 AND lease_owner = $2 AND status = 'running'
-             RETURNING {EXECUTION_COLUMNS}"
-        );
-        let finished: Option<Execution> = with_pool!(self.db, write, |pool, _pg| {
-            sqlx::query_as(&sql)
+        let now = self.clock();
+        let finished: Option<Execution> = with_pool!(self.db, write, |pool, pg| {
+            let sql = format!(
+                "UPDATE executions SET status = $3, last_error = COALESCE($4, last_error),
+                    results = $5, next_attempt_at = COALESCE({}, next_attempt_at),
+                    lease_owner = NULL, lease_expires_at = NULL, updated_at = {}
+                 WHERE id = $1 AND lease_owner = $2 AND status = 'running'
+                 RETURNING {EXECUTION_COLUMNS}",
+                after_sql(pg, "$6"),
+                clock(pg, "$7"),
+            );
+            let query = sqlx::query_as(&sql)
                 .bind(execution_id)
                 .bind(worker_id)
                 .bind(status.as_str())
                 .bind(error)
-                .bind(Json(results))
-                .bind(next_attempt_at.map(truncate))
-                .bind(now())
-                .fetch_optional(pool)
-                .await?
+                .bind(Json(results));
+            let query = if pg {
+                query.bind(next_in.map(micros))
+            } else {
+                query.bind(next_in.map(|d| after(now, d))).bind(now)
+            };
+            query.fetch_optional(pool).await?
         });
         match finished {
             Some(execution) => Ok(execution),

@@ -1,24 +1,24 @@
-//! Dispatch of a trigger: validate the event, read the tenant's current flow, then run it now (sync
-//! triggers) or store it durably as a pending execution for the workers (async triggers).
+//! Dispatch of a trigger: validate the event, read the tenant's current flow (from the [`FlowCache`]
+//! when the store's stamp of it is unchanged), then run it now (sync triggers) or store it durably as
+//! a pending execution for the workers (async triggers).
 
 use std::sync::Arc;
 
 use actionflow_runtime::Delivery;
-use actionflow_store::{Flow, Inserted, NewExecution, Store};
+use actionflow_store::{Inserted, NewExecution, Store};
 use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::catalog::{self, TriggerSpec};
 use crate::executor::Executor;
-use crate::flow::{self, FlowInput, FlowReport, PlannedStep, Step, FLOW_MS_MAX};
+use crate::flow::{self, FlowInput, FlowReport, PlannedStep, FLOW_MS_MAX};
+use crate::flow_cache::{CachedFlow, FlowCache};
+use crate::idempotency::idempotency_key_of;
 use crate::logs::LogHub;
 use crate::Error;
 
 /// Default of `attempts_max`: attempts of an async execution before it is dead-lettered.
 pub const ATTEMPTS_MAX: u32 = 5;
-
-/// Longest idempotency key accepted.
-pub const IDEMPOTENCY_KEY_CHARS_MAX: usize = 255;
 
 /// Settings of dispatch, shared by the workers.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +57,8 @@ pub struct Dispatcher {
     pub(crate) settings: DispatchSettings,
     /// Wakes this process's workers when an execution is enqueued.
     pub(crate) wake: Arc<Notify>,
+    /// Flows read before, served while the store's stamp of them is unchanged.
+    flows: Arc<FlowCache>,
 }
 
 impl Dispatcher {
@@ -72,6 +74,7 @@ impl Dispatcher {
             logs,
             settings,
             wake: Arc::new(Notify::new()),
+            flows: Arc::new(FlowCache::default()),
         }
     }
 
@@ -98,7 +101,8 @@ impl Dispatcher {
     }
 
     /// Dispatches `event` to the tenant's flow of `trigger_id`. The idempotency key (or else the
-    /// event's `id`) makes a repeated async dispatch return the first execution.
+    /// event's `id`; the two are separate namespaces, see [`crate::KeySource`]) makes a repeated async
+    /// dispatch return the first execution.
     pub async fn dispatch(
         &self,
         tenant_id: &str,
@@ -108,7 +112,7 @@ impl Dispatcher {
     ) -> Result<Dispatched, Error> {
         let spec = catalog::find(trigger_id)?;
         spec.validate_event(&event)?;
-        let flow = self.store.current_flow(tenant_id, trigger_id).await?;
+        let flow = self.current_flow(tenant_id, trigger_id).await?;
         match spec.trigger.delivery {
             Delivery::Sync => Ok(Dispatched::Sync(
                 self.run_sync(tenant_id, spec, event, flow).await,
@@ -121,15 +125,35 @@ impl Dispatcher {
         }
     }
 
-    /// Re-drives a dead execution (`Conflict` unless it is dead) and wakes this process's workers.
+    /// Re-drives a dead execution (`Conflict` unless it is dead) with a fresh budget of
+    /// `attempts_max` attempts, its attempts numbered on from the last one, and wakes this process's
+    /// workers.
     pub async fn retry(
         &self,
         tenant_id: &str,
         execution_id: &str,
     ) -> Result<actionflow_store::Execution, Error> {
-        let execution = self.store.retry(tenant_id, execution_id).await?;
+        let budget = self.settings.attempts_max;
+        let execution = self.store.retry(tenant_id, execution_id, budget).await?;
         self.wake.notify_one();
         Ok(execution)
+    }
+
+    /// The tenant's current flow of the trigger: one cheap read of its stamp, and the full read only
+    /// when the cached flow is missing or stale.
+    async fn current_flow(
+        &self,
+        tenant_id: &str,
+        trigger_id: &str,
+    ) -> Result<Arc<CachedFlow>, Error> {
+        let stamp = self.store.flow_stamp(tenant_id, trigger_id).await?;
+        if let Some(flow) = self.flows.get(tenant_id, trigger_id, &stamp) {
+            return Ok(flow);
+        }
+        let flow = self.store.current_flow(tenant_id, trigger_id).await?;
+        let flow = Arc::new(CachedFlow::new(flow));
+        self.flows.put(tenant_id, trigger_id, flow.clone());
+        Ok(flow)
     }
 
     async fn run_sync(
@@ -137,16 +161,8 @@ impl Dispatcher {
         tenant_id: &str,
         spec: TriggerSpec,
         event: Value,
-        flow: Flow,
+        flow: Arc<CachedFlow>,
     ) -> FlowReport {
-        let steps: Vec<Step> = flow
-            .steps
-            .into_iter()
-            .map(|step| Step {
-                planned: planned(&step.binding, step.version.as_ref().map(|v| v.number)),
-                version: step.version.map(Arc::new),
-            })
-            .collect();
         let input = FlowInput {
             tenant_id: tenant_id.to_owned(),
             trigger: spec.trigger,
@@ -154,7 +170,7 @@ impl Dispatcher {
             budget_ms: self.settings.flow_ms_max,
             execution_id: None,
         };
-        flow::run(self.executor.as_ref(), &self.logs, input, &steps).await
+        flow::run(self.executor.as_ref(), &self.logs, input, &flow.steps).await
     }
 
     async fn enqueue(
@@ -162,14 +178,10 @@ impl Dispatcher {
         tenant_id: &str,
         spec: TriggerSpec,
         event: Value,
-        flow: Flow,
+        flow: Arc<CachedFlow>,
         idempotency_key: Option<String>,
     ) -> Result<Inserted, Error> {
-        let plan: Vec<PlannedStep> = flow
-            .steps
-            .iter()
-            .map(|step| planned(&step.binding, step.version.as_ref().map(|v| v.number)))
-            .collect();
+        let plan: Vec<PlannedStep> = flow.steps.iter().map(|s| s.planned.clone()).collect();
         let new = NewExecution {
             trigger_id: spec.trigger.id.to_owned(),
             idempotency_key,
@@ -185,31 +197,4 @@ impl Dispatcher {
         }
         Ok(inserted)
     }
-}
-
-fn planned(binding: &actionflow_store::Binding, version: Option<i64>) -> PlannedStep {
-    PlannedStep {
-        action_id: binding.action_id.clone(),
-        display_name: binding.display_name.clone(),
-        version,
-        on_error: binding.on_error,
-    }
-}
-
-/// The explicit key, else the event's `id` (already checked to be a string by the schema).
-fn idempotency_key_of(explicit: Option<String>, event: &Value) -> Result<Option<String>, Error> {
-    let (key, field) = match explicit {
-        Some(key) => (key, "Idempotency-Key"),
-        None => match event.get("id").and_then(Value::as_str) {
-            Some(id) => (id.to_owned(), "event.id"),
-            None => return Ok(None),
-        },
-    };
-    if key.is_empty() || key.chars().count() > IDEMPOTENCY_KEY_CHARS_MAX {
-        return Err(Error::InvalidField {
-            field: field.to_owned(),
-            message: format!("must be 1 to {IDEMPOTENCY_KEY_CHARS_MAX} characters"),
-        });
-    }
-    Ok(Some(key))
 }

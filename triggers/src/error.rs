@@ -38,6 +38,10 @@ pub enum Error {
     },
     #[error("position: {position} is past the end of the flow ({len} bindings)")]
     InvalidPosition { position: usize, len: usize },
+    /// An old bindings revision breaks today's rules (an action deleted or no longer deployed for
+    /// the trigger, more bindings than the limit); `reason` says which, naming the binding.
+    #[error("bindings revision {number} cannot be restored: {reason}")]
+    RevisionNotRestorable { number: i64, reason: String },
     /// A field of a request is empty or malformed.
     #[error("{field}: {message}")]
     InvalidField { field: String, message: String },
@@ -68,6 +72,7 @@ impl Error {
             | Error::NotBound { field, .. }
             | Error::InvalidField { field, .. } => Some(field),
             Error::TooManyBindings { .. } => Some("bindings"),
+            Error::RevisionNotRestorable { .. } => Some("number"),
             Error::InvalidPosition { .. } => Some("position"),
             Error::Store(_) | Error::Runtime(_) | Error::Prepare { .. } => None,
             Error::InvalidPlan { .. } => None,

@@ -8,7 +8,7 @@
 //!
 //! ```text
 //! dispatch ─► validate event ─► current flow ─┬─ sync:  flow::run ─► FlowReport
-//!                                              └─ async: insert_execution (plan pinned) ─► Worker
+//!             (cached while its stamp holds)   └─ async: insert_execution (plan pinned) ─► Worker
 //! Worker: claim_due ─► flow::run (event.execution = {id, attempt}) ─► complete | fail_attempt
 //! ```
 
@@ -18,6 +18,8 @@ mod dispatch;
 mod error;
 mod executor;
 pub mod flow;
+pub mod flow_cache;
+mod idempotency;
 mod logs;
 pub mod retention;
 pub mod worker;
@@ -26,9 +28,7 @@ pub use bindings::rules::{
     ActionRef, BindingRequest, RefKind, BINDINGS_PER_TRIGGER_MAX, DISPLAY_NAME_CHARS_MAX,
 };
 pub use catalog::{catalog, find, TriggerSpec};
-pub use dispatch::{
-    DispatchSettings, Dispatched, Dispatcher, ATTEMPTS_MAX, IDEMPOTENCY_KEY_CHARS_MAX,
-};
+pub use dispatch::{DispatchSettings, Dispatched, Dispatcher, ATTEMPTS_MAX};
 pub use error::{Error, Result};
 pub use executor::{
     ActionCall, Executor, Prepared, RuntimeExecutor, VersionResources, WithoutResources,
@@ -36,6 +36,7 @@ pub use executor::{
 pub use flow::{
     ActionResult, FlowError, FlowReport, FlowStatus, PlannedStep, ResultStatus, FLOW_MS_MAX,
 };
+pub use idempotency::{KeySource, IDEMPOTENCY_KEY_CHARS_MAX};
 pub use logs::{LiveLog, LogHub, LIVE_LINES_BUFFERED_MAX};
 pub use worker::backoff::Backoff;
 pub use worker::{Worker, WorkerSettings};

@@ -30,6 +30,30 @@ pub struct Flow {
     pub steps: Vec<FlowStep>,
 }
 
+impl Flow {
+    /// What identifies this flow's content: its revision and each bound action's deployed version.
+    pub fn stamp(&self) -> FlowStamp {
+        FlowStamp {
+            revision: self.revision,
+            versions: self
+                .steps
+                .iter()
+                .map(|step| step.version.as_ref().map(|v| v.number))
+                .collect(),
+        }
+    }
+}
+
+/// A cheap fingerprint of a trigger's current flow (see
+/// [`crate::BindingStore::flow_stamp`]): the bindings revision (which fixes the bound actions, their
+/// order and settings) and the deployed version number of each bound action, in order. Versions are
+/// immutable, so two reads with equal stamps read the same flow.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FlowStamp {
+    pub revision: i64,
+    pub versions: Vec<Option<i64>>,
+}
+
 /// One binding of a flow with its action's deployed version (`None` if it has none).
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlowStep {
@@ -55,8 +79,10 @@ pub struct Execution {
     pub trigger_id: String,
     #[sqlx(try_from = "String")]
     pub status: ExecutionStatus,
-    /// Number of claims so far (the current attempt while `running`).
+    /// Number of claims so far, re-drives included (the current attempt while `running`).
     pub attempts: i64,
+    /// The attempt after which a failure dead-letters it; each re-drive moves it a full budget past
+    /// `attempts`.
     pub max_attempts: i64,
     pub idempotency_key: Option<String>,
     /// The actions bound when the trigger was dispatched (for filtering by action).
@@ -87,6 +113,8 @@ pub struct NewExecution {
     pub action_ids: Vec<String>,
     pub event: serde_json::Value,
     pub max_attempts: u32,
+    /// When the first attempt is due; on PostgreSQL at the latest the database's now (a node whose
+    /// clock runs ahead does not delay its jobs).
     pub next_attempt_at: Timestamp,
     /// The flow pinned at dispatch, as the domain shaped it; stored as is.
     pub plan: serde_json::Value,
@@ -118,10 +146,11 @@ impl Outcome {
     }
 }
 
-/// What happens after a failed attempt: try again at a time, or dead-letter it.
+/// What happens after a failed attempt: try again after a delay (counted on the queue's clock:
+/// PostgreSQL's on PostgreSQL), or dead-letter it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NextAttempt {
-    At(Timestamp),
+    After(std::time::Duration),
     Dead,
 }
 

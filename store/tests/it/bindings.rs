@@ -96,8 +96,13 @@ async fn binding_revisions_and_restore(store: Shared) {
 
 async fn current_flow_has_deployed_versions(store: Shared) {
     let (t, a, b) = two_actions(&store).await;
+    let stamp = |store: Shared, t: String| async move { store.flow_stamp(&t, FLOW).await.unwrap() };
+    let before = stamp(store.clone(), t.clone()).await;
+    assert_eq!((before.revision, before.versions.len()), (0, 0));
     let list = [bind(&a, OnError::Fail), bind(&b, OnError::Continue)];
     store.replace_bindings(&t, FLOW, &list, None).await.unwrap();
+    let bound = stamp(store.clone(), t.clone()).await;
+    assert_eq!((bound.revision, &bound.versions), (1, &vec![None, None]));
     let deployed = NewVersion {
         code: "exports.onExecutePostLogin = async () => {};".to_owned(),
         dependencies: Vec::new(),
@@ -114,6 +119,11 @@ async fn current_flow_has_deployed_versions(store: Shared) {
 
     let flow = store.current_flow(&t, FLOW).await.unwrap();
     assert_eq!(flow.revision, 1);
+    // The stamp follows deploys as well as bindings edits, and equals the flow's own.
+    let stamp_now = stamp(store.clone(), t.clone()).await;
+    assert_eq!(stamp_now, flow.stamp());
+    assert_eq!(stamp_now.versions, [None, Some(2)]);
+    assert_ne!(stamp_now, bound);
     let steps: Vec<(&str, Option<i64>)> = flow
         .steps
         .iter()
@@ -132,6 +142,10 @@ async fn current_flow_has_deployed_versions(store: Shared) {
     store.replace_bindings(&t, FLOW, &[], None).await.unwrap();
     let emptied = store.current_flow(&t, FLOW).await.unwrap();
     assert_eq!((emptied.revision, emptied.steps.len()), (2, 0));
+    assert_eq!(stamp(store.clone(), t.clone()).await, emptied.stamp());
+    // Another tenant's stamp of the same trigger is its own.
+    let other_tenant = tenant(&store, "other").await.id;
+    assert_eq!(stamp(store.clone(), other_tenant).await.revision, 0);
     let other = store
         .current_flow(&t, "post-change-password")
         .await

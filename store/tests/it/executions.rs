@@ -76,7 +76,7 @@ async fn list_filters_and_retention(store: Shared) {
         }
         store.insert_execution(&t, new).await.unwrap();
     }
-    let claimed = store.claim_due("w", 2, LEASE, Utc::now()).await.unwrap();
+    let claimed = store.claim_due("w", 2, LEASE).await.unwrap();
     for execution in &claimed {
         store
             .complete(&execution.id, "w", Outcome::Final, &[])

@@ -82,6 +82,15 @@ where
     F: FnOnce(Vec<Shared>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    on_postgres_skewed(&vec![chrono::TimeDelta::zero(); count], story).await
+}
+
+/// Like [`on_postgres`], one store per skew, each behaving as a node whose clock is that far off.
+pub async fn on_postgres_skewed<F, Fut>(skews: &[chrono::TimeDelta], story: F)
+where
+    F: FnOnce(Vec<Shared>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let Some(url) = postgres_url() else { return };
     let admin_options = PgConnectOptions::from_str(&url).unwrap();
     let mut admin = PgConnection::connect_with(&admin_options).await.unwrap();
@@ -93,9 +102,9 @@ where
     let options = admin_options.database(&database);
     let mut stores: Vec<Shared> = Vec::new();
     let mut opened = Ok(());
-    for _ in 0..count {
+    for skew in skews {
         match SqlStore::connect_postgres_with(options.clone()).await {
-            Ok(store) => stores.push(Arc::new(store)),
+            Ok(store) => stores.push(Arc::new(store.with_clock_skew(*skew))),
             Err(error) => opened = Err(format!("cannot open the PostgreSQL store: {error:?}")),
         }
     }

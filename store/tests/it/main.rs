@@ -7,6 +7,7 @@ mod harness;
 mod actions;
 mod bindings;
 mod builds;
+mod clock;
 mod executions;
 mod finish;
 mod open;

@@ -13,6 +13,12 @@ use crate::harness::{job, tenant, Shared};
 
 const LEASE: Duration = Duration::from_secs(30);
 
+/// Sleeps until `at` (on this host's clock, which is the database's too in these tests) has passed.
+async fn sleep_past(at: chrono::DateTime<Utc>) {
+    let left = (at - Utc::now()).to_std().unwrap_or_default();
+    tokio::time::sleep(left + Duration::from_millis(50)).await;
+}
+
 async fn claim_then_fail_until_dead(store: Shared) {
     let t = tenant(&store, "acme").await.id;
     let id = store
@@ -21,8 +27,8 @@ async fn claim_then_fail_until_dead(store: Shared) {
         .unwrap()
         .execution
         .id;
-    let now = Utc::now();
-    let claimed = store.claim_due("w1", 10, LEASE, now).await.unwrap();
+    let before = Utc::now();
+    let claimed = store.claim_due("w1", 10, LEASE).await.unwrap();
     assert_eq!(claimed.len(), 1);
     let c = &claimed[0];
     assert_eq!(
@@ -30,28 +36,25 @@ async fn claim_then_fail_until_dead(store: Shared) {
         (id.as_str(), ExecutionStatus::Running, 1)
     );
     assert_eq!(c.lease_owner.as_deref(), Some("w1"));
-    assert!(c.lease_expires_at.unwrap() > now);
+    assert!(c.lease_expires_at.unwrap() > before + TimeDelta::seconds(29));
     assert!(
-        store
-            .claim_due("w2", 10, LEASE, now)
-            .await
-            .unwrap()
-            .is_empty(),
+        store.claim_due("w2", 10, LEASE).await.unwrap().is_empty(),
         "leased"
     );
 
-    let later = now + TimeDelta::seconds(10);
     let results = vec![json!({"action": "action-1", "status": "error"})];
-    let retry_at = NextAttempt::At(later);
+    let before = Utc::now();
+    let retry = NextAttempt::After(Duration::from_millis(1500));
     let failed = store
-        .fail_attempt(&id, "w1", "boom", &results, retry_at)
+        .fail_attempt(&id, "w1", "boom", &results, retry)
         .await
         .unwrap();
     assert_eq!(failed.status, ExecutionStatus::Pending);
-    // Stored times keep microseconds.
-    assert_eq!(
-        failed.next_attempt_at.timestamp_micros(),
-        later.timestamp_micros()
+    let due = failed.next_attempt_at;
+    assert!(
+        due >= before + TimeDelta::milliseconds(1499)
+            && due <= Utc::now() + TimeDelta::milliseconds(1500),
+        "{due} is not 1.5 s after {before}"
     );
     assert_eq!(
         (failed.last_error.as_deref(), failed.lease_owner),
@@ -59,14 +62,11 @@ async fn claim_then_fail_until_dead(store: Shared) {
     );
     assert_eq!(failed.results, results);
     assert!(
-        store
-            .claim_due("w1", 10, LEASE, now)
-            .await
-            .unwrap()
-            .is_empty(),
+        store.claim_due("w1", 10, LEASE).await.unwrap().is_empty(),
         "not due yet"
     );
-    let second = store.claim_due("w2", 10, LEASE, later).await.unwrap();
+    sleep_past(due).await;
+    let second = store.claim_due("w2", 10, LEASE).await.unwrap();
     assert_eq!(second[0].attempts, 2);
     let dead = store
         .fail_attempt(&id, "w2", "again", &[], NextAttempt::Dead)
@@ -76,17 +76,13 @@ async fn claim_then_fail_until_dead(store: Shared) {
         (dead.status, dead.last_error.as_deref()),
         (ExecutionStatus::Dead, Some("again"))
     );
-    let much_later = later + TimeDelta::hours(1);
     assert!(
-        store
-            .claim_due("w1", 10, LEASE, much_later)
-            .await
-            .unwrap()
-            .is_empty(),
+        store.claim_due("w1", 10, LEASE).await.unwrap().is_empty(),
         "dead"
     );
 }
 
+/// A re-drive keeps counting attempts and gives a fresh budget.
 async fn retry_dead_then_complete(store: Shared) {
     let t = tenant(&store, "acme").await.id;
     let id = store
@@ -95,33 +91,33 @@ async fn retry_dead_then_complete(store: Shared) {
         .unwrap()
         .execution
         .id;
-    let refused = store.retry(&t, &id).await;
+    let refused = store.retry(&t, &id, 3).await;
     assert!(
         matches!(refused, Err(Error::Conflict { .. })),
         "pending is not retryable"
     );
-    store.claim_due("w1", 10, LEASE, Utc::now()).await.unwrap();
+    store.claim_due("w1", 10, LEASE).await.unwrap();
     store
         .fail_attempt(&id, "w1", "boom", &[], NextAttempt::Dead)
         .await
         .unwrap();
 
-    let retried = store.retry(&t, &id).await.unwrap();
+    let retried = store.retry(&t, &id, 3).await.unwrap();
     assert_eq!(
-        (retried.status, retried.attempts),
-        (ExecutionStatus::Pending, 0)
+        (retried.status, retried.attempts, retried.max_attempts),
+        (ExecutionStatus::Pending, 1, 4)
     );
     assert_eq!(retried.last_error.as_deref(), Some("boom"));
-    let again = store.claim_due("w3", 10, LEASE, Utc::now()).await.unwrap();
-    assert_eq!((again.len(), again[0].attempts), (1, 1));
+    let again = store.claim_due("w3", 10, LEASE).await.unwrap();
+    assert_eq!((again.len(), again[0].attempts), (1, 2));
     let done = vec![json!({"action": "action-1", "status": "ok"})];
     let finished = store
         .complete(&id, "w3", Outcome::Final, &done)
         .await
         .unwrap();
     assert_eq!(
-        (finished.status, &finished.results),
-        (ExecutionStatus::Final, &done)
+        (finished.status, &finished.results, finished.attempts),
+        (ExecutionStatus::Final, &done, 2)
     );
     assert!(finished.lease_owner.is_none() && finished.lease_expires_at.is_none());
     assert_eq!(store.get_execution(&t, &id).await.unwrap(), finished);
@@ -143,17 +139,19 @@ async fn lease_expiry_and_stale_owner(store: Shared) {
         .unwrap()
         .execution
         .id;
-    let now = Utc::now();
-    store.claim_due("w1", 1, LEASE, now).await.unwrap();
-    let until = now + TimeDelta::seconds(60);
-    store.extend_lease(&id, "w1", 1, until).await.unwrap();
-    assert!(store
-        .claim_due("w2", 1, LEASE, now + TimeDelta::seconds(45))
+    store.claim_due("w1", 1, LEASE).await.unwrap();
+    store
+        .extend_lease(&id, "w1", 1, Duration::from_secs(60))
         .await
-        .unwrap()
-        .is_empty());
-    let expired = now + TimeDelta::seconds(61);
-    let taken = store.claim_due("w2", 1, LEASE, expired).await.unwrap();
+        .unwrap();
+    assert!(store.claim_due("w2", 1, LEASE).await.unwrap().is_empty());
+    // Shortened to a moment, the lease runs out and another worker takes the job.
+    store
+        .extend_lease(&id, "w1", 1, Duration::from_millis(1))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let taken = store.claim_due("w2", 1, LEASE).await.unwrap();
     assert_eq!((taken.len(), taken[0].attempts), (1, 2));
     assert_eq!(taken[0].lease_owner.as_deref(), Some("w2"));
 
@@ -170,7 +168,7 @@ async fn lease_expiry_and_stale_owner(store: Shared) {
             .await
             .map(drop)
     ));
-    assert!(lost(store.extend_lease(&id, "w1", 1, expired).await));
+    assert!(lost(store.extend_lease(&id, "w1", 1, LEASE).await));
     let done = store
         .complete(&id, "w2", Outcome::Partial, &[json!({"ok": false})])
         .await
@@ -184,17 +182,10 @@ async fn lease_expiry_and_stale_owner(store: Shared) {
         .unwrap()
         .execution
         .id;
-    let now = Utc::now();
-    assert_eq!(
-        store.claim_due("w1", 1, LEASE, now).await.unwrap()[0].id,
-        last
-    );
-    let expired = now + TimeDelta::seconds(31);
-    assert!(store
-        .claim_due("w2", 1, LEASE, expired)
-        .await
-        .unwrap()
-        .is_empty());
+    let short = Duration::from_millis(100);
+    assert_eq!(store.claim_due("w1", 1, short).await.unwrap()[0].id, last);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(store.claim_due("w2", 1, LEASE).await.unwrap().is_empty());
     let dead = store.get_execution(&t, &last).await.unwrap();
     assert_eq!(
         (dead.status, dead.lease_owner),
@@ -278,10 +269,7 @@ async fn two_processes_drain_each_job_once(first: Shared, second: Shared) {
 /// Claims and completes jobs until none is due, counting completions per job.
 async fn drain(store: Shared, worker: String, completions: Arc<Mutex<HashMap<String, usize>>>) {
     loop {
-        let claimed = store
-            .claim_due(&worker, 10, LEASE, Utc::now())
-            .await
-            .unwrap();
+        let claimed = store.claim_due(&worker, 10, LEASE).await.unwrap();
         if claimed.is_empty() {
             break;
         }

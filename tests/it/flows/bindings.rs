@@ -152,6 +152,54 @@ async fn bindings_over_http(db: Db) {
         .await;
     assert_error(&missing, 404, "not_found", "number");
 
+    // A restore follows the rules of PATCH as they are today: a revision binding an action since
+    // deleted, or more actions than the limit now allows, is refused (409) and changes nothing.
+    let d = deploy(&api, "d", "post-login", LOGIN).await;
+    let bind = |id: &str| json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]});
+    assert_eq!(api.patch(path, bind(&d)).await.1["revision"], 5);
+    assert_eq!(api.patch(path, bind(&a)).await.1["revision"], 6);
+    assert_eq!(api.delete(&format!("/v1/actions/{d}")).await.0, 204);
+    let refused = api
+        .post(
+            "/v1/triggers/post-login/bindings/revisions/5/restore",
+            json!({}),
+        )
+        .await;
+    assert_error(&refused, 409, "conflict", "number");
+    let message = refused.1["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "bindings revision 5 cannot be restored: bindings[0].ref.value: no action"
+        ),
+        "{message}"
+    );
+    let strict = super::start(&db, &["--bindings-per-trigger-max", "1"]).await;
+    let strict_api = crate::support::Api::new(&strict.url, api.token());
+    let refused = strict_api
+        .post(
+            "/v1/triggers/post-login/bindings/revisions/4/restore",
+            json!({}),
+        )
+        .await;
+    assert_error(&refused, 409, "conflict", "number");
+    assert!(
+        refused.1["error"]["message"]
+            .as_str()
+            .unwrap()
+            .ends_with("a flow holds at most 1 bindings; this one would hold 2"),
+        "{}",
+        refused.1
+    );
+    let (status, flow) = api.get(path).await;
+    assert_eq!((status, flow["revision"].as_i64()), (200, Some(6)));
+    let (status, restored) = strict_api
+        .post(
+            "/v1/triggers/post-login/bindings/revisions/6/restore",
+            json!({}),
+        )
+        .await;
+    assert_eq!((status, restored["revision"].as_i64()), (200, Some(7)));
+
     // A bound action is not deleted without force; another tenant cannot see or bind it.
     assert_eq!(api.delete(&format!("/v1/actions/{a}")).await.0, 409);
     let (_, other) = server.tenant("other", ALL_SCOPES).await;

@@ -75,6 +75,13 @@ async fn async_over_http(db: Db) {
     let id = first["execution_id"].as_str().unwrap();
     let done = wait_for(&api, id, "final").await;
     assert_eq!(done["attempts"], 1);
+    assert_eq!(
+        (
+            done["idempotency_key"].as_str(),
+            done["idempotency_key_source"].as_str()
+        ),
+        (Some("signup-7"), Some("header"))
+    );
     assert_eq!(done["results"][0]["status"], "completed");
     assert_eq!(
         done["results"][0]["logs"][0]["message"],
@@ -109,8 +116,21 @@ async fn async_over_http(db: Db) {
         (200, Some("pending")),
         "{retried}"
     );
-    assert_eq!(wait_for(&api, dead_id, "final").await["attempts"], 1);
-    assert_eq!(hook.succeeded(dead_id), [1]);
+    // Attempts are numbered on: the re-driven job's third attempt is `event.execution.attempt` 3.
+    assert_eq!(
+        (
+            retried["attempts"].as_i64(),
+            retried["max_attempts"].as_i64()
+        ),
+        (Some(2), Some(4))
+    );
+    let redriven = wait_for(&api, dead_id, "final").await;
+    assert_eq!(redriven["attempts"], 3);
+    assert_eq!(hook.succeeded(dead_id), [3]);
+    assert_eq!(
+        redriven["results"][0]["logs"][0]["message"],
+        format!("attempt 3 of {dead_id}")
+    );
 
     let (_, list) = api
         .get(&format!(
@@ -118,6 +138,15 @@ async fn async_over_http(db: Db) {
         ))
         .await;
     assert_eq!(list["total"], 2, "{list}");
+    // List items are summaries: no event, and counts instead of logs and api calls.
+    let item = &list["executions"][0];
+    assert!(item.get("event").is_none(), "{item}");
+    let result = &item["results"][0];
+    assert!(result.get("logs").is_none(), "{result}");
+    assert_eq!(
+        (result["log_count"].as_u64(), result["status"].as_str()),
+        (Some(1), Some("completed"))
+    );
     let (_, list) = api.get("/v1/executions?since=2999-01-01T00:00:00Z").await;
     assert_eq!(list["total"], 0, "{list}");
     assert_error(

@@ -1,8 +1,9 @@
 //! End-to-end tests of triggers over HTTP: bindings and their revisions, sync dispatch, async
-//! delivery (retries, dead letter, idempotency), live logs, a kill -9 with queued jobs, and two
-//! servers sharing one PostgreSQL queue.
+//! delivery (retries, dead letter, idempotency), live logs, a kill -9 with queued jobs, two
+//! servers sharing one PostgreSQL queue, and the token and flow caches across nodes.
 
 mod bindings;
+mod caches;
 mod cli;
 mod delivery;
 mod hook;

@@ -1,6 +1,7 @@
 //! Edits of a trigger's ordered flow: replace the whole list, insert or remove one binding, restore a
-//! revision. Each loads what the rules need, applies [`rules`], and stores a new revision; single
-//! edits are read-modify-write on the revision number, retried when another edit won the race.
+//! revision (checked as a replacement of the whole list). Each loads what the rules need, applies
+//! [`rules`], and stores a new revision; single edits are read-modify-write on the revision number,
+//! retried when another edit won the race.
 
 pub mod rules;
 
@@ -79,6 +80,21 @@ pub async fn set(
     bindings_max: usize,
 ) -> Result<Bindings, Error> {
     catalog::find(trigger_id)?;
+    let bindings = checked(store, tenant_id, trigger_id, requests, bindings_max).await?;
+    Ok(store
+        .replace_bindings(tenant_id, trigger_id, &bindings, None)
+        .await?)
+}
+
+/// The bindings `requests` make, after every rule of a whole flow: the count, each action bindable,
+/// display names, no action twice. Errors name `bindings[i]…`.
+async fn checked(
+    store: &dyn Store,
+    tenant_id: &str,
+    trigger_id: &str,
+    requests: &[BindingRequest],
+    bindings_max: usize,
+) -> Result<Vec<Binding>, Error> {
     rules::check_count(requests.len(), bindings_max)?;
     let mut bindings = Vec::with_capacity(requests.len());
     let mut names = Vec::with_capacity(requests.len());
@@ -89,9 +105,7 @@ pub async fn set(
         bindings.push(binding);
     }
     rules::check_unique("bindings", &bindings, &names)?;
-    Ok(store
-        .replace_bindings(tenant_id, trigger_id, &bindings, None)
-        .await?)
+    Ok(bindings)
 }
 
 /// Inserts one binding at `position` (`None`: last) without touching the others.
@@ -148,34 +162,43 @@ pub async fn remove(
     }
 }
 
-/// Makes revision `number` the current flow again (as a new revision), after checking that each
-/// of its actions can still run on the trigger.
+/// Makes revision `number` the current flow again (as a new revision), under the same rules as
+/// [`set`]: an old revision whose actions were since deleted, undeployed from the trigger, or that
+/// holds more bindings than the limit now allows is refused with `RevisionNotRestorable`.
 pub async fn restore(
     store: &dyn Store,
     tenant_id: &str,
     trigger_id: &str,
     number: i64,
+    bindings_max: usize,
 ) -> Result<Bindings, Error> {
     catalog::find(trigger_id)?;
     let revision = store
         .get_binding_revision(tenant_id, trigger_id, number)
         .await?;
-    for (index, binding) in revision.bindings.iter().enumerate() {
-        let field = format!("revision.bindings[{index}]");
-        let action = match store.get_action(tenant_id, &binding.action_id).await {
-            Err(actionflow_store::Error::NotFound { .. }) => {
-                return Err(Error::UnknownAction {
-                    field,
-                    kind: "id",
-                    value: binding.action_id.clone(),
-                })
-            }
-            found => found?,
-        };
-        let version = deployed(store, &action).await?;
-        rules::check_bindable(&field, &action, version.as_ref(), trigger_id)?;
-    }
+    let requests: Vec<BindingRequest> = revision
+        .bindings
+        .iter()
+        .map(|binding| BindingRequest {
+            action: ActionRef {
+                kind: RefKind::ActionId,
+                value: binding.action_id.clone(),
+            },
+            display_name: Some(binding.display_name.clone()),
+            on_error: Some(binding.on_error),
+        })
+        .collect();
+    let bindings = match checked(store, tenant_id, trigger_id, &requests, bindings_max).await {
+        Ok(bindings) => bindings,
+        Err(error) if error.is_bad_input() => {
+            return Err(Error::RevisionNotRestorable {
+                number,
+                reason: error.to_string(),
+            })
+        }
+        Err(error) => return Err(error),
+    };
     Ok(store
-        .restore_binding_revision(tenant_id, trigger_id, number)
+        .replace_bindings(tenant_id, trigger_id, &bindings, None)
         .await?)
 }

@@ -135,10 +135,9 @@ impl Worker {
 
     async fn claim(&self, limit: u32) -> Result<Vec<Execution>, Error> {
         let store = &self.dispatcher.store;
-        let now = chrono::Utc::now();
         let lease = self.settings.lease;
         Ok(store
-            .claim_due(&self.settings.worker_id, limit, lease, now)
+            .claim_due(&self.settings.worker_id, limit, lease)
             .await?)
     }
 
@@ -231,11 +230,10 @@ impl Worker {
         let mut held_until = std::time::Instant::now() + lease;
         loop {
             tokio::time::sleep(lease / 3).await;
-            let until = chrono::Utc::now() + chrono::TimeDelta::from_std(lease).unwrap_or_default();
             let store = &self.dispatcher.store;
             let asked = std::time::Instant::now();
             match store
-                .extend_lease(&execution_id, &self.settings.worker_id, attempt, until)
+                .extend_lease(&execution_id, &self.settings.worker_id, attempt, lease)
                 .await
             {
                 Ok(_) => held_until = asked + lease,
@@ -303,8 +301,7 @@ impl Worker {
         if job.attempts >= job.max_attempts {
             return NextAttempt::Dead;
         }
-        let delay = self.settings.backoff.delay(job.attempts);
-        NextAttempt::At(chrono::Utc::now() + chrono::TimeDelta::from_std(delay).unwrap_or_default())
+        NextAttempt::After(self.settings.backoff.delay(job.attempts))
     }
 }
 

@@ -160,7 +160,7 @@ async fn revisions_restore(store: Shared) {
     bindings::set(s, &t, "post-login", &[by_id(&b)], 20)
         .await
         .unwrap();
-    let restored = bindings::restore(s, &t, "post-login", 1).await.unwrap();
+    let restored = bindings::restore(s, &t, "post-login", 1, 20).await.unwrap();
     assert_eq!(
         (restored.revision, &restored.bindings),
         (3, &first.bindings)
@@ -181,22 +181,48 @@ async fn revisions_restore(store: Shared) {
         LOGIN,
     )
     .await;
-    let error = bindings::restore(s, &t, "post-login", 1).await.unwrap_err();
+    let error = bindings::restore(s, &t, "post-login", 1, 20)
+        .await
+        .unwrap_err();
     assert!(
-        error
-            .to_string()
-            .starts_with("revision.bindings[0]: action `a` cannot be bound"),
+        matches!(error, Error::RevisionNotRestorable { number: 1, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error.to_string().starts_with(
+            "bindings revision 1 cannot be restored: bindings[0]: action `a` cannot be bound"
+        ),
         "{error}"
     );
-    let missing = bindings::restore(s, &t, "post-login", 42)
+    // Restoring applies today's limit on the count, and today's rules to every binding.
+    let error = bindings::restore(s, &t, "post-login", 2, 0)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "bindings revision 2 cannot be restored: a flow holds at most 0 bindings; this one would hold 1"
+    );
+    store.delete_action(&t, &b.id, true).await.unwrap();
+    let error = bindings::restore(s, &t, "post-login", 2, 20)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "bindings revision 2 cannot be restored: bindings[0].ref.value: no action with id `{}`",
+            b.id
+        )
+    );
+    let missing = bindings::restore(s, &t, "post-login", 42, 20)
         .await
         .unwrap_err();
     assert!(matches!(
         missing,
         Error::Store(actionflow_store::Error::NotFound { .. })
     ));
+    // The forced delete of `b` unbound it as revision 4; no refused restore added one.
     assert_eq!(
         bindings::get(s, &t, "post-login").await.unwrap().revision,
-        3
+        4
     );
 }

@@ -153,15 +153,20 @@ async fn dead_then_retry(store: Shared) {
         2
     );
 
-    hook.set_down(false);
-    let retried = store.retry(&t, &queued.id).await.unwrap();
+    // A re-drive numbers its attempts on from the last one, with a fresh budget of two.
+    let retried = d.retry(&t, &queued.id).await.unwrap();
     assert_eq!(
-        (retried.status, retried.attempts),
-        (ExecutionStatus::Pending, 0)
+        (retried.status, retried.attempts, retried.max_attempts),
+        (ExecutionStatus::Pending, 2, 4)
     );
+    let dead = wait_for(&store, &t, &queued.id, ExecutionStatus::Dead).await;
+    assert_eq!((dead.attempts, hook.failed_count()), (4, 4));
+    hook.set_down(false);
+    d.retry(&t, &queued.id).await.unwrap();
     let done = wait_for(&store, &t, &queued.id, ExecutionStatus::Final).await;
-    assert_eq!(done.attempts, 1);
-    assert_eq!(hook.succeeded(&queued.id), [1]);
+    assert_eq!(done.attempts, 5);
+    assert_eq!(hook.succeeded(&queued.id), [5]);
+    assert_eq!(done.results[0]["logs"][0]["message"], "attempt 5");
     stop.send(true).unwrap();
     worker.await.unwrap();
 }
@@ -177,9 +182,14 @@ async fn idempotent_dispatch(store: Shared) {
     let by_event_again = enqueue(&d, &t, &hook, None, Some("evt-1")).await;
     assert_eq!(by_event.id, by_event_again.id);
     assert_ne!(by_event.id, first.id);
+    // A header equal to an event's id is a key of its own.
+    let by_header = enqueue(&d, &t, &hook, Some("evt-1"), None).await;
+    assert_ne!(by_header.id, by_event.id);
+    assert_eq!(by_header.idempotency_key.as_deref(), Some("header:evt-1"));
+    assert_eq!(by_event.idempotency_key.as_deref(), Some("event.id:evt-1"));
     let unkeyed = enqueue(&d, &t, &hook, None, None).await;
     let (stop, worker) = start(&d, "w1");
-    for id in [&first.id, &by_event.id, &unkeyed.id] {
+    for id in [&first.id, &by_event.id, &by_header.id, &unkeyed.id] {
         wait_for(&store, &t, id, ExecutionStatus::Final).await;
         assert_eq!(hook.succeeded(id), [1]);
     }
@@ -189,7 +199,7 @@ async fn idempotent_dispatch(store: Shared) {
         (late.id.as_str(), late.status),
         (first.id.as_str(), ExecutionStatus::Final)
     );
-    assert_eq!(hook.succeeded_total(), 3);
+    assert_eq!(hook.succeeded_total(), 4);
     stop.send(true).unwrap();
     worker.await.unwrap();
 
@@ -215,7 +225,7 @@ async fn idempotent_dispatch(store: Shared) {
         retention::purge_once(store.as_ref(), Duration::ZERO)
             .await
             .unwrap(),
-        3
+        4
     );
 }
 
@@ -226,7 +236,7 @@ async fn expired_lease_and_shutdown(store: Shared) {
     let queued = enqueue(&d, &t, &hook, None, None).await;
     // A process claims the job and dies: its lease runs out and a live worker takes the job over.
     let ghost = store
-        .claim_due("ghost", 10, Duration::from_millis(300), chrono::Utc::now())
+        .claim_due("ghost", 10, Duration::from_millis(300))
         .await
         .unwrap();
     assert_eq!(ghost.len(), 1);
