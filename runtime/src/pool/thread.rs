@@ -9,10 +9,11 @@ use crate::outcome::Outcome;
 use crate::RuntimeError;
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-/// How long an idle isolate thread polls for its next job before it sleeps.
-const POLL_MICROS: u64 = 30;
+/// How long an idle isolate thread spins, then polls, for its next job before it sleeps.
+const SPIN: Duration = Duration::from_micros(40);
+const POLL: Duration = Duration::from_micros(80);
 
 pub(super) fn spawn(
     shared: Arc<Shared>,
@@ -147,15 +148,24 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
 
 /// The next job, polling briefly before sleeping: a caller running executions one after another
 /// sends its next within microseconds, and a futex sleep and wake-up cost more than the execution.
-/// Between polls the thread yields its core, so that on a busy machine the callers it waits for run.
+/// The thread spins first, then yields its core between polls, so that on a busy machine the
+/// callers it waits for get to run.
 fn next_job(rx: &Receiver<Job>) -> Option<Job> {
-    let poll_until = Instant::now() + std::time::Duration::from_micros(POLL_MICROS);
+    let polled = Instant::now();
     loop {
         match rx.try_recv() {
             Ok(job) => return Some(job),
             Err(TryRecvError::Disconnected) => return None,
-            Err(TryRecvError::Empty) if Instant::now() < poll_until => std::thread::yield_now(),
-            Err(TryRecvError::Empty) => return rx.recv().ok(),
+            Err(TryRecvError::Empty) => {
+                let waited = polled.elapsed();
+                if waited < SPIN {
+                    std::hint::spin_loop();
+                } else if waited < POLL {
+                    std::thread::yield_now();
+                } else {
+                    return rx.recv().ok();
+                }
+            }
         }
     }
 }
