@@ -22,6 +22,10 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 const SQLITE_READERS_MAX: u32 = 4;
 const POSTGRES_CONNECTIONS_MAX: u32 = 16;
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// A PostgreSQL connection idle at least this long is pinged before use (a restarted server or a
+/// dropped TCP connection shows there, and another connection is taken). One in steady use is not:
+/// sqlx's default ping on every acquire is a second round trip for every query.
+const POSTGRES_PING_IDLE: Duration = Duration::from_secs(5);
 
 /// Which database a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -123,7 +127,9 @@ impl SqlStore {
             .busy_timeout(SQLITE_BUSY_TIMEOUT);
         // The writer stays open for the store's lifetime: it keeps the WAL and shared-memory
         // files in place, which the read-only connections cannot create themselves.
+        // SQLite connections are in-process: nothing to ping (sqlx would, on every acquire).
         let write = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -132,6 +138,7 @@ impl SqlStore {
             .await?;
         SQLITE_MIGRATIONS.run(&write).await?;
         let read = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(SQLITE_READERS_MAX)
             .connect_with(options.read_only(true))
             .await?;
@@ -143,6 +150,7 @@ impl SqlStore {
     pub async fn open_sqlite_in_memory() -> Result<Self> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
         let pool = SqlitePoolOptions::new()
+            .test_before_acquire(false)
             .max_connections(1)
             .min_connections(1)
             .idle_timeout(None)
@@ -169,6 +177,15 @@ impl SqlStore {
     pub async fn connect_postgres_with(options: PgConnectOptions) -> Result<Self> {
         let pool = PgPoolOptions::new()
             .max_connections(POSTGRES_CONNECTIONS_MAX)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= POSTGRES_PING_IDLE {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         POSTGRES_MIGRATIONS.run(&pool).await?;

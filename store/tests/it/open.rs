@@ -55,3 +55,44 @@ async fn database_errors_do_not_leak_details() {
     assert_eq!(error.to_string(), "database error");
     assert!(std::error::Error::source(&error).is_some());
 }
+
+/// PostgreSQL connections in steady use are not pinged before each query (that was a second round
+/// trip per query); one idle for a while is, so connections the server dropped meanwhile (a restart)
+/// are replaced instead of failing the next query.
+#[tokio::test]
+async fn idle_postgres_connections_are_checked_before_use() {
+    use sqlx::{Connection, Executor};
+    use std::str::FromStr;
+    let Some(url) = crate::harness::postgres_url() else {
+        return;
+    };
+    let admin_options = sqlx::postgres::PgConnectOptions::from_str(&url).unwrap();
+    let mut admin = sqlx::PgConnection::connect_with(&admin_options)
+        .await
+        .unwrap();
+    let database = format!("af_test_{}", uuid::Uuid::now_v7().simple());
+    admin
+        .execute(format!("CREATE DATABASE {database}").as_str())
+        .await
+        .unwrap();
+    let store = actionflow_store::SqlStore::connect_postgres_with(
+        admin_options.clone().database(&database),
+    )
+    .await
+    .unwrap();
+    use actionflow_store::TenantStore;
+    store.create_tenant("acme").await.unwrap();
+    // The server drops every connection of the store, which then stays idle past the threshold.
+    let terminate = format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}'"
+    );
+    admin.execute(terminate.as_str()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(5_200)).await;
+    let tenants = store.list_tenants(Default::default()).await.unwrap();
+    assert_eq!(tenants.total, 1);
+    actionflow_store::Store::close(&store).await;
+    admin
+        .execute(format!("DROP DATABASE {database} WITH (FORCE)").as_str())
+        .await
+        .unwrap();
+}
