@@ -32,14 +32,23 @@ pub(super) fn spawn(
 /// eviction already gave it up.
 struct Live<'a> {
     board: &'a Board,
-    evicted: bool,
+    left: bool,
+}
+
+impl Live<'_> {
+    /// Gives the place up now: before the last answer, so a caller that reads the pool's counts after
+    /// its outcome never sees this thread as alive.
+    fn leave(&mut self) {
+        if !self.left {
+            self.left = true;
+            self.board.lock().live -= 1;
+        }
+    }
 }
 
 impl Drop for Live<'_> {
     fn drop(&mut self) {
-        if !self.evicted {
-            self.board.lock().live -= 1;
-        }
+        self.leave();
     }
 }
 
@@ -59,16 +68,14 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
     }
     let Ok(mut job) = rx.recv() else { return };
     // Whoever sent the first job counted this thread as live.
-    let mut live = Live {
-        board,
-        evicted: false,
-    };
+    let mut live = Live { board, left: false };
     let (mut served, mut streak, mut heap_bytes) = (0u64, 0u32, 0usize);
     loop {
         if isolate.is_none() {
             match ActionIsolate::blank(job.limits.heap_bytes_max) {
                 Ok(created) => isolate = Some(created),
                 Err(e) => {
+                    live.leave();
                     let _ = job.reply.send(Err(e));
                     return;
                 }
@@ -91,6 +98,7 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
         let handle = match handle {
             Some(handle) if reusable => handle,
             _ => {
+                live.leave();
                 drop(permit);
                 let _ = reply.send(Ok(outcome));
                 return;
@@ -101,6 +109,7 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
         let mut state = board.lock();
         if state.closed {
             drop(state);
+            live.leave();
             let _ = reply.send(Ok(outcome));
             return;
         }
@@ -139,7 +148,7 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
             Some(next) => job = next,
             None => {
                 // Evicted (eviction counted it gone) or the pool was dropped.
-                live.evicted = true;
+                live.left = true;
                 return;
             }
         }
