@@ -21,6 +21,7 @@ use crate::trigger::Trigger;
 use crate::watchdog::Watchdog;
 use crate::{Limits, PoolConfig, RuntimeError};
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
@@ -117,6 +118,8 @@ struct State {
 /// What the pool's threads share with it: the lanes, and the bounds of the warm set.
 pub(crate) struct Board {
     state: Mutex<State>,
+    /// Idle isolate threads polling for their next job instead of sleeping.
+    pollers: AtomicUsize,
     warm_isolates_max: usize,
     warm_bytes_max: usize,
 }
@@ -214,6 +217,7 @@ impl Pool {
             permits: Arc::new(Semaphore::new(config.concurrency_max.max(1))),
             board: Arc::new(Board {
                 state: Mutex::new(State::default()),
+                pollers: AtomicUsize::new(0),
                 warm_isolates_max: config.warm_isolates_max,
                 warm_bytes_max: config.warm_bytes_max,
             }),

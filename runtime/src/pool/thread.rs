@@ -7,6 +7,7 @@ use crate::isolate::{ActionIsolate, RunInput};
 use crate::ops::IsolateContext;
 use crate::outcome::Outcome;
 use crate::RuntimeError;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,6 +15,8 @@ use std::time::{Duration, Instant};
 /// How long an idle isolate thread spins, then polls, for its next job before it sleeps.
 const SPIN: Duration = Duration::from_micros(40);
 const POLL: Duration = Duration::from_micros(80);
+/// Idle isolate threads polling at once; the others sleep until their next job.
+const POLLERS_MAX: usize = 1;
 
 pub(super) fn spawn(
     shared: Arc<Shared>,
@@ -144,7 +147,7 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
         drop(state);
         drop(permit);
         let _ = reply.send(Ok(outcome));
-        match next_job(rx) {
+        match next_job(rx, board) {
             Some(next) => job = next,
             None => {
                 // Evicted (eviction counted it gone) or the pool was dropped.
@@ -158,13 +161,18 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
 /// The next job, polling briefly before sleeping: a caller running executions one after another
 /// sends its next within microseconds, and a futex sleep and wake-up cost more than the execution.
 /// The thread spins first, then yields its core between polls, so that on a busy machine the
-/// callers it waits for get to run.
-fn next_job(rx: &Receiver<Job>) -> Option<Job> {
+/// callers it waits for get to run. One idle thread of the pool polls at a time; the others sleep at
+/// once, so a pool of many isolates does not burn the cores its callers need.
+fn next_job(rx: &Receiver<Job>, board: &Board) -> Option<Job> {
+    if board.pollers.fetch_add(1, Ordering::AcqRel) >= POLLERS_MAX {
+        board.pollers.fetch_sub(1, Ordering::AcqRel);
+        return rx.recv().ok();
+    }
     let polled = Instant::now();
-    loop {
+    let next = loop {
         match rx.try_recv() {
-            Ok(job) => return Some(job),
-            Err(TryRecvError::Disconnected) => return None,
+            Ok(job) => break Some(Ok(job)),
+            Err(TryRecvError::Disconnected) => break None,
             Err(TryRecvError::Empty) => {
                 let waited = polled.elapsed();
                 if waited < SPIN {
@@ -172,10 +180,15 @@ fn next_job(rx: &Receiver<Job>) -> Option<Job> {
                 } else if waited < POLL {
                     std::thread::yield_now();
                 } else {
-                    return rx.recv().ok();
+                    break Some(Err(()));
                 }
             }
         }
+    };
+    board.pollers.fetch_sub(1, Ordering::AcqRel);
+    match next? {
+        Ok(job) => Some(job),
+        Err(()) => rx.recv().ok(),
     }
 }
 
