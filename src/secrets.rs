@@ -88,15 +88,16 @@ impl Sealer {
 
     /// Seals the canary's known value (see `master_key`).
     pub fn seal_canary(&self) -> Result<Sealed, SealError> {
+        self.seal_bytes(CANARY_VALUE, CANARY_AAD)
+    }
+
+    /// Encrypts `msg` under a fresh random nonce with `aad` bound.
+    fn seal_bytes(&self, msg: &[u8], aad: &[u8]) -> Result<Sealed, SealError> {
         let mut nonce = [0u8; NONCE_BYTES];
         rand::rng().fill_bytes(&mut nonce);
-        let payload = Payload {
-            msg: CANARY_VALUE,
-            aad: CANARY_AAD,
-        };
         let ciphertext = self
             .cipher
-            .encrypt(Nonce::from_slice(&nonce), payload)
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg, aad })
             .map_err(|_| SealError)?;
         Ok(Sealed {
             ciphertext,
@@ -127,21 +128,8 @@ impl Sealer {
         name: &str,
         value: &str,
     ) -> Result<Sealed, SealError> {
-        let mut nonce = [0u8; NONCE_BYTES];
-        rand::rng().fill_bytes(&mut nonce);
         let aad = associated_data(tenant_id, action_id, name);
-        let payload = Payload {
-            msg: value.as_bytes(),
-            aad: &aad,
-        };
-        let ciphertext = self
-            .cipher
-            .encrypt(Nonce::from_slice(&nonce), payload)
-            .map_err(|_| SealError)?;
-        Ok(Sealed {
-            ciphertext,
-            nonce: nonce.to_vec(),
-        })
+        self.seal_bytes(value.as_bytes(), &aad)
     }
 
     pub fn open(
