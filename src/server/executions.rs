@@ -26,9 +26,9 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(retry_execution))
 }
 
-/// One async dispatch and its delivery.
+/// What a shown and a listed execution both carry.
 #[derive(Serialize, ToSchema)]
-pub struct ExecutionBody {
+pub struct ExecutionHead {
     pub id: String,
     pub trigger_id: String,
     /// `pending`, `running`, `final`, `partial`, `failed` or `dead`.
@@ -44,16 +44,45 @@ pub struct ExecutionBody {
     pub idempotency_key_source: Option<String>,
     /// The actions bound when the trigger was dispatched, in order.
     pub action_ids: Vec<String>,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl ExecutionHead {
+    /// The head of `e`, and what is left of it: its event and results.
+    fn split(e: Execution) -> (ExecutionHead, serde_json::Value, Vec<serde_json::Value>) {
+        let (idempotency_key, idempotency_key_source) = key_parts(e.idempotency_key.as_deref());
+        let head = ExecutionHead {
+            id: e.id,
+            trigger_id: e.trigger_id,
+            status: e.status.to_string(),
+            attempts: e.attempts,
+            max_attempts: e.max_attempts,
+            idempotency_key,
+            idempotency_key_source,
+            action_ids: e.action_ids,
+            last_error: e.last_error,
+            next_attempt_at: e.next_attempt_at,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        };
+        (head, e.event, e.results)
+    }
+}
+
+/// One async dispatch and its delivery.
+#[derive(Serialize, ToSchema)]
+pub struct ExecutionBody {
+    #[serde(flatten)]
+    pub head: ExecutionHead,
     #[schema(value_type = Object)]
     pub event: serde_json::Value,
     /// Per action of the latest attempt: action_id, version, status, started_at, ended_at, logs,
     /// error, …
     #[schema(value_type = Vec<Object>)]
     pub results: Vec<serde_json::Value>,
-    pub last_error: Option<String>,
-    pub next_attempt_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 /// The key as given and its source, from the stored key.
@@ -66,22 +95,11 @@ fn key_parts(stored: Option<&str>) -> (Option<String>, Option<String>) {
 
 impl From<Execution> for ExecutionBody {
     fn from(e: Execution) -> Self {
-        let (idempotency_key, idempotency_key_source) = key_parts(e.idempotency_key.as_deref());
+        let (head, event, results) = ExecutionHead::split(e);
         ExecutionBody {
-            id: e.id,
-            trigger_id: e.trigger_id,
-            status: e.status.to_string(),
-            attempts: e.attempts,
-            max_attempts: e.max_attempts,
-            idempotency_key,
-            idempotency_key_source,
-            action_ids: e.action_ids,
-            event: e.event,
-            results: e.results,
-            last_error: e.last_error,
-            next_attempt_at: e.next_attempt_at,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
+            head,
+            event,
+            results,
         }
     }
 }
@@ -90,22 +108,12 @@ impl From<Execution> for ExecutionBody {
 /// its logs and api calls instead of them (`GET /v1/executions/{id}` has everything).
 #[derive(Serialize, ToSchema)]
 pub struct ExecutionSummary {
-    pub id: String,
-    pub trigger_id: String,
-    pub status: String,
-    pub attempts: i64,
-    pub max_attempts: i64,
-    pub idempotency_key: Option<String>,
-    pub idempotency_key_source: Option<String>,
-    pub action_ids: Vec<String>,
+    #[serde(flatten)]
+    pub head: ExecutionHead,
     /// Per action of the latest attempt: action_id, display_name, version, status, started_at,
     /// ended_at, duration_ms, error, log_count, api_call_count, …
     #[schema(value_type = Vec<Object>)]
     pub results: Vec<serde_json::Value>,
-    pub last_error: Option<String>,
-    pub next_attempt_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
 }
 
 /// A stored action result without its logs and api calls, with their counts.
@@ -123,21 +131,10 @@ fn result_summary(mut result: serde_json::Value) -> serde_json::Value {
 
 impl From<Execution> for ExecutionSummary {
     fn from(e: Execution) -> Self {
-        let (idempotency_key, idempotency_key_source) = key_parts(e.idempotency_key.as_deref());
+        let (head, _event, results) = ExecutionHead::split(e);
         ExecutionSummary {
-            id: e.id,
-            trigger_id: e.trigger_id,
-            status: e.status.to_string(),
-            attempts: e.attempts,
-            max_attempts: e.max_attempts,
-            idempotency_key,
-            idempotency_key_source,
-            action_ids: e.action_ids,
-            results: e.results.into_iter().map(result_summary).collect(),
-            last_error: e.last_error,
-            next_attempt_at: e.next_attempt_at,
-            created_at: e.created_at,
-            updated_at: e.updated_at,
+            head,
+            results: results.into_iter().map(result_summary).collect(),
         }
     }
 }
