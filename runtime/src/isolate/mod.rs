@@ -229,14 +229,18 @@ impl ActionIsolate {
     ) -> Result<T, LoadFailure> {
         match ran {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(e)) => Err(self
-                .stopped(false)
-                .unwrap_or((on_error, from_core_error(&e)))),
+            Ok(Err(e)) => Err(self.failure(&e, on_error)),
             Err(_) => Err(self.stopped(true).unwrap_or_else(|| {
                 let message = "the action did not finish within its time limit";
                 (Status::TimedOut, action_error("Error", message))
             })),
         }
+    }
+
+    /// Why a step that returned `e` failed: the isolate was stopped, or a JS error counting as `on_error`.
+    fn failure(&self, e: &CoreError, on_error: Status) -> LoadFailure {
+        self.stopped(false)
+            .unwrap_or_else(|| (on_error, from_core_error(e)))
     }
 
     /// Runs the handler for one execution and drains the work it left pending, all within `deadline`.
@@ -277,15 +281,13 @@ impl ActionIsolate {
             },
             Poll::Ready(Err(e)) => {
                 // Thrown by work the handler left pending (an unhandled rejection), or stopped.
-                let failure = self.settle::<()>(Ok(Err(e)), Status::Threw).err();
+                let failure = self.failure(&e, Status::Threw);
                 if self.terminated().is_none() {
                     if let Some(value) = self.take_result().await {
                         self.read_result(value, run, &mut outcome);
                     }
                 }
-                if let Some(failure) = failure {
-                    self.fail_pending(&mut outcome, failure);
-                }
+                self.fail_pending(&mut outcome, failure);
                 false
             }
             Poll::Pending => self.wait_for_handler(run, &mut outcome, deadline).await,

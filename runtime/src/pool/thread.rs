@@ -2,7 +2,7 @@
 //! the first job, then serve jobs — from its own channel while idle, straight from its lane's queue
 //! while callers wait — until it is evicted, the pool goes, or an execution leaves the isolate unfit.
 
-use super::{Board, Job, Shared, Worker, STREAK_MAX};
+use super::{Board, Job, Shared, State, Worker, STREAK_MAX};
 use crate::isolate::{ActionIsolate, RunInput};
 use crate::ops::IsolateContext;
 use crate::outcome::Outcome;
@@ -117,9 +117,14 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
             return;
         }
         streak += 1;
-        let others_waiting = state.waiting;
-        let lane_entry = state.lanes.entry(lane.clone()).or_default();
-        let others_waiting = others_waiting > lane_entry.waiting;
+        let State {
+            lanes,
+            clock,
+            waiting,
+            ..
+        } = &mut *state;
+        let lane_entry = lanes.entry(lane).or_default();
+        let others_waiting = *waiting > lane_entry.waiting;
         let next = if streak < STREAK_MAX || !others_waiting {
             lane_entry.next_wanted()
         } else {
@@ -134,15 +139,12 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
             continue;
         }
         streak = 0;
-        state.clock += 1;
-        let last_used = state.clock;
-        if let Some(lane_entry) = state.lanes.get_mut(&lane) {
-            lane_entry.idle.push(Worker {
-                tx: handle,
-                last_used,
-                heap_bytes,
-            });
-        }
+        *clock += 1;
+        lane_entry.idle.push(Worker {
+            tx: handle,
+            last_used: *clock,
+            heap_bytes,
+        });
         board.evict(&mut state);
         drop(state);
         drop(permit);
