@@ -40,9 +40,19 @@ pub struct BenchArgs {
     /// Executions for the throughput run, spread over all cores.
     #[arg(long, default_value_t = 20_000)]
     throughput: usize,
+    /// Callers submitting executions at once in the throughput run (both contenders); default: two
+    /// per core.
+    #[arg(long)]
+    concurrency: Option<usize>,
     /// Skip the Node.js baseline.
     #[arg(long)]
     no_node: bool,
+}
+
+impl BenchArgs {
+    fn callers(&self, cores: usize) -> usize {
+        self.concurrency.unwrap_or(cores * 2).max(1)
+    }
 }
 
 /// Latency percentiles and throughput of one contender.
@@ -54,6 +64,39 @@ pub struct Measured {
     pub warm_p50_us: f64,
     pub warm_p99_us: f64,
     pub per_second: f64,
+    /// CPU time the whole machine spent per execution during the throughput run (both ends of the
+    /// webhook for Node.js), in µs; 0 where /proc/stat cannot be read.
+    pub cpu_us: f64,
+}
+
+/// Seconds of CPU the machine has spent busy since boot (all cores; from /proc/stat, in ticks of
+/// 1/100 s), or `None` off Linux.
+pub fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .map(|f| f.parse().unwrap_or(0.0))
+        .collect();
+    // user nice system idle iowait irq softirq steal: everything but idle and iowait.
+    let busy: f64 = fields
+        .iter()
+        .take(8)
+        .enumerate()
+        .filter(|(i, _)| *i != 3 && *i != 4)
+        .map(|(_, v)| v)
+        .sum();
+    Some(busy / 100.0)
+}
+
+/// The CPU µs per execution between `busy_before` (a [`machine_busy_seconds`] reading) and now.
+pub fn cpu_us_per_execution(busy_before: Option<f64>, executions: usize) -> f64 {
+    match (busy_before, machine_busy_seconds()) {
+        (Some(before), Some(after)) => (after - before) * 1e6 / executions.max(1) as f64,
+        _ => 0.0,
+    }
 }
 
 /// The `p` percentile of sorted latencies, in µs.
@@ -100,9 +143,9 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
     }
     warm.sort();
     let done = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
+    let (start, busy) = (Instant::now(), machine_busy_seconds());
     let mut tasks = Vec::new();
-    for _ in 0..cores * 2 {
+    for _ in 0..args.callers(cores) {
         let (rt, done, total) = (rt.clone(), done.clone(), args.throughput);
         tasks.push(tokio::spawn(async move {
             while done.fetch_add(1, Ordering::Relaxed) < total {
@@ -115,6 +158,7 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
         t.await??;
     }
     let per_second = args.throughput as f64 / start.elapsed().as_secs_f64();
+    let cpu_us = cpu_us_per_execution(busy, args.throughput);
     // Cold starts last, so the isolates they leave behind do not weigh on the warm measurements.
     // Cold starts as they come in practice, a few at a time: the pool's spare isolates have time to
     // be replaced between them (10 ms), so each takes a ready isolate and only loads the action.
@@ -141,6 +185,7 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
         warm_p50_us: percentile(&warm, 0.5),
         warm_p99_us: percentile(&warm, 0.99),
         per_second,
+        cpu_us,
     })
 }
 
@@ -166,7 +211,7 @@ pub fn main(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_table(args: &BenchArgs, cores: usize, ours: &Measured, node: Option<&Measured>) {
-    println!("Trivial post-login action, {cores} cores; cold n={}, warm n={}, throughput n={} at concurrency {}.\n", args.cold, args.warm, args.throughput, cores * 2);
+    println!("Trivial post-login action, {cores} cores; cold n={}, warm n={}, throughput n={} at concurrency {}.\n", args.cold, args.warm, args.throughput, args.callers(cores));
     println!("| metric | Actionflow (V8 isolates) | Node.js webhook baseline | ratio |");
     println!("|---|---:|---:|---:|");
     let row = |name: &str, ours: f64, theirs: Option<f64>, unit: &str, higher_is_better: bool| {
@@ -211,6 +256,13 @@ fn print_table(args: &BenchArgs, cores: usize, ours: &Measured, node: Option<&Me
         node.map(|n| n.per_second),
         "/s",
         true,
+    );
+    row(
+        "CPU per warm execution (whole machine)",
+        ours.cpu_us,
+        node.map(|n| n.cpu_us),
+        "µs",
+        false,
     );
     println!("\nCold: Actionflow = an isolate new to the action (a spare made ahead of time, or one made from the startup snapshot on demand) + load + run; Node.js = process start to first response.");
 }

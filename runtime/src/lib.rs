@@ -166,7 +166,7 @@ impl Runtime {
                 secret_values,
                 limits: request.limits,
                 check_only,
-                permit: None,
+                place: None,
                 handle: None,
                 reply,
             })

@@ -121,9 +121,9 @@ pub async fn measure(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured>
     }
     warm.sort();
     let done = Arc::new(AtomicUsize::new(0));
-    let start = Instant::now();
+    let (start, busy) = (Instant::now(), super::machine_busy_seconds());
     let mut tasks = Vec::new();
-    for _ in 0..cores * 2 {
+    for _ in 0..args.callers(cores) {
         let (client, url, body, done, total) = (
             client.clone(),
             url.clone(),
@@ -142,6 +142,7 @@ pub async fn measure(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured>
         t.await??;
     }
     let per_second = args.throughput as f64 / start.elapsed().as_secs_f64();
+    let cpu_us = super::cpu_us_per_execution(busy, args.throughput);
     server.child.kill().await.ok();
     Ok(Measured {
         cold_ms: percentile(&cold, 0.5) / 1000.0,
@@ -149,6 +150,7 @@ pub async fn measure(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured>
         warm_p50_us: percentile(&warm, 0.5),
         warm_p99_us: percentile(&warm, 0.99),
         per_second,
+        cpu_us,
     })
 }
 

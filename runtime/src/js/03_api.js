@@ -4,7 +4,6 @@
 import { op_af_cache_delete, op_af_cache_get, op_af_cache_set } from "ext:core/ops";
 
 const stringifyJson = JSON.stringify;
-const parseJson = JSON.parse;
 
 function fail(method, message) {
   throw new TypeError(`api.${method}: ${message}`);
@@ -75,7 +74,11 @@ function makeCache() {
   });
 }
 
-// methods array (one per trigger, kept by Rust) -> [[namespace, name, method, check]], built once.
+// `api.cache` holds no state of its own (the ops find the execution's): one frozen object serves all.
+const cacheApi = makeCache();
+
+// methods array (one per trigger, kept by Rust) -> [[namespace, name, method, check, recorded text's
+// start]], built once.
 const plans = new Map();
 
 function planFor(methods) {
@@ -87,26 +90,32 @@ function planFor(methods) {
       const check = CHECKS[method];
       if (check === undefined) throw new Error(`internal: no argument check for api.${method}`);
       const [ns, name] = method.split(".");
-      plan.push([ns, name, method, check]);
+      plan.push([ns, name, method, check, `{"method":${stringifyJson(method)},"args":`]);
     }
     plans.set(methods, plan);
   }
   return plan;
 }
 
-/** Builds the `api` for one execution; every call is appended to `calls` as `{method, args}`. */
+/** `undefined` in metadata and claim values is recorded as `null`, as in arrays. */
+const nullForUndefined = (_k, v) => (v === undefined ? null : v);
+
+/**
+ * Builds the `api` for one execution; every call is appended to `calls` as the JSON text of
+ * `{method, args}`.
+ */
 export function buildApi(methods, calls) {
   const api = {};
-  for (const [ns, name, method, check] of planFor(methods)) {
+  for (const [ns, name, method, check, start] of planFor(methods)) {
     api[ns] ??= {};
     api[ns][name] = (...args) => {
       check(method, args);
-      // Snapshot the arguments now, so later mutation by the action does not change what was recorded.
-      calls.push({ method, args: parseJson(stringifyJson(args, (_k, v) => (v === undefined ? null : v))) });
+      // Recorded as text now, so later mutation by the action does not change what was recorded.
+      calls[calls.length] = `${start}${stringifyJson(args, nullForUndefined)}}`;
       return api;
     };
   }
-  api.cache = makeCache();
+  api.cache = cacheApi;
   for (const ns of Object.keys(api)) Object.freeze(api[ns]);
   return Object.freeze(api);
 }

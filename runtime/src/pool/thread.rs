@@ -2,7 +2,8 @@
 //! the first job, then serve jobs — from its own channel while idle, straight from its lane's queue
 //! while callers wait — until it is evicted, the pool goes, or an execution leaves the isolate unfit.
 
-use super::{Board, Job, Shared, State, Worker, STREAK_MAX};
+use super::board::Board;
+use super::{Job, Shared, STREAK_MAX};
 use crate::isolate::{ActionIsolate, RunInput};
 use crate::ops::IsolateContext;
 use crate::outcome::Outcome;
@@ -12,14 +13,12 @@ use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// How long an idle isolate thread spins, then polls, for its next job before it sleeps.
-const SPIN: Duration = Duration::from_micros(40);
+/// How long an idle isolate thread polls for its next job before it sleeps.
 const POLL: Duration = Duration::from_micros(80);
 /// Idle isolate threads polling at once; the others sleep until their next job.
 const POLLERS_MAX: usize = 1;
 
 pub(super) fn spawn(
-    shared: Arc<Shared>,
     board: Arc<Board>,
     spare_heap: Option<usize>,
 ) -> Result<Sender<Job>, RuntimeError> {
@@ -27,7 +26,7 @@ pub(super) fn spawn(
     std::thread::Builder::new()
         .name("af-isolate".into())
         .stack_size(8 * 1024 * 1024)
-        .spawn(move || main(&rx, &shared, &board, spare_heap))?;
+        .spawn(move || main(&rx, &board, spare_heap))?;
     Ok(tx)
 }
 
@@ -55,7 +54,8 @@ impl Drop for Live<'_> {
     }
 }
 
-fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<usize>) {
+fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
+    let shared = board.shared().clone();
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -85,7 +85,7 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
             }
         }
         let Some(iso) = isolate.as_mut() else { return };
-        let (outcome, reusable) = execute(iso, &job, shared, &rt);
+        let (outcome, reusable) = execute(iso, &job, &shared, &rt);
         // Heap statistics walk every space: sample them on the first execution and every 64th after.
         served += 1;
         if reusable && (served == 1 || served % 64 == 0) {
@@ -93,7 +93,7 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
         }
         let Job {
             lane,
-            permit,
+            place,
             handle,
             reply,
             ..
@@ -102,7 +102,6 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
             Some(handle) if reusable => handle,
             _ => {
                 live.leave();
-                drop(permit);
                 let _ = reply.send(Ok(outcome));
                 return;
             }
@@ -117,21 +116,13 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
             return;
         }
         streak += 1;
-        let State {
-            lanes,
-            clock,
-            waiting,
-            ..
-        } = &mut *state;
-        let lane_entry = lanes.entry(lane).or_default();
-        let others_waiting = *waiting > lane_entry.waiting;
-        let next = if streak < STREAK_MAX || !others_waiting {
-            lane_entry.next_wanted()
+        let next = if streak < STREAK_MAX || !state.others_queued(&lane) {
+            state.next_of(&lane)
         } else {
             None
         };
         if let Some(mut next) = next {
-            next.permit = permit;
+            next.place = place;
             next.handle = Some(handle);
             drop(state);
             let _ = reply.send(Ok(outcome));
@@ -139,16 +130,12 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
             continue;
         }
         streak = 0;
-        *clock += 1;
-        lane_entry.idle.push(Worker {
-            tx: handle,
-            last_used: *clock,
-            heap_bytes,
-        });
+        state.go_idle(lane, handle, heap_bytes);
         board.evict(&mut state);
         drop(state);
-        drop(permit);
         let _ = reply.send(Ok(outcome));
+        // Freed after the answer: the place may go on to start another lane's execution.
+        drop(place);
         match next_job(rx, board) {
             Some(next) => job = next,
             None => {
@@ -162,9 +149,10 @@ fn main(rx: &Receiver<Job>, shared: &Shared, board: &Board, spare_heap: Option<u
 
 /// The next job, polling briefly before sleeping: a caller running executions one after another
 /// sends its next within microseconds, and a futex sleep and wake-up cost more than the execution.
-/// The thread spins first, then yields its core between polls, so that on a busy machine the
-/// callers it waits for get to run. One idle thread of the pool polls at a time; the others sleep at
-/// once, so a pool of many isolates does not burn the cores its callers need.
+/// The thread yields its core between polls (it never spins: on a busy machine the callers it waits
+/// for need that core, and measured, spinning cost more throughput than it saved latency). One idle
+/// thread of the pool polls at a time; the others sleep at once, so a pool of many isolates does not
+/// burn the cores its callers need.
 fn next_job(rx: &Receiver<Job>, board: &Board) -> Option<Job> {
     if board.pollers.fetch_add(1, Ordering::AcqRel) >= POLLERS_MAX {
         board.pollers.fetch_sub(1, Ordering::AcqRel);
@@ -175,16 +163,8 @@ fn next_job(rx: &Receiver<Job>, board: &Board) -> Option<Job> {
         match rx.try_recv() {
             Ok(job) => break Some(Ok(job)),
             Err(TryRecvError::Disconnected) => break None,
-            Err(TryRecvError::Empty) => {
-                let waited = polled.elapsed();
-                if waited < SPIN {
-                    std::hint::spin_loop();
-                } else if waited < POLL {
-                    std::thread::yield_now();
-                } else {
-                    break Some(Err(()));
-                }
-            }
+            Err(TryRecvError::Empty) if polled.elapsed() < POLL => std::thread::yield_now(),
+            Err(TryRecvError::Empty) => break Some(Err(())),
         }
     };
     board.pollers.fetch_sub(1, Ordering::AcqRel);
