@@ -255,21 +255,20 @@ impl ActionIsolate {
         started: Instant,
         deadline: Instant,
     ) -> (Outcome, bool) {
-        let args = self.run_args(run);
         let mut outcome = Outcome::empty(Status::Completed);
-        let turn = match self.js.call_with_args(&self.start, &args).await {
-            Ok(_) => {
+        let turn = match self.start_handler(run) {
+            Ok(()) => {
                 poll_fn(|cx| {
                     Poll::Ready(self.js.poll_event_loop(cx, PollEventLoopOptions::default()))
                 })
                 .await
             }
-            Err(e) => Poll::Ready(Err(CoreError::from(e))),
+            Err(e) => Poll::Ready(Err(e)),
         };
         let reusable = match turn {
-            Poll::Ready(Ok(())) => match self.take_result().await {
-                Some(value) => {
-                    self.read_result(value, run, &mut outcome);
+            Poll::Ready(Ok(())) => match self.take_result() {
+                Some(text) => {
+                    Self::read_result(&text, run, &mut outcome);
                     true
                 }
                 None => {
@@ -283,8 +282,8 @@ impl ActionIsolate {
                 // Thrown by work the handler left pending (an unhandled rejection), or stopped.
                 let failure = self.failure(&e, Status::Threw);
                 if self.terminated().is_none() {
-                    if let Some(value) = self.take_result().await {
-                        self.read_result(value, run, &mut outcome);
+                    if let Some(text) = self.take_result() {
+                        Self::read_result(&text, run, &mut outcome);
                     }
                 }
                 self.fail_pending(&mut outcome, failure);
@@ -311,7 +310,10 @@ impl ActionIsolate {
         )
         .await;
         match self.settle(ran, Status::Threw) {
-            Ok(value) => self.read_result(value, run, outcome),
+            Ok(value) => {
+                let text = self.result_text(value);
+                Self::read_result(&text, run, outcome);
+            }
             Err(failure) => {
                 outcome.fail(failure);
                 return false;
@@ -339,16 +341,6 @@ impl ActionIsolate {
         if outcome.status == Status::Completed || failure.0 != Status::Threw {
             outcome.fail(failure);
         }
-    }
-
-    /// The settled handler's result (its JSON), if it has settled.
-    async fn take_result(&mut self) -> Option<v8::Global<v8::Value>> {
-        let value = self.js.call_with_args(&self.take, &[]).await.ok()?;
-        let is_string = {
-            deno_core::scope!(scope, &mut self.js);
-            v8::Local::new(scope, &value).is_string()
-        };
-        is_string.then_some(value)
     }
 
     /// The last checks of every execution: a stop that came late, array buffers exhausted.

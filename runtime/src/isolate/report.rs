@@ -7,6 +7,7 @@ use crate::ops::ExecutionContext;
 use crate::outcome::{ApiCall, Outcome, Status};
 use crate::redact::Redactor;
 use crate::Limits;
+use deno_core::error::{CoreError, JsError};
 use deno_core::v8;
 use std::time::Instant;
 
@@ -49,12 +50,17 @@ impl ActionIsolate {
         outcome
     }
 
-    /// The arguments of the bootstrap's `start`: handler name, api methods, event JSON. The first two
-    /// are made once per trigger and kept, so that the bootstrap can also keep what it derives from them.
-    pub(super) fn run_args(&mut self, run: &RunInput<'_>) -> [v8::Global<v8::Value>; 3] {
+    /// Calls the bootstrap's `start` with the handler name, api methods and event JSON, in one scope
+    /// (no handles made per execution beyond the call's own). The first two are made once per trigger
+    /// and kept, so that the bootstrap can also keep what it derives from them. `Err` when the call
+    /// threw or the isolate was stopped during it (an endless loop before the handler's first await).
+    pub(super) fn start_handler(&mut self, run: &RunInput<'_>) -> Result<(), CoreError> {
         deno_core::scope!(scope, &mut self.js);
-        let [handler, methods] = match self.per_trigger.get(run.trigger_id) {
-            Some(kept) => kept.clone(),
+        let (handler, methods) = match self.per_trigger.get(run.trigger_id) {
+            Some([handler, methods]) => (
+                v8::Local::new(scope, handler),
+                v8::Local::new(scope, methods),
+            ),
             None => {
                 let handler: v8::Local<v8::Value> = match v8::String::new(scope, run.handler) {
                     Some(s) => s.into(),
@@ -71,30 +77,51 @@ impl ActionIsolate {
                     v8::Global::new(scope, handler),
                     v8::Global::new(scope, methods),
                 ];
-                self.per_trigger
-                    .insert(run.trigger_id.to_owned(), kept.clone());
-                kept
+                self.per_trigger.insert(run.trigger_id.to_owned(), kept);
+                (handler, methods)
             }
         };
         let event: v8::Local<v8::Value> = match v8::String::new(scope, run.event_json) {
             Some(s) => s.into(),
             None => v8::undefined(scope).into(),
         };
-        [handler, methods, v8::Global::new(scope, event)]
+        let start = v8::Local::new(scope, &self.start);
+        v8::tc_scope!(let scope, scope);
+        let this = v8::undefined(scope).into();
+        if start
+            .call(scope, this, &[handler, methods, event])
+            .is_some()
+        {
+            return Ok(());
+        }
+        // A stopped isolate leaves no exception: `failure` then reports why it was stopped.
+        let exception = scope
+            .exception()
+            .unwrap_or_else(|| v8::undefined(scope).into());
+        Err(CoreError::from(JsError::from_v8_exception(
+            scope, exception,
+        )))
     }
 
-    pub(super) fn read_result(
-        &mut self,
-        value: v8::Global<v8::Value>,
-        run: &RunInput<'_>,
-        outcome: &mut Outcome,
-    ) {
-        let text = {
-            deno_core::scope!(scope, &mut self.js);
-            let local = v8::Local::new(scope, value);
-            local.to_rust_string_lossy(scope)
-        };
-        match serde_json::from_str::<RunResult>(&text) {
+    /// The settled handler's result (its JSON text), if it has settled.
+    pub(super) fn take_result(&mut self) -> Option<String> {
+        deno_core::scope!(scope, &mut self.js);
+        let take = v8::Local::new(scope, &self.take);
+        v8::tc_scope!(let scope, scope);
+        let this = v8::undefined(scope).into();
+        let value = take.call(scope, this, &[])?;
+        value.is_string().then(|| value.to_rust_string_lossy(scope))
+    }
+
+    /// The text of a result that came back as a promise's value (the slow path).
+    pub(super) fn result_text(&mut self, value: v8::Global<v8::Value>) -> String {
+        deno_core::scope!(scope, &mut self.js);
+        let local = v8::Local::new(scope, value);
+        local.to_rust_string_lossy(scope)
+    }
+
+    pub(super) fn read_result(text: &str, run: &RunInput<'_>, outcome: &mut Outcome) {
+        match serde_json::from_str::<RunResult>(text) {
             Ok(RunResult {
                 missing: Some(found),
                 ..
