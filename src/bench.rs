@@ -38,7 +38,7 @@ pub struct BenchArgs {
     #[arg(long, default_value_t = 5_000)]
     warm: usize,
     /// Executions for the throughput run, spread over all cores.
-    #[arg(long, default_value_t = 20_000)]
+    #[arg(long, default_value_t = 100_000)]
     throughput: usize,
     /// Callers submitting executions at once in the throughput run (both contenders); default: two
     /// per core.
