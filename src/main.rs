@@ -20,6 +20,10 @@ mod server;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// Per-thread heaps: the server allocates on many threads at once (see the note in Cargo.toml).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "actionflow",
