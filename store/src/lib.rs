@@ -5,6 +5,9 @@
 //! It must not know V8, npm, HTTP or cryptography: secrets arrive already encrypted, token hashes
 //! arrive already hashed, build errors and lockfiles arrive already computed. Every multi-row change
 //! is one transaction.
+//!
+//! The `test-support` feature adds the `test_support` module, the harness that runs test stories
+//! on both backends; only tests enable it.
 
 mod actions;
 mod bindings;
@@ -20,6 +23,8 @@ pub mod model;
 mod queue;
 mod secrets;
 mod tenants;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 mod versions;
 
 use std::sync::Arc;

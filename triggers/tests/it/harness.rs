@@ -1,116 +1,48 @@
-//! Runs a story on a fresh SQLite file and on a fresh PostgreSQL database (from
-//! `ACTIONFLOW_TEST_DATABASE_URL`; required when `CI` is set), with helpers to deploy actions and a
-//! dispatcher over the real runtime.
+//! The triggers suite's use of the shared harness (`actionflow_store::test_support`: a fresh SQLite
+//! file and a fresh PostgreSQL database per story, from `ACTIONFLOW_TEST_DATABASE_URL`), with
+//! helpers to deploy actions and a dispatcher over the real runtime.
 
 use std::future::Future;
-use std::str::FromStr;
 use std::sync::{Arc, OnceLock};
 
 use actionflow_runtime::{Limits, PoolConfig, Runtime};
-use actionflow_store::{Action, NewAction, NewVersion, SqlStore, Store};
+use actionflow_store::test_support::Backends;
+use actionflow_store::{Action, NewAction, NewVersion};
 use actionflow_triggers::{
     DispatchSettings, Dispatcher, LogHub, RuntimeExecutor, WithoutResources,
 };
-use sqlx::postgres::{PgConnectOptions, PgConnection};
-use sqlx::{Connection, Executor};
 
-pub type Shared = Arc<dyn Store>;
+pub use actionflow_store::SharedStore as Shared;
+
+/// PostgreSQL databases `af_trig_<uuid>`; the SQLite file at the top of its temporary directory.
+pub const BACKENDS: Backends = Backends {
+    database_prefix: "af_trig",
+    sqlite_file: "actionflow.db",
+};
 
 /// Declares, for each story `async fn name(store: Shared)`, a module with `sqlite` and `postgres`.
 macro_rules! on_both_backends {
-    ($($story:ident),+ $(,)?) => {$(
-        mod $story {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                $crate::harness::on_sqlite(1, |mut s| super::$story(s.remove(0))).await
-            }
-
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                $crate::harness::on_postgres(1, |mut s| super::$story(s.remove(0))).await
-            }
-        }
-    )+};
+    ($($story:ident),+ $(,)?) => {
+        actionflow_store::on_both_backends!($crate::harness::BACKENDS; $($story),+);
+    };
 }
 
+/// [`Backends::on_sqlite`] on this suite's files.
 pub async fn on_sqlite<F, Fut>(count: usize, story: F)
 where
     F: FnOnce(Vec<Shared>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("actionflow.db");
-    let mut stores = Vec::new();
-    for _ in 0..count {
-        stores.push(
-            actionflow_store::open(path.to_str().unwrap())
-                .await
-                .unwrap(),
-        );
-    }
-    let outcome = run(stores, story).await;
-    drop(dir);
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
+    BACKENDS.on_sqlite(count, story).await
 }
 
-/// `count` stores opened independently on one new database, dropped afterwards even on panic.
+/// [`Backends::on_postgres`] on this suite's databases.
 pub async fn on_postgres<F, Fut>(count: usize, story: F)
 where
     F: FnOnce(Vec<Shared>) -> Fut,
     Fut: Future<Output = ()> + Send + 'static,
 {
-    let Some(url) = postgres_url() else { return };
-    let admin_options = PgConnectOptions::from_str(&url).unwrap();
-    let mut admin = PgConnection::connect_with(&admin_options).await.unwrap();
-    let database = format!("af_trig_{}", uuid::Uuid::now_v7().simple());
-    admin
-        .execute(format!("CREATE DATABASE {database}").as_str())
-        .await
-        .unwrap();
-    let options = admin_options.database(&database);
-    let mut stores: Vec<Shared> = Vec::new();
-    for _ in 0..count {
-        stores.push(Arc::new(
-            SqlStore::connect_postgres_with(options.clone())
-                .await
-                .unwrap(),
-        ));
-    }
-    let outcome = run(stores, story).await;
-    admin
-        .execute(format!("DROP DATABASE {database} WITH (FORCE)").as_str())
-        .await
-        .unwrap();
-    if let Err(panic) = outcome {
-        std::panic::resume_unwind(panic);
-    }
-}
-
-pub fn postgres_url() -> Option<String> {
-    match std::env::var("ACTIONFLOW_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ if std::env::var_os("CI").is_some() => {
-            panic!("ACTIONFLOW_TEST_DATABASE_URL must be set in CI: PostgreSQL tests are not skippable")
-        }
-        _ => {
-            eprintln!("note: ACTIONFLOW_TEST_DATABASE_URL is unset; PostgreSQL run skipped");
-            None
-        }
-    }
-}
-
-async fn run<F, Fut>(stores: Vec<Shared>, story: F) -> Result<(), Box<dyn std::any::Any + Send>>
-where
-    F: FnOnce(Vec<Shared>) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let outcome = tokio::spawn(story(stores.clone())).await;
-    for store in stores {
-        store.close().await;
-    }
-    outcome.map_err(|error| error.into_panic())
+    BACKENDS.on_postgres(count, story).await
 }
 
 /// One runtime for the whole test binary (isolates are per tenant, and every story makes its own).
