@@ -34,9 +34,32 @@ impl Backoff {
     }
 }
 
+/// The attempt's number within its current budget of attempts (1-based). A re-driven execution keeps
+/// numbering its attempts on from the last one (`attempts`), and `max_attempts` grew by one budget,
+/// but its backoff starts over from the base. Every budget, at enqueue and at retry, is `budget`
+/// (`attempts_max`) attempts; should the setting have changed since, the result is still at least 1.
+pub fn attempt_in_budget(attempts: i64, max_attempts: i64, budget: i64) -> i64 {
+    attempts
+        .saturating_sub(max_attempts.saturating_sub(budget).max(0))
+        .max(1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_re_driven_execution_backs_off_from_the_base_again() {
+        // First budget of 5: attempts 1..=5 are themselves.
+        assert_eq!(attempt_in_budget(1, 5, 5), 1);
+        assert_eq!(attempt_in_budget(3, 5, 5), 3);
+        // Dead after 5, retried: max 10, attempts 6..=10 count 1..=5 for the backoff.
+        assert_eq!(attempt_in_budget(6, 10, 5), 1);
+        assert_eq!(attempt_in_budget(8, 10, 5), 3);
+        // A budget bigger than the execution's maximum (the setting grew): never below 1.
+        assert_eq!(attempt_in_budget(2, 3, 5), 2);
+        assert_eq!(attempt_in_budget(0, 10, 5), 1);
+    }
 
     #[test]
     fn grows_exponentially_within_jitter_and_cap() {

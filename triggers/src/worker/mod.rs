@@ -301,7 +301,9 @@ impl Worker {
         if job.attempts >= job.max_attempts {
             return NextAttempt::Dead;
         }
-        NextAttempt::After(self.settings.backoff.delay(job.attempts))
+        let budget = i64::from(self.dispatcher.settings().attempts_max);
+        let attempt = backoff::attempt_in_budget(job.attempts, job.max_attempts, budget);
+        NextAttempt::After(self.settings.backoff.delay(attempt))
     }
 }
 
