@@ -22,6 +22,8 @@ pub mod flow_cache;
 mod idempotency;
 mod logs;
 pub mod retention;
+#[cfg(feature = "test-support")]
+pub mod test_support;
 pub mod worker;
 
 pub use bindings::rules::{

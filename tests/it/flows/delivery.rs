@@ -99,7 +99,7 @@ async fn async_over_http(db: Db) {
         dead["last_error"],
         "action `notify` threw: Error: hook answered 503"
     );
-    assert_eq!(hook.failed(), 2);
+    assert_eq!(hook.failed_count(), 2);
     assert_error(
         &api.post(&format!("/v1/executions/{id}/retry"), json!({}))
             .await,
