@@ -53,19 +53,23 @@ pub(super) struct State {
 impl State {
     /// The lane's next execution whose caller still waits; abandoned ones on the way are dropped.
     pub fn next_of(&mut self, key: &IsolateKey) -> Option<Job> {
-        let lane = self.lanes.get_mut(key)?;
-        let mut next = None;
-        while let Some((_, job)) = lane.queued.pop_front() {
-            self.queued -= 1;
+        while let Some(job) = self.pop_queued(key) {
             if job.wanted() {
-                next = Some(job);
-                break;
+                return Some(job);
             }
         }
+        None
+    }
+
+    /// Takes the lane's front execution, wanted or not; a lane left empty is removed.
+    fn pop_queued(&mut self, key: &IsolateKey) -> Option<Job> {
+        let lane = self.lanes.get_mut(key)?;
+        let (_, job) = lane.queued.pop_front()?;
+        self.queued -= 1;
         if lane.is_empty() {
             self.lanes.remove(key);
         }
-        next
+        Some(job)
     }
 
     /// Whether executions of other lanes than `key` wait for a place.
@@ -98,12 +102,7 @@ impl State {
                 .filter_map(|(k, l)| l.queued.front().map(|(n, _)| (*n, k)))
                 .min_by_key(|(n, _)| *n)
                 .map(|(_, k)| k.clone())?;
-            let lane = self.lanes.get_mut(&key)?;
-            let (_, job) = lane.queued.pop_front()?;
-            self.queued -= 1;
-            if lane.is_empty() {
-                self.lanes.remove(&key);
-            }
+            let job = self.pop_queued(&key)?;
             if job.wanted() {
                 return Some(job);
             }
@@ -129,7 +128,6 @@ pub(crate) struct Board {
     pub pollers: AtomicUsize,
     warm_isolates_max: usize,
     warm_bytes_max: usize,
-    spare_isolates: usize,
     spare_heap: usize,
     /// Threads holding a blank isolate with the default heap limit, ready for a cold start.
     spares: Mutex<Vec<Sender<Job>>>,
@@ -182,11 +180,10 @@ impl Board {
             pollers: AtomicUsize::new(0),
             warm_isolates_max: config.warm_isolates_max,
             warm_bytes_max: config.warm_bytes_max,
-            spare_isolates: config.spare_isolates,
             spare_heap: config.spare_heap,
             spares: Mutex::new(Vec::new()),
         });
-        for _ in 0..board.spare_isolates {
+        for _ in 0..config.spare_isolates {
             board.add_spare();
         }
         board

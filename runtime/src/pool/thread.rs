@@ -55,7 +55,6 @@ impl Drop for Live<'_> {
 }
 
 fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
-    let shared = board.shared().clone();
     let Ok(rt) = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -85,7 +84,7 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
             }
         }
         let Some(iso) = isolate.as_mut() else { return };
-        let (outcome, reusable) = execute(iso, &job, &shared, &rt);
+        let (outcome, reusable) = execute(iso, &job, board.shared(), &rt);
         // Heap statistics walk every space: sample them on the first execution and every 64th after.
         served += 1;
         if reusable && (served == 1 || served % 64 == 0) {
