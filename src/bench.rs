@@ -4,7 +4,9 @@
 
 mod node;
 
-use actionflow_runtime::{ExecutionRequest, Limits, NoFiles, PoolConfig, Runtime, Secrets, Status};
+use actionflow_runtime::{
+    Event, ExecutionRequest, Limits, NoFiles, PoolConfig, Runtime, Secrets, Status,
+};
 use anyhow::{bail, Context};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -37,36 +39,88 @@ pub struct BenchArgs {
     /// Sequential warm executions measured for p50/p99.
     #[arg(long, default_value_t = 5_000)]
     warm: usize,
-    /// Executions for the throughput run, spread over all cores.
+    /// Executions for each throughput run, spread over all cores.
     #[arg(long, default_value_t = 100_000)]
     throughput: usize,
-    /// Callers submitting executions at once in the throughput run (both contenders); default: two
-    /// per core.
-    #[arg(long)]
-    concurrency: Option<usize>,
+    /// Callers submitting executions at once, one throughput run per value (both contenders; each is
+    /// reported at its best). Default: 2, 8 and 32 per core.
+    #[arg(long, value_delimiter = ',')]
+    concurrency: Vec<usize>,
     /// Skip the Node.js baseline.
     #[arg(long)]
     no_node: bool,
 }
 
 impl BenchArgs {
-    fn callers(&self, cores: usize) -> usize {
-        self.concurrency.unwrap_or(cores * 2).max(1)
+    /// The concurrencies of the throughput runs.
+    fn levels(&self, cores: usize) -> Vec<usize> {
+        if self.concurrency.is_empty() {
+            vec![cores * 2, cores * 8, cores * 32]
+        } else {
+            self.concurrency.iter().map(|&c| c.max(1)).collect()
+        }
     }
 }
 
-/// Latency percentiles and throughput of one contender.
+/// One throughput run: executions per second, and the machine's CPU per execution.
 #[derive(Debug, Clone, Copy, Default)]
+pub struct Throughput {
+    pub concurrency: usize,
+    pub per_second: f64,
+    /// CPU time the whole machine spent per execution (both ends of the webhook for Node.js), in µs;
+    /// 0 where /proc/stat cannot be read.
+    pub cpu_us: f64,
+}
+
+/// Runs `total` calls of `call`, `callers` at a time, on the current tokio runtime.
+pub async fn throughput<F, Fut>(callers: usize, total: usize, call: F) -> anyhow::Result<Throughput>
+where
+    F: Fn() -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = anyhow::Result<()>> + Send,
+{
+    let done = Arc::new(AtomicUsize::new(0));
+    let (start, busy) = (Instant::now(), machine_busy_seconds());
+    let mut tasks = Vec::new();
+    for _ in 0..callers {
+        let (call, done) = (call.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            while done.fetch_add(1, Ordering::Relaxed) < total {
+                call().await?;
+            }
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    Ok(Throughput {
+        concurrency: callers,
+        per_second: total as f64 / start.elapsed().as_secs_f64(),
+        cpu_us: cpu_us_per_execution(busy, total),
+    })
+}
+
+/// Latency percentiles and throughput of one contender.
+#[derive(Debug, Clone, Default)]
 pub struct Measured {
     pub cold_ms: f64,
     /// Cold with no spare isolate ready: the isolate is made from the snapshot on demand.
     pub cold_created_ms: f64,
     pub warm_p50_us: f64,
     pub warm_p99_us: f64,
-    pub per_second: f64,
-    /// CPU time the whole machine spent per execution during the throughput run (both ends of the
-    /// webhook for Node.js), in µs; 0 where /proc/stat cannot be read.
-    pub cpu_us: f64,
+    /// One run per concurrency level.
+    pub runs: Vec<Throughput>,
+}
+
+impl Measured {
+    /// The throughput run with the most executions per second.
+    pub fn best(&self) -> Throughput {
+        self.runs
+            .iter()
+            .copied()
+            .max_by(|a, b| a.per_second.total_cmp(&b.per_second))
+            .unwrap_or_default()
+    }
 }
 
 /// Seconds of CPU the machine has spent busy since boot (all cores; from /proc/stat, in ticks of
@@ -104,7 +158,9 @@ pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
     crate::bench_http::percentile_ms(sorted, p) * 1000.0
 }
 
-fn request(version: &str) -> ExecutionRequest {
+/// One execution of the benchmark action. The event is serialized once per run, as the Node.js
+/// baseline's request body is.
+fn request(version: &str, event: &Event) -> ExecutionRequest {
     ExecutionRequest {
         tenant: "bench".into(),
         action: "bench".into(),
@@ -112,15 +168,15 @@ fn request(version: &str) -> ExecutionRequest {
         code: Arc::from(ACTION),
         files: Arc::new(NoFiles),
         trigger_id: "post-login".into(),
-        event: event(),
+        event: event.clone(),
         secrets: Secrets::default(),
         limits: Limits::default(),
     }
 }
 
-async fn once(rt: &Runtime, version: &str) -> anyhow::Result<Duration> {
+async fn once(rt: &Runtime, version: &str, event: &Event) -> anyhow::Result<Duration> {
     let start = Instant::now();
-    let outcome = rt.execute(request(version)).await?;
+    let outcome = rt.execute(request(version, event)).await?;
     let took = start.elapsed();
     if outcome.status != Status::Completed || outcome.api_calls.len() != 1 {
         bail!("the benchmark action did not complete as expected: {outcome:?}");
@@ -133,39 +189,32 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
         concurrency_max: cores,
         ..PoolConfig::default()
     })?;
+    let ev = Event::new(&event())?;
     // Untimed warm-up of the measured version (V8's optimizing tiers, allocator), as for Node below.
     for _ in 0..2_000 {
-        once(&rt, "warm").await?;
+        once(&rt, "warm", &ev).await?;
     }
     let mut warm = Vec::with_capacity(args.warm);
     for _ in 0..args.warm {
-        warm.push(once(&rt, "warm").await?);
+        warm.push(once(&rt, "warm", &ev).await?);
     }
     warm.sort();
-    let done = Arc::new(AtomicUsize::new(0));
-    let (start, busy) = (Instant::now(), machine_busy_seconds());
-    let mut tasks = Vec::new();
-    for _ in 0..args.callers(cores) {
-        let (rt, done, total) = (rt.clone(), done.clone(), args.throughput);
-        tasks.push(tokio::spawn(async move {
-            while done.fetch_add(1, Ordering::Relaxed) < total {
-                once(&rt, "throughput").await?;
-            }
-            anyhow::Ok(())
-        }));
+    let mut runs = Vec::new();
+    for callers in args.levels(cores) {
+        let (rt, ev) = (rt.clone(), ev.clone());
+        let call = move || {
+            let (rt, ev) = (rt.clone(), ev.clone());
+            async move { once(&rt, "throughput", &ev).await.map(drop) }
+        };
+        runs.push(throughput(callers, args.throughput, call).await?);
     }
-    for t in tasks {
-        t.await??;
-    }
-    let per_second = args.throughput as f64 / start.elapsed().as_secs_f64();
-    let cpu_us = cpu_us_per_execution(busy, args.throughput);
     // Cold starts last, so the isolates they leave behind do not weigh on the warm measurements.
     // Cold starts as they come in practice, a few at a time: the pool's spare isolates have time to
     // be replaced between them (10 ms), so each takes a ready isolate and only loads the action.
     let mut cold = Vec::with_capacity(args.cold);
     for i in 0..args.cold {
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        cold.push(once(&rt, &format!("cold-{i}")).await?);
+        cold.push(once(&rt, &format!("cold-{i}"), &ev).await?);
     }
     cold.sort();
     // A burst of cold starts beyond the spares: each makes its isolate from the snapshot itself.
@@ -176,7 +225,7 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
     })?;
     let mut created = Vec::with_capacity(args.cold);
     for i in 0..args.cold {
-        created.push(once(&no_spares, &format!("created-{i}")).await?);
+        created.push(once(&no_spares, &format!("created-{i}"), &ev).await?);
     }
     created.sort();
     Ok(Measured {
@@ -184,8 +233,7 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
         cold_created_ms: percentile(&created, 0.5) / 1000.0,
         warm_p50_us: percentile(&warm, 0.5),
         warm_p99_us: percentile(&warm, 0.99),
-        per_second,
-        cpu_us,
+        runs,
     })
 }
 
@@ -211,58 +259,92 @@ pub fn main(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn print_table(args: &BenchArgs, cores: usize, ours: &Measured, node: Option<&Measured>) {
-    println!("Trivial post-login action, {cores} cores; cold n={}, warm n={}, throughput n={} at concurrency {}.\n", args.cold, args.warm, args.throughput, args.callers(cores));
+    let levels = args.levels(cores);
+    let levels_text: Vec<String> = levels.iter().map(usize::to_string).collect();
+    println!(
+        "Trivial post-login action, {cores} cores; cold n={}, warm n={}, throughput n={} per run at concurrency {} (each contender at its best).\n",
+        args.cold,
+        args.warm,
+        args.throughput,
+        levels_text.join(", ")
+    );
     println!("| metric | Actionflow (V8 isolates) | Node.js webhook baseline | ratio |");
     println!("|---|---:|---:|---:|");
-    let row = |name: &str, ours: f64, theirs: Option<f64>, unit: &str, higher_is_better: bool| {
-        let theirs_text = theirs.map_or("skipped".to_owned(), |t| format!("{t:.1} {unit}"));
-        let ratio = theirs.map_or("".to_owned(), |t| {
-            let r = if higher_is_better { ours / t } else { t / ours };
-            format!("{r:.1}× {}", if r >= 1.0 { "better" } else { "worse" })
-        });
-        println!("| {name} | {ours:.1} {unit} | {theirs_text} | {ratio} |");
-    };
-    row(
-        "cold execution p50 (spare isolate)",
-        ours.cold_ms,
-        node.map(|n| n.cold_ms),
-        "ms",
-        false,
-    );
-    row(
-        "cold execution p50 (isolate made on demand)",
-        ours.cold_created_ms,
-        node.map(|n| n.cold_ms),
-        "ms",
-        false,
-    );
-    row(
-        "warm execution p50",
-        ours.warm_p50_us,
-        node.map(|n| n.warm_p50_us),
-        "µs",
-        false,
-    );
-    row(
-        "warm execution p99",
-        ours.warm_p99_us,
-        node.map(|n| n.warm_p99_us),
-        "µs",
-        false,
-    );
-    row(
-        "warm executions per second",
-        ours.per_second,
-        node.map(|n| n.per_second),
-        "/s",
-        true,
-    );
-    row(
-        "CPU per warm execution (whole machine)",
-        ours.cpu_us,
-        node.map(|n| n.cpu_us),
-        "µs",
-        false,
-    );
+    let (best, node_best) = (ours.best(), node.map(Measured::best));
+    let rows: [(&str, f64, Option<f64>, &str, bool); 6] = [
+        (
+            "cold execution p50 (spare isolate)",
+            ours.cold_ms,
+            node.map(|n| n.cold_ms),
+            "ms",
+            false,
+        ),
+        (
+            "cold execution p50 (isolate made on demand)",
+            ours.cold_created_ms,
+            node.map(|n| n.cold_ms),
+            "ms",
+            false,
+        ),
+        (
+            "warm execution p50",
+            ours.warm_p50_us,
+            node.map(|n| n.warm_p50_us),
+            "µs",
+            false,
+        ),
+        (
+            "warm execution p99",
+            ours.warm_p99_us,
+            node.map(|n| n.warm_p99_us),
+            "µs",
+            false,
+        ),
+        (
+            "warm executions per second (best concurrency)",
+            best.per_second,
+            node_best.map(|n| n.per_second),
+            "/s",
+            true,
+        ),
+        (
+            "CPU per warm execution, whole machine (at that concurrency)",
+            best.cpu_us,
+            node_best.map(|n| n.cpu_us),
+            "µs",
+            false,
+        ),
+    ];
+    for (name, ours, theirs, unit, higher_is_better) in rows {
+        println!(
+            "| {name} | {ours:.1} {unit} | {} | {} |",
+            cell(theirs, unit),
+            ratio(ours, theirs, higher_is_better)
+        );
+    }
+    println!("\nThroughput by concurrency (callers submitting at once):\n");
+    println!("| concurrency | Actionflow | Node.js webhook baseline | ratio |");
+    println!("|---:|---:|---:|---:|");
+    for (i, run) in ours.runs.iter().enumerate() {
+        let theirs = node.and_then(|n| n.runs.get(i)).map(|r| r.per_second);
+        println!(
+            "| {} | {:.0} /s | {} | {} |",
+            run.concurrency,
+            run.per_second,
+            theirs.map_or("skipped".to_owned(), |t| format!("{t:.0} /s")),
+            ratio(run.per_second, theirs, true)
+        );
+    }
     println!("\nCold: Actionflow = an isolate new to the action (a spare made ahead of time, or one made from the startup snapshot on demand) + load + run; Node.js = process start to first response.");
+}
+
+fn cell(value: Option<f64>, unit: &str) -> String {
+    value.map_or("skipped".to_owned(), |v| format!("{v:.1} {unit}"))
+}
+
+fn ratio(ours: f64, theirs: Option<f64>, higher_is_better: bool) -> String {
+    theirs.map_or(String::new(), |t| {
+        let r = if higher_is_better { ours / t } else { t / ours };
+        format!("{r:.1}× {}", if r >= 1.0 { "better" } else { "worse" })
+    })
 }

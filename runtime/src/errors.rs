@@ -13,6 +13,8 @@ pub enum RuntimeError {
     UnknownTrigger(String, String),
     #[error("the event must be a JSON object")]
     EventNotObject,
+    #[error("the event is not valid JSON: {0}")]
+    EventNotJson(String),
     #[error("could not create the startup snapshot: {0}")]
     Snapshot(String),
     #[error("could not create an isolate: {0}")]

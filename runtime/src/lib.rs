@@ -15,6 +15,7 @@ mod allocator;
 mod cache;
 mod digest;
 mod errors;
+mod event;
 mod host;
 mod isolate;
 mod limits;
@@ -29,6 +30,7 @@ pub mod trigger;
 mod watchdog;
 
 pub use errors::RuntimeError;
+pub use event::Event;
 pub use host::{HostCallContext, HostError, HostFuture, HostModule};
 pub use limits::{CacheLimits, Limits, PoolConfig};
 pub use modules::{ModuleFiles, NoFiles, PackageMounts};
@@ -68,7 +70,7 @@ pub struct ExecutionRequest {
     pub files: Arc<dyn ModuleFiles>,
     pub trigger_id: String,
     /// The event as the trigger defines it; `secrets` is added to it, and the whole is frozen.
-    pub event: serde_json::Value,
+    pub event: Event,
     pub secrets: Secrets,
     pub limits: Limits,
 }
@@ -140,29 +142,23 @@ impl Runtime {
             outcome.error = Some(errors::action_error("RangeError", &message));
             return Ok(outcome);
         }
-        let mut event = request.event;
-        let fields = event.as_object_mut().ok_or(RuntimeError::EventNotObject)?;
-        fields.insert(
-            "secrets".into(),
-            serde_json::to_value(&request.secrets.0).unwrap_or_default(),
-        );
-        let event_json = event.to_string();
+        let secrets_json = (!request.secrets.0.is_empty())
+            .then(|| serde_json::to_string(&request.secrets.0).unwrap_or_default());
+        let secret_values = request.secrets.0.into_values().collect();
         let key = IsolateKey {
-            tenant: request.tenant.clone(),
-            action: request.action.clone(),
+            tenant: request.tenant,
+            action: request.action,
             version: request.version,
             heap_bytes_max: request.limits.heap_bytes_max,
         };
-        let cache_scope = format!("{}\u{0}{}", request.tenant, request.action);
-        let secret_values = request.secrets.0.into_values().collect();
         self.pool
             .run(move |reply| Job {
                 lane: Arc::new(key),
                 code: request.code,
                 files: request.files,
-                cache_scope,
                 trigger,
-                event_json,
+                event: request.event,
+                secrets_json,
                 secret_values,
                 limits: request.limits,
                 check_only,

@@ -4,7 +4,6 @@
 use super::{event, percentile, BenchArgs, Measured, ACTION};
 use anyhow::{bail, Context};
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -120,37 +119,26 @@ pub async fn measure(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured>
         warm.push(call(&client, &url, &body).await?);
     }
     warm.sort();
-    let done = Arc::new(AtomicUsize::new(0));
-    let (start, busy) = (Instant::now(), super::machine_busy_seconds());
-    let mut tasks = Vec::new();
-    for _ in 0..args.callers(cores) {
-        let (client, url, body, done, total) = (
+    let mut runs = Vec::new();
+    for callers in args.levels(cores) {
+        let (client, url, body): (_, Arc<str>, Arc<str>) = (
             client.clone(),
-            url.clone(),
-            body.clone(),
-            done.clone(),
-            args.throughput,
+            Arc::from(url.as_str()),
+            Arc::from(body.as_str()),
         );
-        tasks.push(tokio::spawn(async move {
-            while done.fetch_add(1, Ordering::Relaxed) < total {
-                call(&client, &url, &body).await?;
-            }
-            anyhow::Ok(())
-        }));
+        let call = move || {
+            let (client, url, body) = (client.clone(), url.clone(), body.clone());
+            async move { call(&client, &url, &body).await.map(drop) }
+        };
+        runs.push(super::throughput(callers, args.throughput, call).await?);
     }
-    for t in tasks {
-        t.await??;
-    }
-    let per_second = args.throughput as f64 / start.elapsed().as_secs_f64();
-    let cpu_us = super::cpu_us_per_execution(busy, args.throughput);
     server.child.kill().await.ok();
     Ok(Measured {
         cold_ms: percentile(&cold, 0.5) / 1000.0,
         cold_created_ms: percentile(&cold, 0.5) / 1000.0,
         warm_p50_us: percentile(&warm, 0.5),
         warm_p99_us: percentile(&warm, 0.99),
-        per_second,
-        cpu_us,
+        runs,
     })
 }
 

@@ -3,7 +3,7 @@
 
 use crate::packages::{self, Packages};
 use crate::BadInput;
-use actionflow_runtime::{ExecutionRequest, Limits, Outcome, PoolConfig, Secrets, Status};
+use actionflow_runtime::{Event, ExecutionRequest, Limits, Outcome, PoolConfig, Secrets, Status};
 use anyhow::Context;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -128,7 +128,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         code: Arc::from(code),
         files,
         trigger_id: args.trigger.clone(),
-        event,
+        event: Event::new(&event)?,
         secrets: parse_secrets(&args.secrets)?,
         limits,
     };

@@ -20,7 +20,7 @@ use super::extract::Path;
 use super::versions::VersionBody;
 use super::AppState;
 use crate::packages;
-use actionflow_runtime::{ExecutionRequest, Limits, ModuleFiles, Secrets};
+use actionflow_runtime::{Event, ExecutionRequest, Limits, ModuleFiles, Secrets};
 use actionflow_store::{Action, ActionVersion, Build, BuildError, BuildStatus};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -180,7 +180,7 @@ async fn build(state: &AppState, action: &Action) -> Result<serde_json::Value, V
             code: Arc::from(action.code.as_str()),
             files: files.clone(),
             trigger_id: trigger_id.clone(),
-            event: serde_json::json!({}),
+            event: Event::empty(),
             secrets: Secrets::default(),
             limits: Limits::default(),
         };

@@ -8,7 +8,7 @@ use super::extract::Path;
 use super::extract::{JsonBody, QueryParams};
 use super::validate::{self, SecretInput};
 use super::{deploy, secrets, AppState};
-use actionflow_runtime::{ExecutionRequest, Limits, ModuleFiles};
+use actionflow_runtime::{Event, ExecutionRequest, Limits, ModuleFiles};
 use axum::extract::State;
 use axum::Json;
 use serde::{Deserialize, Serialize};
@@ -149,10 +149,11 @@ async fn test_action(
     JsonBody(body): JsonBody<TestRequest>,
 ) -> ApiResult<Json<TestResult>> {
     tenant.require(ACTIONS_WRITE)?;
-    let event = body.event.unwrap_or_else(|| serde_json::json!({}));
-    if !event.is_object() {
-        return Err(ApiError::invalid("event", "event must be a JSON object"));
-    }
+    let event = match &body.event {
+        None => Event::empty(),
+        Some(value) => Event::new(value)
+            .map_err(|_| ApiError::invalid("event", "event must be a JSON object"))?,
+    };
     validate::secrets(&body.secrets, &state.limits)?;
     let code = load(&state, &tenant, &id, query.version).await?;
     let trigger_id = match body.trigger_id {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use actionflow_runtime::{
-    ExecutionRequest, Limits, ModuleFiles, NoFiles, Outcome, Runtime, Secrets,
+    Event, ExecutionRequest, Limits, ModuleFiles, NoFiles, Outcome, Runtime, Secrets,
 };
 use actionflow_store::ActionVersion;
 use async_trait::async_trait;
@@ -97,7 +97,7 @@ impl Executor for RuntimeExecutor {
             code: Arc::from(call.version.code.as_str()),
             files: prepared.files,
             trigger_id: call.trigger_id.to_owned(),
-            event: call.event,
+            event: Event::new(&call.event)?,
             secrets: prepared.secrets,
             limits,
         };

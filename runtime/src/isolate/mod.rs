@@ -39,7 +39,7 @@ const WARM_UP_MODULE: &str = "({ onExecutePostLogin: async (event, api) => { \
      api.idToken.setCustomClaim('email', event.user.email); api.user.setAppMetadata('seen', true); \
      console.log('warm', event.user.email, { roles: event.user.app_metadata.roles }); } })";
 const WARM_UP_EVENT: &str =
-    r#"{"user":{"email":"warm@example.com","app_metadata":{"roles":["a"]}},"secrets":{}}"#;
+    r#"{"user":{"email":"warm@example.com","app_metadata":{"roles":["a"]}}}"#;
 
 /// How loading an action failed, as the outcome its first execution reports.
 pub(crate) type LoadFailure = (Status, ActionError);
@@ -166,6 +166,7 @@ impl ActionIsolate {
                 handler: trigger.handler,
                 methods: trigger.api_methods,
                 event_json: WARM_UP_EVENT,
+                secrets_json: None,
                 secret_values: &[],
             };
             let started = Instant::now();
@@ -380,5 +381,7 @@ pub(crate) struct RunInput<'a> {
     pub handler: &'a str,
     pub methods: &'a [&'static str],
     pub event_json: &'a str,
+    /// The secrets as a JSON object; `None` for none.
+    pub secrets_json: Option<&'a str>,
     pub secret_values: &'a [String],
 }

@@ -50,7 +50,7 @@ impl ActionIsolate {
         outcome
     }
 
-    /// Calls the bootstrap's `start` with the handler name, api methods and event JSON, in one scope
+    /// Calls the bootstrap's `start` with the handler name, api methods, event and secrets JSON, in one scope
     /// (no handles made per execution beyond the call's own). The first two are made once per trigger
     /// and kept, so that the bootstrap can also keep what it derives from them. `Err` when the call
     /// threw or the isolate was stopped during it (an endless loop before the handler's first await).
@@ -85,11 +85,18 @@ impl ActionIsolate {
             Some(s) => s.into(),
             None => v8::undefined(scope).into(),
         };
+        let secrets: v8::Local<v8::Value> = match run.secrets_json {
+            Some(json) => match v8::String::new(scope, json) {
+                Some(s) => s.into(),
+                None => v8::undefined(scope).into(),
+            },
+            None => v8::null(scope).into(),
+        };
         let start = v8::Local::new(scope, &self.start);
         v8::tc_scope!(let scope, scope);
         let this = v8::undefined(scope).into();
         if start
-            .call(scope, this, &[handler, methods, event])
+            .call(scope, this, &[handler, methods, event, secrets])
             .is_some()
         {
             return Ok(());

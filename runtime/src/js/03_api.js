@@ -21,31 +21,29 @@ function obj(method, args, i, name) {
   if (v !== undefined && (v === null || typeof v !== "object" || Array.isArray(v))) fail(method, `${name} must be an object`);
 }
 
+// A value `JSON.stringify` cannot record (a function, symbol or bigint in place of the value); what
+// it finds deeper (a bigint inside, a cycle) makes the recording itself throw, reported as this value's.
 function json(method, args, i, name) {
   const v = args[i];
   if (typeof v === "function" || typeof v === "symbol" || typeof v === "bigint") fail(method, `${name} must be JSON-serializable, got ${typeof v}`);
-  try {
-    stringifyJson(v === undefined ? null : v);
-  } catch (e) {
-    fail(method, `${name} must be JSON-serializable: ${e.message}`);
-  }
 }
 
-// method -> argument check. `claim`/`metadata` values may be any JSON value (null/undefined clears).
+// method -> [argument check, name of the argument that may hold any JSON value]. `claim`/`metadata`
+// values may be any JSON value (null/undefined clears).
 const CHECKS = {
-  "access.deny": (m, a) => { str(m, a, 0, "reason"); str(m, a, 1, "userMessage", true); },
-  "accessToken.setCustomClaim": (m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); },
-  "idToken.setCustomClaim": (m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); },
-  "user.setAppMetadata": (m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); },
-  "user.setUserMetadata": (m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); },
-  "multifactor.enable": (m, a) => { str(m, a, 0, "provider"); obj(m, a, 1, "options"); json(m, a, 1, "options"); },
-  "redirect.sendUserTo": (m, a) => {
+  "access.deny": [(m, a) => { str(m, a, 0, "reason"); str(m, a, 1, "userMessage", true); }, "userMessage"],
+  "accessToken.setCustomClaim": [(m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); }, "value"],
+  "idToken.setCustomClaim": [(m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); }, "value"],
+  "user.setAppMetadata": [(m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); }, "value"],
+  "user.setUserMetadata": [(m, a) => { str(m, a, 0, "name"); json(m, a, 1, "value"); }, "value"],
+  "multifactor.enable": [(m, a) => { str(m, a, 0, "provider"); obj(m, a, 1, "options"); json(m, a, 1, "options"); }, "options"],
+  "redirect.sendUserTo": [(m, a) => {
     str(m, a, 0, "url");
     try { new URL(a[0]); } catch { fail(m, `url must be an absolute URL, got "${a[0]}"`); }
     obj(m, a, 1, "options");
     json(m, a, 1, "options");
-  },
-  "validation.error": (m, a) => { str(m, a, 0, "code"); str(m, a, 1, "message"); },
+  }, "options"],
+  "validation.error": [(m, a) => { str(m, a, 0, "code"); str(m, a, 1, "message"); }, "message"],
 };
 
 function makeCache() {
@@ -77,41 +75,59 @@ function makeCache() {
 // `api.cache` holds no state of its own (the ops find the execution's): one frozen object serves all.
 const cacheApi = makeCache();
 
-// methods array (one per trigger, kept by Rust) -> [[namespace, name, method, check, recorded text's
-// start]], built once.
-const plans = new Map();
-
-function planFor(methods) {
-  let plan = plans.get(methods);
-  if (plan === undefined) {
-    plan = [];
-    for (const method of methods) {
-      if (method.startsWith("cache.")) continue;
-      const check = CHECKS[method];
-      if (check === undefined) throw new Error(`internal: no argument check for api.${method}`);
-      const [ns, name] = method.split(".");
-      plan.push([ns, name, method, check, `{"method":${stringifyJson(method)},"args":`]);
-    }
-    plans.set(methods, plan);
-  }
-  return plan;
-}
-
 /** `undefined` in metadata and claim values is recorded as `null`, as in arrays. */
 const nullForUndefined = (_k, v) => (v === undefined ? null : v);
 
-/**
- * Builds the `api` for one execution; every call is appended to `calls` as the JSON text of
- * `{method, args}`.
- */
-export function buildApi(methods, calls) {
+/** Whether `v` holds a plain object anywhere (only there can `undefined` be dropped by `JSON.stringify`). */
+function holdsObject(v) {
+  if (v === null || typeof v !== "object") return false;
+  if (!Array.isArray(v)) return true;
+  for (let i = 0; i < v.length; i++) if (holdsObject(v[i])) return true;
+  return false;
+}
+
+// The calls of the execution in progress, as the JSON texts of `{method, args}`; `null` between
+// executions, when a call (from a reference to `api` kept past its execution) is not recorded.
+let sink = null;
+
+/** Starts recording calls into `calls` (`null`: stop recording). */
+export function recordInto(calls) {
+  sink = calls;
+}
+
+// methods array (one per trigger, kept by Rust) -> that trigger's frozen `api`, built once per isolate:
+// its methods hold no state of their own, they record into `sink`.
+const apis = new Map();
+
+export function apiFor(methods) {
+  let api = apis.get(methods);
+  if (api === undefined) {
+    api = buildApi(methods);
+    apis.set(methods, api);
+  }
+  return api;
+}
+
+function buildApi(methods) {
   const api = {};
-  for (const [ns, name, method, check, start] of planFor(methods)) {
+  for (const method of methods) {
+    if (method.startsWith("cache.")) continue;
+    const entry = CHECKS[method];
+    if (entry === undefined) throw new Error(`internal: no argument check for api.${method}`);
+    const [check, valueName] = entry;
+    const [ns, name] = method.split(".");
+    const start = `{"method":${stringifyJson(method)},"args":`;
     api[ns] ??= {};
     api[ns][name] = (...args) => {
       check(method, args);
       // Recorded as text now, so later mutation by the action does not change what was recorded.
-      calls[calls.length] = `${start}${stringifyJson(args, nullForUndefined)}}`;
+      let text;
+      try {
+        text = holdsObject(args[1]) ? stringifyJson(args, nullForUndefined) : stringifyJson(args);
+      } catch (e) {
+        fail(method, `${valueName} must be JSON-serializable: ${e.message}`);
+      }
+      if (sink !== null) sink[sink.length] = `${start}${text}}`;
       return api;
     };
   }

@@ -5,7 +5,7 @@
 import { inspect, makeConsole } from "ext:actionflow/00_console.js";
 import { atob, btoa, crypto, DOMException, structuredClone, TextDecoder, TextEncoder, timerGlobals, URL, URLSearchParams } from "ext:actionflow/01_web.js";
 import { fetch, Headers, Response } from "ext:actionflow/02_fetch.js";
-import { buildApi } from "ext:actionflow/03_api.js";
+import { apiFor, recordInto } from "ext:actionflow/03_api.js";
 import { requireForImport, runCommonJs, setBuiltins } from "ext:actionflow/04_require.js";
 import { Buffer, nodeBuiltins } from "ext:actionflow/05_node.js";
 
@@ -79,48 +79,61 @@ function exportNames() {
   return handlers === null || typeof handlers !== "object" ? [] : Object.keys(handlers);
 }
 
-/** Runs one execution. Never rejects: a throw from the action is returned as `error`. */
-async function run(handlerName, methods, eventJson) {
+// The execution in progress: its number, its promise, and its result once settled. Rust calls
+// `start`, lets the event loop turn once, and takes the result if it is there: no promise crosses into
+// Rust on that path; a handler still waiting (a fetch, a timer) is awaited through `pending`.
+let executions = 0;
+let current = 0;
+let currentPromise = null;
+let settled = null;
+
+/** Runs execution number `id`. Never rejects: a throw from the action is returned as `error`. */
+async function run(id, handlerName, methods, eventJson, secretsJson) {
   const calls = [];
   let error = null;
   try {
     const handler = handlers?.[handlerName];
-    if (typeof handler !== "function") return stringifyJson({ missing: exportNames() });
-    const event = deepFreeze(parseJson(eventJson));
-    await handler(event, buildApi(methods, calls));
+    if (typeof handler !== "function") return settle(id, stringifyJson({ missing: exportNames() }));
+    const event = parseJson(eventJson);
+    event.secrets = secretsJson === null ? {} : parseJson(secretsJson);
+    deepFreeze(event);
+    recordInto(calls);
+    await handler(event, apiFor(methods));
   } catch (e) {
     error = describe(e);
   }
+  recordInto(null);
   // The calls are JSON texts already: join them without a round trip through objects.
   let text = "";
   for (let i = 0; i < calls.length; i++) text += i === 0 ? calls[i] : `,${calls[i]}`;
-  return `{"calls":[${text}],"error":${stringifyJson(error)}}`;
+  return settle(id, `{"calls":[${text}],"error":${stringifyJson(error)}}`);
 }
 
-// The execution in progress: its promise, and its result once settled. Rust calls `start`, lets the
-// event loop turn once, and takes the result if it is there: no promise crosses into Rust on that
-// path; a handler still waiting (a fetch, a timer) is awaited through `pending`.
-let current = null;
-let settled = null;
+/** Keeps `result` for `take` if execution `id` is still the one in progress. */
+function settle(id, result) {
+  if (current === id) settled = result;
+  return result;
+}
 
-function start(handlerName, methods, eventJson) {
+function start(handlerName, methods, eventJson, secretsJson) {
   settled = null;
-  const promise = run(handlerName, methods, eventJson);
-  current = promise;
-  promise.then((result) => {
-    if (current === promise) settled = result;
-  });
+  current = ++executions;
+  currentPromise = run(current, handlerName, methods, eventJson, secretsJson);
 }
 
 function take() {
   const result = settled;
-  if (result !== null) current = settled = null;
+  if (result !== null) {
+    current = 0;
+    currentPromise = settled = null;
+  }
   return result;
 }
 
 function pending() {
-  const promise = current;
-  current = settled = null;
+  const promise = currentPromise;
+  current = 0;
+  currentPromise = settled = null;
   return promise;
 }
 

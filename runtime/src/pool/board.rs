@@ -11,6 +11,9 @@ use super::thread;
 use super::{IsolateKey, Job, Shared};
 use crate::RuntimeError;
 use std::collections::{HashMap, VecDeque};
+
+/// Lanes are looked up several times per execution: a fast hasher, still seeded per process.
+type LaneMap = HashMap<Arc<IsolateKey>, Lane, foldhash::fast::RandomState>;
 use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,7 +40,7 @@ impl Lane {
 
 #[derive(Default)]
 pub(super) struct State {
-    lanes: HashMap<Arc<IsolateKey>, Lane>,
+    lanes: LaneMap,
     /// Isolate threads that hold (or are loading) an action, idle or busy.
     pub live: usize,
     clock: u64,

@@ -43,9 +43,10 @@ pub(crate) struct Job {
     pub lane: Arc<IsolateKey>,
     pub code: Arc<str>,
     pub files: Arc<dyn ModuleFiles>,
-    pub cache_scope: String,
     pub trigger: &'static Trigger,
-    pub event_json: String,
+    pub event: crate::Event,
+    /// The secrets as a JSON object, `None` when there are none.
+    pub secrets_json: Option<String>,
     pub secret_values: Vec<String>,
     pub limits: Limits,
     /// Load the module and stop: the deploy-time check. The isolate is not kept.

@@ -190,7 +190,7 @@ fn execute(
             host_modules: shared.host_modules.clone(),
             net: shared.net.clone(),
             cache: shared.cache.clone(),
-            cache_scope: job.cache_scope.clone(),
+            cache_scope: format!("{}\u{0}{}", job.lane.tenant, job.lane.action),
         };
         iso.assign(context, &job.code);
     }
@@ -201,7 +201,8 @@ fn execute(
         trigger_id: job.trigger.id,
         handler: job.trigger.handler,
         methods: job.trigger.api_methods,
-        event_json: &job.event_json,
+        event_json: job.event.as_json(),
+        secrets_json: job.secrets_json.as_deref(),
         secret_values: &job.secret_values,
     };
     iso.begin(&input, &job.limits, started, deadline);

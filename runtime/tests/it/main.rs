@@ -11,7 +11,7 @@ mod packages;
 mod pool;
 
 use actionflow_runtime::{
-    ExecutionRequest, Limits, NoFiles, Outcome, PoolConfig, Runtime, Secrets,
+    Event, ExecutionRequest, Limits, NoFiles, Outcome, PoolConfig, Runtime, Secrets,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ pub fn request(
         code: Arc::from(code),
         files: Arc::new(NoFiles),
         trigger_id: trigger.into(),
-        event,
+        event: Event::new(&event).expect("test events are objects"),
         secrets: Secrets(BTreeMap::new()),
         limits: Limits::default(),
     }

@@ -7,7 +7,7 @@ mod moto;
 mod send;
 
 use actionflow_runtime::{
-    ExecutionRequest, Limits, NoFiles, Outcome, PoolConfig, Runtime, Secrets,
+    Event, ExecutionRequest, Limits, NoFiles, Outcome, PoolConfig, Runtime, Secrets,
 };
 use actionflow_ses::{SesConfig, SesModule};
 use moto::Keys;
@@ -39,7 +39,7 @@ pub fn request(code: &str, keys: Option<&Keys>, endpoint: &str) -> ExecutionRequ
         code: Arc::from(format!("const ENDPOINT = {endpoint:?};\n{code}")),
         files: Arc::new(NoFiles),
         trigger_id: "post-user-registration".into(),
-        event: event(),
+        event: Event::new(&event()).expect("the test event is an object"),
         secrets: Secrets(secrets),
         limits: Limits::default(),
     }

@@ -3,7 +3,7 @@
 
 use super::moto::{Moto, SENDER};
 use super::{error_of, event, request, run, runtime};
-use actionflow_runtime::Status;
+use actionflow_runtime::{Event, Status};
 use serde_json::json;
 
 const AWAITED: &str = r#"import { createClient } from "actionflow:ses";
@@ -132,11 +132,11 @@ async fn the_sample_action_sends_its_welcome_email() {
     let sample_event = std::fs::read_to_string(format!("{sample}/event.json")).unwrap();
     moto.verify("welcome@yourdomain.example").await;
     let mut req = request(&code, Some(&moto.tenant), &moto.url);
-    req.event = serde_json::from_str(&sample_event).unwrap();
+    req.event = Event::from_json(&sample_event).unwrap();
     req.secrets
         .0
         .insert("AWS_SES_ENDPOINT".to_owned(), moto.url.clone());
-    assert_ne!(req.event, event());
+    assert_ne!(req.event, Event::new(&event()).unwrap());
     let outcome = run(&runtime(), req).await;
     assert_eq!(outcome.status, Status::Completed, "{outcome:?}");
     let sent = moto.sent().await;
