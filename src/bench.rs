@@ -270,56 +270,12 @@ fn print_table(args: &BenchArgs, cores: usize, ours: &Measured, node: Option<&Me
     );
     println!("| metric | Actionflow (V8 isolates) | Node.js webhook baseline | ratio |");
     println!("|---|---:|---:|---:|");
-    let (best, node_best) = (ours.best(), node.map(Measured::best));
-    let rows: [(&str, f64, Option<f64>, &str, bool); 6] = [
-        (
-            "cold execution p50 (spare isolate)",
-            ours.cold_ms,
-            node.map(|n| n.cold_ms),
-            "ms",
-            false,
-        ),
-        (
-            "cold execution p50 (isolate made on demand)",
-            ours.cold_created_ms,
-            node.map(|n| n.cold_ms),
-            "ms",
-            false,
-        ),
-        (
-            "warm execution p50",
-            ours.warm_p50_us,
-            node.map(|n| n.warm_p50_us),
-            "µs",
-            false,
-        ),
-        (
-            "warm execution p99",
-            ours.warm_p99_us,
-            node.map(|n| n.warm_p99_us),
-            "µs",
-            false,
-        ),
-        (
-            "warm executions per second (best concurrency)",
-            best.per_second,
-            node_best.map(|n| n.per_second),
-            "/s",
-            true,
-        ),
-        (
-            "CPU per warm execution, whole machine (at that concurrency)",
-            best.cpu_us,
-            node_best.map(|n| n.cpu_us),
-            "µs",
-            false,
-        ),
-    ];
-    for (name, ours, theirs, unit, higher_is_better) in rows {
+    for (name, metric, unit, higher_is_better) in METRICS {
+        let (value, theirs) = (metric(ours), node.map(metric));
         println!(
-            "| {name} | {ours:.1} {unit} | {} | {} |",
+            "| {name} | {value:.1} {unit} | {} | {} |",
             cell(theirs, unit),
-            ratio(ours, theirs, higher_is_better)
+            ratio(value, theirs, higher_is_better)
         );
     }
     println!("\nThroughput by concurrency (callers submitting at once):\n");
@@ -337,6 +293,20 @@ fn print_table(args: &BenchArgs, cores: usize, ours: &Measured, node: Option<&Me
     }
     println!("\nCold: Actionflow = an isolate new to the action (a spare made ahead of time, or one made from the startup snapshot on demand) + load + run; Node.js = process start to first response.");
 }
+
+/// A row of the table: its name, how to read it from a contender's measurements, its unit, and whether
+/// higher is better. Node.js has one cold start (process start), reported on both cold rows.
+type Metric = (&'static str, fn(&Measured) -> f64, &'static str, bool);
+
+#[rustfmt::skip]
+const METRICS: [Metric; 6] = [
+    ("cold execution p50 (spare isolate)", |m| m.cold_ms, "ms", false),
+    ("cold execution p50 (isolate made on demand)", |m| m.cold_created_ms, "ms", false),
+    ("warm execution p50", |m| m.warm_p50_us, "µs", false),
+    ("warm execution p99", |m| m.warm_p99_us, "µs", false),
+    ("warm executions per second (best concurrency)", |m| m.best().per_second, "/s", true),
+    ("CPU per warm execution, whole machine (at that concurrency)", |m| m.best().cpu_us, "µs", false),
+];
 
 fn cell(value: Option<f64>, unit: &str) -> String {
     value.map_or("skipped".to_owned(), |v| format!("{v:.1} {unit}"))

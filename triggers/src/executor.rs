@@ -19,7 +19,7 @@ pub struct ActionCall {
     pub trigger_id: &'static str,
     pub version: Arc<ActionVersion>,
     /// The event as this action sees it (metadata changes of earlier actions applied).
-    pub event: serde_json::Value,
+    pub event: Event,
     /// What is left of the flow's budget, already capped by the per-action limit.
     pub wall_ms_max: u64,
 }
@@ -97,7 +97,7 @@ impl Executor for RuntimeExecutor {
             code: Arc::from(call.version.code.as_str()),
             files: prepared.files,
             trigger_id: call.trigger_id.to_owned(),
-            event: Event::new(&call.event)?,
+            event: call.event,
             secrets: prepared.secrets,
             limits,
         };

@@ -9,7 +9,7 @@ mod report;
 use std::sync::Arc;
 use std::time::Instant;
 
-use actionflow_runtime::{Outcome, Status, Trigger};
+use actionflow_runtime::{Event, Outcome, Status, Trigger};
 use actionflow_store::{ActionVersion, OnError};
 use serde::{Deserialize, Serialize};
 
@@ -59,6 +59,8 @@ pub async fn run(
 ) -> FlowReport {
     let started = Instant::now();
     let mut event = input.event.clone();
+    // The event's JSON text, made once and given to every action until an effect changes the event.
+    let mut event_text: Option<Event> = None;
     let mut report = FlowReport::new();
     for step in steps {
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -71,8 +73,22 @@ pub async fn run(
             report.fail(Some(&step.planned.action_id), message, true);
             break;
         }
-        let result = run_step(executor, &input, step, &event, remaining_ms).await;
+        let text = match event_text.take() {
+            Some(text) => text,
+            None => match Event::new(&event) {
+                Ok(text) => text,
+                Err(e) => {
+                    report.fail(Some(&step.planned.action_id), e.to_string(), false);
+                    break;
+                }
+            },
+        };
+        let result = run_step(executor, &input, step, &text, remaining_ms).await;
         publish(logs, &input, step, &result);
+        // Only a completed action's calls change the event (its metadata) for the next ones.
+        if result.status != ResultStatus::Completed || result.api_calls.is_empty() {
+            event_text = Some(text);
+        }
         if result.status == ResultStatus::Completed {
             for call in &result.api_calls {
                 effects::apply(&mut event, call);
@@ -115,7 +131,7 @@ async fn run_step(
     executor: &dyn Executor,
     input: &FlowInput,
     step: &Step,
-    event: &serde_json::Value,
+    event: &Event,
     remaining_ms: u64,
 ) -> ActionResult {
     let started_at = chrono::Utc::now();
