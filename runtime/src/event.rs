@@ -40,14 +40,6 @@ impl Event {
     }
 }
 
-impl TryFrom<serde_json::Value> for Event {
-    type Error = RuntimeError;
-
-    fn try_from(value: serde_json::Value) -> Result<Event, RuntimeError> {
-        Event::new(&value)
-    }
-}
-
 /// Events hold personal data: `Debug` shows only their size.
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -80,23 +80,12 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         ))
     })?;
     let event = match &args.event {
-        None => serde_json::json!({}),
+        None => Event::empty(),
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| bad(format!("{}: cannot read the event: {e}", path.display())))?;
-            let value: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
-                bad(format!(
-                    "{}: the event is not valid JSON: {e}",
-                    path.display()
-                ))
-            })?;
-            if !value.is_object() {
-                return Err(bad(format!(
-                    "{}: the event must be a JSON object",
-                    path.display()
-                )));
-            }
-            value
+            // "the event is not valid JSON: …" or "the event must be a JSON object".
+            Event::from_json(&text).map_err(|e| bad(format!("{}: {e}", path.display())))?
         }
     };
     let deps = packages::parse_dependency_args(&args.deps)?;
@@ -128,7 +117,7 @@ pub fn main(args: RunArgs) -> anyhow::Result<ExitCode> {
         code: Arc::from(code),
         files,
         trigger_id: args.trigger.clone(),
-        event: Event::new(&event)?,
+        event,
         secrets: parse_secrets(&args.secrets)?,
         limits,
     };

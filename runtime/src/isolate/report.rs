@@ -50,9 +50,9 @@ impl ActionIsolate {
         outcome
     }
 
-    /// Calls the bootstrap's `start` with the handler name, api methods, event and secrets JSON, in one scope
-    /// (no handles made per execution beyond the call's own). The first two are made once per trigger
-    /// and kept, so that the bootstrap can also keep what it derives from them. `Err` when the call
+    /// Calls the bootstrap's `start` with the handler name, api methods, event and secrets JSON, in one
+    /// scope (no handles made per execution beyond the call's own). The first two are made once per
+    /// trigger and kept, so that the bootstrap can also keep what it derives from them. `Err` when the call
     /// threw or the isolate was stopped during it (an endless loop before the handler's first await).
     pub(super) fn start_handler(&mut self, run: &RunInput<'_>) -> Result<(), CoreError> {
         deno_core::scope!(scope, &mut self.js);

@@ -7,18 +7,18 @@ use serde_json::{Map, Value};
 /// The method that stops a sync flow: nothing after it runs.
 pub const DENY: &str = "access.deny";
 
-/// Applies one call to the event passed along the chain.
-pub fn apply(event: &mut Value, call: &ApiCall) {
+/// Applies one call to the event passed along the chain; whether the event may have changed.
+pub fn apply(event: &mut Value, call: &ApiCall) -> bool {
     let field = match call.method.as_str() {
         "user.setAppMetadata" => "app_metadata",
         "user.setUserMetadata" => "user_metadata",
-        _ => return,
+        _ => return false,
     };
     let (Some(Value::String(name)), value) = (call.args.first(), call.args.get(1)) else {
-        return;
+        return false;
     };
     let Some(user) = event.get_mut("user").and_then(Value::as_object_mut) else {
-        return;
+        return false;
     };
     let metadata = user
         .entry(field)
@@ -37,6 +37,7 @@ pub fn apply(event: &mut Value, call: &ApiCall) {
             }
         }
     }
+    true
 }
 
 #[cfg(test)]
@@ -54,10 +55,10 @@ mod tests {
     #[test]
     fn metadata_calls_change_the_user() {
         let mut event = json!({"user": {"user_id": "u", "app_metadata": {"old": 1}}});
-        apply(
+        assert!(apply(
             &mut event,
             &call("user.setAppMetadata", json!(["plan", "pro"])),
-        );
+        ));
         apply(
             &mut event,
             &call("user.setAppMetadata", json!(["old", null])),
@@ -66,10 +67,10 @@ mod tests {
             &mut event,
             &call("user.setUserMetadata", json!(["lang", "fr"])),
         );
-        apply(
+        assert!(!apply(
             &mut event,
             &call("accessToken.setCustomClaim", json!(["x", 1])),
-        );
+        ));
         assert_eq!(
             event,
             json!({"user": {"user_id": "u", "app_metadata": {"plan": "pro"},

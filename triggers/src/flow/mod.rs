@@ -59,7 +59,7 @@ pub async fn run(
 ) -> FlowReport {
     let started = Instant::now();
     let mut event = input.event.clone();
-    // The event's JSON text, made once and given to every action until an effect changes the event.
+    // The event's JSON text, made once and given to every action until a call changes the event.
     let mut event_text: Option<Event> = None;
     let mut report = FlowReport::new();
     for step in steps {
@@ -85,13 +85,12 @@ pub async fn run(
         };
         let result = run_step(executor, &input, step, &text, remaining_ms).await;
         publish(logs, &input, step, &result);
-        // Only a completed action's calls change the event (its metadata) for the next ones.
-        if result.status != ResultStatus::Completed || result.api_calls.is_empty() {
-            event_text = Some(text);
-        }
+        event_text = Some(text);
         if result.status == ResultStatus::Completed {
             for call in &result.api_calls {
-                effects::apply(&mut event, call);
+                if effects::apply(&mut event, call) {
+                    event_text = None;
+                }
             }
             report.effects.extend(result.api_calls.iter().cloned());
             let denied = result.api_calls.iter().any(|c| c.method == effects::DENY);
