@@ -108,6 +108,9 @@ pub struct Measured {
     pub cold_created_ms: f64,
     pub warm_p50_us: f64,
     pub warm_p99_us: f64,
+    /// The engine's own work per warm execution, in µs: executions back to back on one thread, with no
+    /// hand-off between threads (Actionflow) or no HTTP (Node.js).
+    pub own_us: f64,
     /// One run per concurrency level.
     pub runs: Vec<Throughput>,
 }
@@ -158,6 +161,9 @@ pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
     crate::bench_http::percentile_ms(sorted, p) * 1000.0
 }
 
+/// The action's code, shared by every request as a server shares a version's code it has loaded.
+static CODE: std::sync::LazyLock<Arc<str>> = std::sync::LazyLock::new(|| Arc::from(ACTION));
+
 /// One execution of the benchmark action. The event is serialized once per run, as the Node.js
 /// baseline's request body is.
 fn request(version: &str, event: &Event) -> ExecutionRequest {
@@ -165,7 +171,7 @@ fn request(version: &str, event: &Event) -> ExecutionRequest {
         tenant: "bench".into(),
         action: "bench".into(),
         version: version.into(),
-        code: Arc::from(ACTION),
+        code: CODE.clone(),
         files: Arc::new(NoFiles),
         trigger_id: "post-login".into(),
         event: event.clone(),
@@ -208,6 +214,14 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
         };
         runs.push(throughput(callers, args.throughput, call).await?);
     }
+    let (rt_own, ev_own, n) = (rt.clone(), ev.clone(), args.throughput);
+    let (outcome, took) =
+        tokio::task::spawn_blocking(move || rt_own.back_to_back(request("own", &ev_own), n))
+            .await??;
+    if outcome.status != Status::Completed || outcome.api_calls.len() != 1 {
+        bail!("the benchmark action did not complete as expected back to back: {outcome:?}");
+    }
+    let own_us = took.as_secs_f64() * 1e6 / n.max(1) as f64;
     // Cold starts last, so the isolates they leave behind do not weigh on the warm measurements.
     // Cold starts as they come in practice, a few at a time: the pool's spare isolates have time to
     // be replaced between them (10 ms), so each takes a ready isolate and only loads the action.
@@ -233,6 +247,7 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
         cold_created_ms: percentile(&created, 0.5) / 1000.0,
         warm_p50_us: percentile(&warm, 0.5),
         warm_p99_us: percentile(&warm, 0.99),
+        own_us,
         runs,
     })
 }
@@ -291,6 +306,15 @@ fn print_table(args: &BenchArgs, cores: usize, ours: &Measured, node: Option<&Me
             ratio(run.per_second, theirs, true)
         );
     }
+    if let Some(node) = node {
+        let (theirs, own) = (node.best().cpu_us, ours.own_us);
+        if theirs > 0.0 && own > 0.0 {
+            println!(
+                "\nBound: even with free hand-offs, Actionflow's throughput here could be at most {:.1}× the baseline's best — the baseline's machine CPU per execution ({theirs:.1} µs) ÷ the engine's own work per execution ({own:.1} µs).",
+                theirs / own
+            );
+        }
+    }
     println!("\nCold: Actionflow = an isolate new to the action (a spare made ahead of time, or one made from the startup snapshot on demand) + load + run; Node.js = process start to first response.");
 }
 
@@ -299,13 +323,14 @@ fn print_table(args: &BenchArgs, cores: usize, ours: &Measured, node: Option<&Me
 type Metric = (&'static str, fn(&Measured) -> f64, &'static str, bool);
 
 #[rustfmt::skip]
-const METRICS: [Metric; 6] = [
+const METRICS: [Metric; 7] = [
     ("cold execution p50 (spare isolate)", |m| m.cold_ms, "ms", false),
     ("cold execution p50 (isolate made on demand)", |m| m.cold_created_ms, "ms", false),
     ("warm execution p50", |m| m.warm_p50_us, "µs", false),
     ("warm execution p99", |m| m.warm_p99_us, "µs", false),
     ("warm executions per second (best concurrency)", |m| m.best().per_second, "/s", true),
     ("CPU per warm execution, whole machine (at that concurrency)", |m| m.best().cpu_us, "µs", false),
+    ("own work per warm execution, back to back on one thread (no hand-off; no HTTP)", |m| m.own_us, "µs", false),
 ];
 
 fn cell(value: Option<f64>, unit: &str) -> String {

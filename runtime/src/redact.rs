@@ -6,6 +6,8 @@ use std::borrow::Cow;
 pub const REDACTED: &str = "[REDACTED]";
 
 /// Finds every secret value in a text, longest first, so a secret containing another is hidden whole.
+/// Cloning it shares the matcher.
+#[derive(Clone)]
 pub(crate) struct Redactor {
     matcher: Option<AhoCorasick>,
 }

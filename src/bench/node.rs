@@ -1,5 +1,6 @@
 //! The Node.js webhook baseline: `node` runs an HTTP server (cluster, one worker per core) that executes
-//! the same action per request; we call it over loopback with keep-alive.
+//! the same action per request; we call it over loopback with keep-alive. The same script also runs its
+//! per-request work alone, back to back in one process, for the work the webhook adds nothing to.
 
 use super::{event, percentile, BenchArgs, Measured, ACTION};
 use anyhow::{bail, Context};
@@ -11,39 +12,61 @@ use tokio::process::{Child, Command};
 
 const SERVER: &str = r#"
 const cluster = require("node:cluster");
+const fs = require("node:fs");
 const http = require("node:http");
 const path = require("node:path");
-const workers = Number(process.argv[3]);
-if (cluster.isPrimary && workers > 1) {
-  for (let i = 0; i < workers; i++) cluster.fork();
-  let ready = 0;
-  cluster.on("message", () => { if (++ready === workers) console.log("listening"); });
+const action = require(path.join(__dirname, "action.js"));
+
+// One execution: what the webhook does per request between reading the body and writing the answer.
+async function handle(body) {
+  const event = Object.freeze(JSON.parse(body));
+  const calls = [];
+  const rec = (method) => (...args) => { calls.push({ method, args }); };
+  const api = {
+    access: { deny: rec("access.deny") },
+    accessToken: { setCustomClaim: rec("accessToken.setCustomClaim") },
+    idToken: { setCustomClaim: rec("idToken.setCustomClaim") },
+  };
+  await action.onExecutePostLogin(event, api);
+  return JSON.stringify({ calls });
+}
+
+if (process.argv[2] === "back-to-back") {
+  // `handle` alone, n times in a row in this process: the same work with no HTTP around it.
+  const n = Number(process.argv[3]);
+  const body = fs.readFileSync(path.join(__dirname, "event.json"), "utf8");
+  (async () => {
+    let answer = await handle(body);
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < n; i++) answer = await handle(body);
+    const ns = Number(process.hrtime.bigint() - started);
+    if (!answer.includes("setCustomClaim")) throw new Error(`unexpected answer ${answer}`);
+    console.log(`${ns / 1000 / n}`);
+  })();
 } else {
-  const action = require(path.join(__dirname, "action.js"));
-  http.createServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", async () => {
-      const event = Object.freeze(JSON.parse(body));
-      const calls = [];
-      const rec = (method) => (...args) => { calls.push({ method, args }); };
-      const api = {
-        access: { deny: rec("access.deny") },
-        accessToken: { setCustomClaim: rec("accessToken.setCustomClaim") },
-        idToken: { setCustomClaim: rec("idToken.setCustomClaim") },
-      };
-      try {
-        await action.onExecutePostLogin(event, api);
-        res.writeHead(200, { "content-type": "application/json" });
-        res.end(JSON.stringify({ calls }));
-      } catch (e) {
-        res.writeHead(500);
-        res.end(String(e));
-      }
+  const workers = Number(process.argv[3]);
+  if (cluster.isPrimary && workers > 1) {
+    for (let i = 0; i < workers; i++) cluster.fork();
+    let ready = 0;
+    cluster.on("message", () => { if (++ready === workers) console.log("listening"); });
+  } else {
+    http.createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", async () => {
+        try {
+          const answer = await handle(body);
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(answer);
+        } catch (e) {
+          res.writeHead(500);
+          res.end(String(e));
+        }
+      });
+    }).listen(Number(process.argv[2]), "127.0.0.1", () => {
+      if (cluster.isWorker) process.send("ready"); else console.log("listening");
     });
-  }).listen(Number(process.argv[2]), "127.0.0.1", () => {
-    if (cluster.isWorker) process.send("ready"); else console.log("listening");
-  });
+  }
 }
 "#;
 
@@ -52,10 +75,39 @@ struct Server {
     _dir: tempfile::TempDir,
 }
 
-async fn start(port: u16, workers: usize) -> anyhow::Result<Server> {
+/// A directory holding the server script and the action.
+fn script_dir() -> anyhow::Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("server.js"), SERVER)?;
     std::fs::write(dir.path().join("action.js"), ACTION)?;
+    Ok(dir)
+}
+
+/// The script's own work per execution in µs: `n` executions in a row in one process, no HTTP.
+async fn back_to_back(n: usize) -> anyhow::Result<f64> {
+    let dir = script_dir()?;
+    std::fs::write(dir.path().join("event.json"), event().to_string())?;
+    let out = Command::new("node")
+        .arg(dir.path().join("server.js"))
+        .arg("back-to-back")
+        .arg(n.to_string())
+        .output()
+        .await
+        .context("running `node` (is Node.js installed?)")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "node's back-to-back run failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    text.trim()
+        .parse()
+        .with_context(|| format!("node's back-to-back run printed {text:?}"))
+}
+
+async fn start(port: u16, workers: usize) -> anyhow::Result<Server> {
+    let dir = script_dir()?;
     let mut child = Command::new("node")
         .arg(dir.path().join("server.js"))
         .arg(port.to_string())
@@ -133,7 +185,9 @@ pub async fn measure(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured>
         runs.push(super::throughput(callers, args.throughput, call).await?);
     }
     server.child.kill().await.ok();
+    let own_us = back_to_back(args.throughput).await?;
     Ok(Measured {
+        own_us,
         cold_ms: percentile(&cold, 0.5) / 1000.0,
         cold_created_ms: percentile(&cold, 0.5) / 1000.0,
         warm_p50_us: percentile(&warm, 0.5),

@@ -10,6 +10,7 @@ use crate::errors::{action_error, from_core_error};
 use crate::modules::{ActionModuleLoader, LoaderSource};
 use crate::ops::{actionflow, IsolateContext};
 use crate::outcome::{ActionError, ApiCall, Outcome, Status};
+use crate::redact::Redactor;
 use crate::watchdog::{Termination, OUT_OF_MEMORY, TIMED_OUT};
 use crate::{snapshot, RuntimeError};
 use deno_core::error::CoreError;
@@ -41,6 +42,19 @@ const WARM_UP_MODULE: &str = "({ onExecutePostLogin: async (event, api) => { \
 const WARM_UP_EVENT: &str =
     r#"{"user":{"email":"warm@example.com","app_metadata":{"roles":["a"]}}}"#;
 
+/// A handle scope in the isolate's main context, like `deno_core::scope!` but entering the context
+/// through the isolate's own handle to it: `JsRuntime::main_context` clones a global handle (made and
+/// released on every use), which two uses per execution would pay for.
+macro_rules! context_scope {
+    ($scope:ident, $iso:expr) => {
+        let isolate = &mut *$iso.js.v8_isolate();
+        deno_core::v8::scope!($scope, isolate);
+        let context = deno_core::v8::Local::new($scope, &$iso.context);
+        let $scope = &mut deno_core::v8::ContextScope::new($scope, context);
+    };
+}
+pub(crate) use context_scope;
+
 /// How loading an action failed, as the outcome its first execution reports.
 pub(crate) type LoadFailure = (Status, ActionError);
 
@@ -58,6 +72,8 @@ struct RunResult {
 
 pub(crate) struct ActionIsolate {
     js: JsRuntime,
+    /// The main context, kept so that entering it needs no new global handle.
+    context: v8::Global<v8::Context>,
     loader: Rc<ActionModuleLoader>,
     /// Whether it holds an action (then it holds that one for the rest of its life).
     pub assigned: bool,
@@ -70,6 +86,8 @@ pub(crate) struct ActionIsolate {
     set_module: v8::Global<v8::Function>,
     pub handle: v8::IsolateHandle,
     pub termination: Arc<Termination>,
+    /// The secret values of the last execution and their redactor, reused while they stay the same.
+    redaction: (Vec<String>, Redactor),
 }
 
 fn function(
@@ -133,6 +151,7 @@ impl ActionIsolate {
             RuntimeError::Isolate("the bootstrap did not provide its functions".into())
         })?;
         Ok(ActionIsolate {
+            context: js.main_context(),
             js,
             loader,
             assigned: false,
@@ -144,6 +163,7 @@ impl ActionIsolate {
             set_module,
             handle,
             termination,
+            redaction: (Vec::new(), Redactor::new([])),
         })
     }
 

@@ -21,13 +21,26 @@ impl ActionIsolate {
         started: Instant,
         deadline: Instant,
     ) {
-        let redactor = Redactor::new(run.secret_values.iter().map(String::as_str));
+        let redactor = self.redactor_for(run.secret_values);
         self.js.op_state().borrow_mut().put(ExecutionContext::new(
             limits.clone(),
             started,
             deadline,
             redactor,
         ));
+    }
+
+    /// The redactor of these secret values: the one made for the previous execution when its values
+    /// were the same (an action's secrets rarely change between executions; building the matcher
+    /// costs more than a trivial execution).
+    fn redactor_for(&mut self, values: &[String]) -> Redactor {
+        if self.redaction.0 != values {
+            self.redaction = (
+                values.to_vec(),
+                Redactor::new(values.iter().map(String::as_str)),
+            );
+        }
+        self.redaction.1.clone()
     }
 
     /// The outcome of a check that loaded the action without running it.
@@ -55,7 +68,7 @@ impl ActionIsolate {
     /// trigger and kept, so that the bootstrap can also keep what it derives from them. `Err` when the call
     /// threw or the isolate was stopped during it (an endless loop before the handler's first await).
     pub(super) fn start_handler(&mut self, run: &RunInput<'_>) -> Result<(), CoreError> {
-        deno_core::scope!(scope, &mut self.js);
+        super::context_scope!(scope, self);
         let (handler, methods) = match self.per_trigger.get(run.trigger_id) {
             Some([handler, methods]) => (
                 v8::Local::new(scope, handler),
@@ -112,7 +125,7 @@ impl ActionIsolate {
 
     /// The settled handler's result (its JSON text), if it has settled.
     pub(super) fn take_result(&mut self) -> Option<String> {
-        deno_core::scope!(scope, &mut self.js);
+        super::context_scope!(scope, self);
         let take = v8::Local::new(scope, &self.take);
         v8::tc_scope!(let scope, scope);
         let this = v8::undefined(scope).into();
@@ -122,7 +135,7 @@ impl ActionIsolate {
 
     /// The text of a result that came back as a promise's value (the slow path).
     pub(super) fn result_text(&mut self, value: v8::Global<v8::Value>) -> String {
-        deno_core::scope!(scope, &mut self.js);
+        super::context_scope!(scope, self);
         let local = v8::Local::new(scope, value);
         local.to_rust_string_lossy(scope)
     }
@@ -181,7 +194,7 @@ impl ActionIsolate {
                 outcome.logs_dropped = ctx.logs_dropped;
                 ctx.redactor
             }
-            None => Redactor::new(run.secret_values.iter().map(String::as_str)),
+            None => self.redactor_for(run.secret_values),
         };
         if let Some(error) = &mut outcome.error {
             redactor.redact_in_place(&mut error.name);

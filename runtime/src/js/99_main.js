@@ -11,6 +11,9 @@ import { Buffer, nodeBuiltins } from "ext:actionflow/05_node.js";
 
 const stringifyJson = JSON.stringify;
 const parseJson = JSON.parse;
+// Kept from before any action runs: an action replacing `Object.freeze` must not unfreeze later events.
+const freeze = Object.freeze;
+const keysOf = Object.keys;
 
 const globals = {
   console: makeConsole(),
@@ -46,10 +49,16 @@ Object.defineProperty(globalThis, "ArrayBuffer", { value: ArrayBufferWithoutResi
 
 let handlers = null;
 
-function deepFreeze(value) {
-  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) deepFreeze(value[key]);
+/**
+ * Freezes, deeply, what `JSON.parse` just made: nothing in it is frozen yet and it has no cycles, so
+ * it asks neither, and it recurses only into objects.
+ */
+function freezeParsed(value) {
+  freeze(value);
+  const keys = keysOf(value);
+  for (let i = 0; i < keys.length; i++) {
+    const member = value[keys[i]];
+    if (member !== null && typeof member === "object") freezeParsed(member);
   }
   return value;
 }
@@ -96,7 +105,7 @@ async function run(id, handlerName, methods, eventJson, secretsJson) {
     if (typeof handler !== "function") return settle(id, stringifyJson({ missing: exportNames() }));
     const event = parseJson(eventJson);
     event.secrets = secretsJson === null ? {} : parseJson(secretsJson);
-    deepFreeze(event);
+    freezeParsed(event);
     recordInto(calls);
     await handler(event, apiFor(methods));
   } catch (e) {

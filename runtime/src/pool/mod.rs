@@ -130,6 +130,17 @@ impl Pool {
             Err(_) => Err(RuntimeError::WorkerLost),
         }
     }
+
+    /// Runs the job `n` times back to back on an isolate outside the pool (see
+    /// [`thread::back_to_back`]); blocks the calling thread until they are done.
+    pub fn back_to_back(
+        &self,
+        job_parts: impl FnOnce(oneshot::Sender<Result<Outcome, RuntimeError>>) -> Job,
+        n: usize,
+    ) -> Result<(Outcome, std::time::Duration), RuntimeError> {
+        let (reply, _unused) = oneshot::channel();
+        thread::back_to_back(self.board.shared().clone(), job_parts(reply), n)
+    }
 }
 
 impl Drop for Pool {

@@ -8,9 +8,11 @@ use crate::isolate::{ActionIsolate, RunInput};
 use crate::ops::IsolateContext;
 use crate::outcome::Outcome;
 use crate::RuntimeError;
+use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
 use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 /// How long an idle isolate thread polls for its next job before it sleeps.
@@ -146,6 +148,36 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
     }
 }
 
+/// Runs `job` once to load its action (untimed), then `n` times back to back, all on one isolate of a
+/// thread of its own: no queue, no hand-off between threads, no caller to wake. Returns the last
+/// outcome and the time the `n` executions took — the engine's own cost, the floor under the pool's.
+pub(super) fn back_to_back(
+    shared: Arc<Shared>,
+    job: Job,
+    n: usize,
+) -> Result<(Outcome, Duration), RuntimeError> {
+    let thread = std::thread::Builder::new()
+        .name("af-back-to-back".into())
+        .stack_size(8 * 1024 * 1024)
+        .spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let _context = rt.enter();
+            let mut iso = ActionIsolate::blank(job.limits.heap_bytes_max)?;
+            let (mut outcome, mut reusable) = execute(&mut iso, &job, &shared, &rt);
+            let started = Instant::now();
+            for _ in 0..n {
+                if !reusable {
+                    break;
+                }
+                (outcome, reusable) = execute(&mut iso, &job, &shared, &rt);
+            }
+            Ok((outcome, started.elapsed()))
+        })?;
+    thread.join().map_err(|_| RuntimeError::WorkerLost)?
+}
+
 /// The next job, polling briefly before sleeping: a caller running executions one after another
 /// sends its next within microseconds, and a futex sleep and wake-up cost more than the execution.
 /// The thread yields its core between polls (it never spins: on a busy machine the callers it waits
@@ -209,11 +241,11 @@ fn execute(
     let (mut outcome, reusable) = if cold {
         match rt.block_on(iso.load(&job.code, deadline)) {
             Ok(()) if job.check_only => (iso.loaded(&input, started), false),
-            Ok(()) => rt.block_on(iso.execute(&input, started, deadline)),
+            Ok(()) => complete(rt, iso.execute(&input, started, deadline)),
             Err(failure) => (iso.failed_load(failure, &input, started), false),
         }
     } else {
-        rt.block_on(iso.execute(&input, started, deadline))
+        complete(rt, iso.execute(&input, started, deadline))
     };
     drop(armed);
     // The deadline may have passed between the last check and disarming: a termination may then be
@@ -221,4 +253,17 @@ fn execute(
     let reusable = reusable && iso.termination.get() == 0;
     outcome.cold_start = cold;
     (outcome, reusable)
+}
+
+/// Runs `execution` to its end. Most executions end on their first poll (the handler settled within
+/// one turn of the event loop): that poll is made here, without entering the runtime's scheduler,
+/// which only the rest need (timers, I/O). Polling again under `block_on` registers the real waker,
+/// so nothing the first poll started can be missed.
+fn complete<F: Future>(rt: &tokio::runtime::Runtime, execution: F) -> F::Output {
+    let mut execution = std::pin::pin!(execution);
+    let mut cx = Context::from_waker(Waker::noop());
+    match execution.as_mut().poll(&mut cx) {
+        Poll::Ready(done) => done,
+        Poll::Pending => rt.block_on(execution),
+    }
 }

@@ -252,3 +252,32 @@ async fn a_dropped_caller_keeps_its_place_until_the_execution_ends() {
         "only the warm counter isolate is live"
     );
 }
+
+#[test]
+fn back_to_back_runs_on_one_warm_isolate_outside_the_pool() {
+    let rt = runtime(PoolConfig::default());
+    // One untimed execution loads the action, then the three timed ones reuse its isolate.
+    let (outcome, took) = rt
+        .back_to_back(request("t1", "v1", COUNTER, "post-login", json!({})), 3)
+        .expect("back to back");
+    assert_eq!(outcome.status, Status::Completed);
+    assert!(!outcome.cold_start);
+    assert_eq!(claim(&outcome), json!(4));
+    assert!(!took.is_zero());
+    // Its isolate is not one of the pool's.
+    assert_eq!(rt.stats().isolates, 0);
+    // An isolate that cannot go on (here: out of time) ends the run early with that outcome.
+    let mut stuck = request(
+        "t1",
+        "v2",
+        "exports.onExecutePostLogin = () => { while (true) {} };",
+        "post-login",
+        json!({}),
+    );
+    stuck.limits = Limits {
+        wall_ms_max: 200,
+        ..Limits::default()
+    };
+    let (outcome, _) = rt.back_to_back(stuck, 1_000).expect("back to back");
+    assert_eq!(outcome.status, Status::TimedOut);
+}
