@@ -11,7 +11,7 @@ use crate::modules::{ActionModuleLoader, LoaderSource};
 use crate::ops::{actionflow, IsolateContext};
 use crate::outcome::{ActionError, ApiCall, Outcome, Status};
 use crate::redact::Redactor;
-use crate::watchdog::{Termination, OUT_OF_MEMORY, TIMED_OUT};
+use crate::watchdog::{Slot, Termination, Watchdog, OUT_OF_MEMORY, TIMED_OUT};
 use crate::{snapshot, RuntimeError};
 use deno_core::error::CoreError;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
@@ -84,8 +84,9 @@ pub(crate) struct ActionIsolate {
     per_trigger: HashMap<String, [v8::Global<v8::Value>; 2]>,
     set_common_js: v8::Global<v8::Function>,
     set_module: v8::Global<v8::Function>,
-    pub handle: v8::IsolateHandle,
-    pub termination: Arc<Termination>,
+    termination: Arc<Termination>,
+    /// Its place with the watchdog, armed with each execution's deadline.
+    watch: Slot,
     /// The secret values of the last execution and their redactor, reused while they stay the same.
     redaction: (Vec<String>, Redactor),
 }
@@ -104,7 +105,10 @@ fn function(
 impl ActionIsolate {
     /// Creates an isolate from the startup snapshot, not yet holding any action: no tenant's code has
     /// run in it, so it may be made ahead of time (a spare) and given to whichever action needs one.
-    pub fn blank(heap_bytes_max: usize) -> Result<ActionIsolate, RuntimeError> {
+    pub fn blank(
+        heap_bytes_max: usize,
+        watchdog: &Watchdog,
+    ) -> Result<ActionIsolate, RuntimeError> {
         let snapshot = snapshot::get().map_err(RuntimeError::Snapshot)?;
         let loader = Rc::new(ActionModuleLoader::default());
         let termination = Arc::new(Termination::default());
@@ -161,7 +165,7 @@ impl ActionIsolate {
             per_trigger: HashMap::new(),
             set_common_js,
             set_module,
-            handle,
+            watch: watchdog.slot(handle, termination.clone()),
             termination,
             redaction: (Vec::new(), Redactor::new([])),
         })
@@ -216,6 +220,17 @@ impl ActionIsolate {
         });
         self.js.op_state().borrow_mut().put(context);
         self.assigned = true;
+    }
+
+    /// The execution starting now must end by `deadline`, or the watchdog stops the isolate.
+    pub fn arm(&self, deadline: Instant) {
+        self.watch.arm(deadline);
+    }
+
+    /// The execution ended: whether the isolate may serve another one — it was not stopped, and the
+    /// watchdog did not take its deadline just now (a stop may then still be on its way).
+    pub fn disarm(&self) -> bool {
+        self.watch.disarm() && self.termination.get() == 0
     }
 
     /// Why the isolate was stopped, if it was.

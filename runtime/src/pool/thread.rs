@@ -66,7 +66,8 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
     // V8 posts delayed tasks (GC, the heap-limit callback) through deno_core onto this runtime.
     let _context = rt.enter();
     // A spare makes its isolate now, before any job, so that the job that takes it skips this cost.
-    let mut isolate = spare_heap.and_then(|heap| ActionIsolate::blank(heap).ok());
+    let watchdog = &board.shared().watchdog;
+    let mut isolate = spare_heap.and_then(|heap| ActionIsolate::blank(heap, watchdog).ok());
     if let Some(spare) = isolate.as_mut() {
         rt.block_on(spare.warm_up());
     }
@@ -76,7 +77,7 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
     let (mut served, mut streak, mut heap_bytes) = (0u64, 0u32, 0usize);
     loop {
         if isolate.is_none() {
-            match ActionIsolate::blank(job.limits.heap_bytes_max) {
+            match ActionIsolate::blank(job.limits.heap_bytes_max, watchdog) {
                 Ok(created) => isolate = Some(created),
                 Err(e) => {
                     live.leave();
@@ -164,7 +165,7 @@ pub(super) fn back_to_back(
                 .enable_all()
                 .build()?;
             let _context = rt.enter();
-            let mut iso = ActionIsolate::blank(job.limits.heap_bytes_max)?;
+            let mut iso = ActionIsolate::blank(job.limits.heap_bytes_max, &shared.watchdog)?;
             let (mut outcome, mut reusable) = execute(&mut iso, &job, &shared, &rt);
             let started = Instant::now();
             for _ in 0..n {
@@ -226,9 +227,7 @@ fn execute(
         };
         iso.assign(context, &job.code);
     }
-    let armed = shared
-        .watchdog
-        .arm(deadline, iso.handle.clone(), iso.termination.clone());
+    iso.arm(deadline);
     let input = RunInput {
         trigger_id: job.trigger.id,
         handler: job.trigger.handler,
@@ -247,10 +246,9 @@ fn execute(
     } else {
         complete(rt, iso.execute(&input, started, deadline))
     };
-    drop(armed);
     // The deadline may have passed between the last check and disarming: a termination may then be
     // pending in the isolate, so it must not serve another execution.
-    let reusable = reusable && iso.termination.get() == 0;
+    let reusable = iso.disarm() && reusable;
     outcome.cold_start = cold;
     (outcome, reusable)
 }
