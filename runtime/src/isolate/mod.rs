@@ -78,7 +78,6 @@ pub(crate) struct ActionIsolate {
     /// Whether it holds an action (then it holds that one for the rest of its life).
     pub assigned: bool,
     start: v8::Global<v8::Function>,
-    take: v8::Global<v8::Function>,
     pending: v8::Global<v8::Function>,
     /// Per trigger id, the handler name and api methods as JS values, made on first use.
     per_trigger: HashMap<String, [v8::Global<v8::Value>; 2]>,
@@ -143,7 +142,6 @@ impl ActionIsolate {
                 Some((
                     [
                         function(scope, obj, "start")?,
-                        function(scope, obj, "take")?,
                         function(scope, obj, "pending")?,
                     ],
                     function(scope, obj, "setCommonJs")?,
@@ -151,7 +149,7 @@ impl ActionIsolate {
                 ))
             })
         };
-        let ([start, take, pending], set_common_js, set_module) = functions.ok_or_else(|| {
+        let ([start, pending], set_common_js, set_module) = functions.ok_or_else(|| {
             RuntimeError::Isolate("the bootstrap did not provide its functions".into())
         })?;
         Ok(ActionIsolate {
@@ -160,7 +158,6 @@ impl ActionIsolate {
             loader,
             assigned: false,
             start,
-            take,
             pending,
             per_trigger: HashMap::new(),
             set_common_js,
@@ -283,8 +280,9 @@ impl ActionIsolate {
     /// Returns the outcome and whether the isolate may serve another execution.
     ///
     /// The fast path: `start` the handler, turn the event loop once; when that leaves it idle, the
-    /// handler has settled and nothing is pending, so its result is taken as it is — no promise
-    /// watched, no timer armed. A handler still waiting (a fetch, a timer) goes the slow path below.
+    /// handler has settled and nothing is pending, so the result it handed over is taken as it is —
+    /// no promise watched, no timer armed. A handler still waiting (a fetch, a timer) goes the slow
+    /// path below.
     pub async fn execute(
         &mut self,
         run: &RunInput<'_>,
@@ -338,23 +336,28 @@ impl ActionIsolate {
         outcome: &mut Outcome,
         deadline: Instant,
     ) -> bool {
-        let call = self.js.call_with_args(&self.pending, &[]);
-        let ran = timeout_at(
-            deadline.into(),
-            self.js
-                .with_event_loop_promise(call, PollEventLoopOptions::default()),
-        )
-        .await;
-        match self.settle(ran, Status::Threw) {
-            Ok(value) => {
-                let text = self.result_text(value);
-                Self::read_result(&text, run, outcome);
+        // The handler may have settled already, leaving work pending (an unawaited timer): then its
+        // result was handed over and only that work is left to wait for.
+        let text = match self.take_result() {
+            Some(text) => text,
+            None => {
+                let call = self.js.call_with_args(&self.pending, &[]);
+                let ran = timeout_at(
+                    deadline.into(),
+                    self.js
+                        .with_event_loop_promise(call, PollEventLoopOptions::default()),
+                )
+                .await;
+                match self.settle(ran, Status::Threw) {
+                    Ok(value) => self.result_text(value),
+                    Err(failure) => {
+                        outcome.fail(failure);
+                        return false;
+                    }
+                }
             }
-            Err(failure) => {
-                outcome.fail(failure);
-                return false;
-            }
-        }
+        };
+        Self::read_result(&text, run, outcome);
         if outcome.status == Status::InvalidCode {
             return true;
         }

@@ -123,14 +123,12 @@ impl ActionIsolate {
         )))
     }
 
-    /// The settled handler's result (its JSON text), if it has settled.
+    /// The settled handler's result (its JSON text), if it has settled: handed over by the bootstrap
+    /// through `op_af_settled`, no call into the isolate needed.
     pub(super) fn take_result(&mut self) -> Option<String> {
-        super::context_scope!(scope, self);
-        let take = v8::Local::new(scope, &self.take);
-        v8::tc_scope!(let scope, scope);
-        let this = v8::undefined(scope).into();
-        let value = take.call(scope, this, &[])?;
-        value.is_string().then(|| value.to_rust_string_lossy(scope))
+        let state = self.js.op_state();
+        let mut state = state.borrow_mut();
+        state.try_borrow_mut::<ExecutionContext>()?.result.take()
     }
 
     /// The text of a result that came back as a promise's value (the slow path).

@@ -8,6 +8,7 @@ import { fetch, Headers, Response } from "ext:actionflow/02_fetch.js";
 import { apiFor, recordInto } from "ext:actionflow/03_api.js";
 import { requireForImport, runCommonJs, setBuiltins } from "ext:actionflow/04_require.js";
 import { Buffer, nodeBuiltins } from "ext:actionflow/05_node.js";
+import { op_af_settled } from "ext:core/ops";
 
 const stringifyJson = JSON.stringify;
 const parseJson = JSON.parse;
@@ -88,13 +89,13 @@ function exportNames() {
   return handlers === null || typeof handlers !== "object" ? [] : Object.keys(handlers);
 }
 
-// The execution in progress: its number, its promise, and its result once settled. Rust calls
-// `start`, lets the event loop turn once, and takes the result if it is there: no promise crosses into
-// Rust on that path; a handler still waiting (a fetch, a timer) is awaited through `pending`.
+// The execution in progress: its number and its promise. Rust calls `start` and lets the event loop
+// turn once; a handler that settled by then has handed its result to Rust through `op_af_settled`, so
+// no promise and no second call cross into Rust on that path. A handler still waiting (a fetch, a
+// timer) is awaited through `pending`, and its result comes as that promise's value.
 let executions = 0;
 let current = 0;
 let currentPromise = null;
-let settled = null;
 
 /** Runs execution number `id`. Never rejects: a throw from the action is returned as `error`. */
 async function run(id, handlerName, methods, eventJson, secretsJson) {
@@ -118,32 +119,28 @@ async function run(id, handlerName, methods, eventJson, secretsJson) {
   return settle(id, `{"calls":[${text}],"error":${stringifyJson(error)}}`);
 }
 
-/** Keeps `result` for `take` if execution `id` is still the one in progress. */
+/** Hands `result` to Rust if execution `id` is still the one in progress (not awaited by `pending`). */
 function settle(id, result) {
-  if (current === id) settled = result;
+  if (current === id) {
+    current = 0;
+    currentPromise = null;
+    op_af_settled(result);
+  }
   return result;
 }
 
 function start(handlerName, methods, eventJson, secretsJson) {
-  settled = null;
-  current = ++executions;
-  currentPromise = run(current, handlerName, methods, eventJson, secretsJson);
-}
-
-function take() {
-  const result = settled;
-  if (result !== null) {
-    current = 0;
-    currentPromise = settled = null;
-  }
-  return result;
+  const id = ++executions;
+  current = id;
+  const promise = run(id, handlerName, methods, eventJson, secretsJson);
+  if (current === id) currentPromise = promise;
 }
 
 function pending() {
   const promise = currentPromise;
   current = 0;
-  currentPromise = settled = null;
+  currentPromise = null;
   return promise;
 }
 
-globalThis.__afBootstrap = { start, take, pending, setCommonJs, setModule, requireForImport, describe };
+globalThis.__afBootstrap = { start, pending, setCommonJs, setModule, requireForImport, describe };

@@ -45,6 +45,8 @@ pub(crate) struct ExecutionContext {
     pub fetch_budget: Arc<std::sync::atomic::AtomicUsize>,
     /// Secret values are replaced in each line as it is captured, before any truncation can cut one.
     pub redactor: Redactor,
+    /// The settled handler's result (JSON text), handed over by the bootstrap.
+    pub result: Option<String>,
 }
 
 impl ExecutionContext {
@@ -67,6 +69,7 @@ impl ExecutionContext {
             fetches: 0,
             fetch_budget,
             redactor,
+            result: None,
         }
     }
 
@@ -95,6 +98,14 @@ impl ExecutionContext {
     }
 }
 
+/// The handler of the execution in progress settled: its result (JSON text), kept for Rust to take.
+#[op2(fast)]
+fn op_af_settled(state: &mut OpState, #[string] result: &str) {
+    if let Some(ctx) = state.try_borrow_mut::<ExecutionContext>() {
+        ctx.result = Some(result.to_owned());
+    }
+}
+
 #[op2(fast)]
 fn op_af_log(state: &mut OpState, #[smi] level: u32, #[string] message: &str) {
     if let Some(ctx) = state.try_borrow_mut::<ExecutionContext>() {
@@ -105,6 +116,7 @@ fn op_af_log(state: &mut OpState, #[smi] level: u32, #[string] message: &str) {
 deno_core::extension!(
     actionflow,
     ops = [
+        op_af_settled,
         op_af_log,
         op_af_random_uuid,
         op_af_random_fill,
