@@ -90,6 +90,18 @@ impl fmt::Debug for ExecutionRequest {
     }
 }
 
+/// What [`Runtime::back_to_back`] measured.
+#[derive(Debug)]
+pub struct BackToBack {
+    /// The outcome of the last execution (the loading one when none followed).
+    pub last: Outcome,
+    /// Timed executions run: fewer than asked when one left the isolate unfit (it threw its isolate
+    /// away: timed out, ran out of memory); `last` then says how.
+    pub executions: usize,
+    /// The time the timed executions took.
+    pub took: std::time::Duration,
+}
+
 /// The engine: a pool of isolates shared by every tenant (never an isolate shared between them).
 /// Cheap to clone; `execute` may be called from any tokio runtime.
 #[derive(Clone)]
@@ -127,18 +139,22 @@ impl Runtime {
         self.submit(request, true).await
     }
 
-    /// Runs `request` once to load it, then `n` times back to back on one isolate of a thread of its
-    /// own, outside the pool: no queue, no hand-off between threads, no caller woken per execution.
-    /// Returns the last outcome and the time the `n` executions took: the engine's own cost per warm
-    /// execution, the floor under what the pool can reach. For benchmarks; blocks the calling thread.
+    /// Runs `request` once to load it, then up to `n` times back to back on one isolate of a thread
+    /// of its own, outside the pool (its places, counts and memory bound): no queue, no hand-off
+    /// between threads, no caller woken per execution — the engine's own cost per warm execution, the
+    /// floor under what the pool can reach. For benchmarks; blocks the calling thread.
     pub fn back_to_back(
         &self,
         request: ExecutionRequest,
         n: usize,
-    ) -> Result<(Outcome, std::time::Duration), RuntimeError> {
+    ) -> Result<BackToBack, RuntimeError> {
         match Runtime::job_parts(request, false)? {
             Ok(job_parts) => self.pool.back_to_back(job_parts, n),
-            Err(refused) => Ok((refused, std::time::Duration::ZERO)),
+            Err(refused) => Ok(BackToBack {
+                last: refused,
+                executions: 0,
+                took: std::time::Duration::ZERO,
+            }),
         }
     }
 

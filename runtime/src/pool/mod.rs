@@ -137,7 +137,7 @@ impl Pool {
         &self,
         job_parts: impl FnOnce(oneshot::Sender<Result<Outcome, RuntimeError>>) -> Job,
         n: usize,
-    ) -> Result<(Outcome, std::time::Duration), RuntimeError> {
+    ) -> Result<crate::BackToBack, RuntimeError> {
         let (reply, _unused) = oneshot::channel();
         thread::back_to_back(self.board.shared().clone(), job_parts(reply), n)
     }

@@ -7,7 +7,7 @@ use super::{Job, Shared, STREAK_MAX};
 use crate::isolate::{ActionIsolate, RunInput};
 use crate::ops::IsolateContext;
 use crate::outcome::Outcome;
-use crate::RuntimeError;
+use crate::{BackToBack, RuntimeError};
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
@@ -149,14 +149,14 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
     }
 }
 
-/// Runs `job` once to load its action (untimed), then `n` times back to back, all on one isolate of a
-/// thread of its own: no queue, no hand-off between threads, no caller to wake. Returns the last
-/// outcome and the time the `n` executions took — the engine's own cost, the floor under the pool's.
+/// Runs `job` once to load its action (untimed), then up to `n` times back to back, all on one
+/// isolate of a thread of its own: no queue, no hand-off between threads, no caller to wake. Stops
+/// early when an execution leaves the isolate unfit (see [`BackToBack::executions`]).
 pub(super) fn back_to_back(
     shared: Arc<Shared>,
     job: Job,
     n: usize,
-) -> Result<(Outcome, Duration), RuntimeError> {
+) -> Result<BackToBack, RuntimeError> {
     let thread = std::thread::Builder::new()
         .name("af-back-to-back".into())
         .stack_size(8 * 1024 * 1024)
@@ -166,15 +166,17 @@ pub(super) fn back_to_back(
                 .build()?;
             let _context = rt.enter();
             let mut iso = ActionIsolate::blank(job.limits.heap_bytes_max, &shared.watchdog)?;
-            let (mut outcome, mut reusable) = execute(&mut iso, &job, &shared, &rt);
-            let started = Instant::now();
-            for _ in 0..n {
-                if !reusable {
-                    break;
-                }
-                (outcome, reusable) = execute(&mut iso, &job, &shared, &rt);
+            let (mut last, mut reusable) = execute(&mut iso, &job, &shared, &rt);
+            let (started, mut executions) = (Instant::now(), 0);
+            while reusable && executions < n {
+                (last, reusable) = execute(&mut iso, &job, &shared, &rt);
+                executions += 1;
             }
-            Ok((outcome, started.elapsed()))
+            Ok(BackToBack {
+                last,
+                executions,
+                took: started.elapsed(),
+            })
         })?;
     thread.join().map_err(|_| RuntimeError::WorkerLost)?
 }

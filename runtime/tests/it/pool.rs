@@ -257,20 +257,20 @@ async fn a_dropped_caller_keeps_its_place_until_the_execution_ends() {
 fn back_to_back_runs_on_one_warm_isolate_outside_the_pool() {
     let rt = runtime(PoolConfig::default());
     // One untimed execution loads the action, then the three timed ones reuse its isolate.
-    let (outcome, took) = rt
+    let run = rt
         .back_to_back(request("t1", "v1", COUNTER, "post-login", json!({})), 3)
         .expect("back to back");
-    assert_eq!(outcome.status, Status::Completed);
-    assert!(!outcome.cold_start);
-    assert_eq!(claim(&outcome), json!(4));
-    assert!(!took.is_zero());
+    assert_eq!((run.last.status, run.executions), (Status::Completed, 3));
+    assert!(!run.last.cold_start);
+    assert_eq!(claim(&run.last), json!(4));
+    assert!(!run.took.is_zero());
     // Its isolate is not one of the pool's.
     assert_eq!(rt.stats().isolates, 0);
-    // An isolate that cannot go on (here: out of time) ends the run early with that outcome.
+    // An isolate that cannot go on (here: out of time) ends the run early, saying so.
     let mut stuck = request(
         "t1",
         "v2",
-        "exports.onExecutePostLogin = () => { while (true) {} };",
+        "let n = 0; exports.onExecutePostLogin = () => { if (++n === 3) while (true) {} };",
         "post-login",
         json!({}),
     );
@@ -278,6 +278,6 @@ fn back_to_back_runs_on_one_warm_isolate_outside_the_pool() {
         wall_ms_max: 200,
         ..Limits::default()
     };
-    let (outcome, _) = rt.back_to_back(stuck, 1_000).expect("back to back");
-    assert_eq!(outcome.status, Status::TimedOut);
+    let run = rt.back_to_back(stuck, 1_000).expect("back to back");
+    assert_eq!((run.last.status, run.executions), (Status::TimedOut, 2));
 }
