@@ -359,7 +359,9 @@ impl ActionIsolate {
         };
         Self::read_result(&text, run, outcome);
         if outcome.status == Status::InvalidCode {
-            return true;
+            // No handler to run, but work the module's top-level code left pending (a timer): not
+            // waited for, and the isolate goes with it, so that it cannot log into a later execution.
+            return false;
         }
         let drained = timeout_at(
             deadline.into(),

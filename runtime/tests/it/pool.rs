@@ -281,3 +281,20 @@ fn back_to_back_runs_on_one_warm_isolate_outside_the_pool() {
     let run = rt.back_to_back(stuck, 1_000).expect("back to back");
     assert_eq!((run.last.status, run.executions), (Status::TimedOut, 2));
 }
+
+#[tokio::test]
+async fn work_left_by_a_version_without_the_handler_does_not_reach_a_later_execution() {
+    // The module's top-level code arms a timer, and the module has no handler for post-login: each
+    // execution ends as invalid code at once, and the timer must not log into a later one.
+    const CODE: &str = r#"
+setTimeout(() => console.log("left behind"), 20);
+exports.onExecutePostUserRegistration = async () => {};
+"#;
+    let rt = runtime(PoolConfig::default());
+    for _ in 0..2 {
+        let outcome = run(&rt, request("t1", "v1", CODE, "post-login", json!({}))).await;
+        assert_eq!(outcome.status, Status::InvalidCode);
+        assert!(outcome.logs.is_empty(), "{:?}", outcome.logs);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
