@@ -41,10 +41,7 @@ pub use pool::PoolStats;
 pub use redact::REDACTED;
 pub use trigger::{Delivery, Trigger, TRIGGERS};
 
-use pool::{IsolateKey, Job, Pool};
-
-/// Where an execution's outcome goes back to its caller.
-type Reply = tokio::sync::oneshot::Sender<Result<Outcome, RuntimeError>>;
+use pool::{IsolateKey, Job, Pool, Reply};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;

@@ -1,6 +1,7 @@
 //! The `actionflow` deno_core extension: the only ops an action can reach (console, api.cache, fetch,
-//! URL parsing, randomness, hashes, host modules, module resolution) and the bootstrap JavaScript that
-//! wraps them. Per-isolate and per-execution state lives in the `OpState` as the two contexts below.
+//! URL parsing, randomness, hashes, host modules, module resolution), the bootstrap's hand-over of a
+//! settled handler's result, and the bootstrap JavaScript that wraps them. Per-isolate and
+//! per-execution state lives in the `OpState` as the two contexts below.
 // `#[op2]` expands to FFI glue that uses `unsafe`; no hand-written unsafe code lives in these files.
 #![allow(unsafe_code)]
 

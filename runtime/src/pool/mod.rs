@@ -38,6 +38,9 @@ pub(crate) struct IsolateKey {
     pub heap_bytes_max: usize,
 }
 
+/// Where an execution's outcome goes back to its caller.
+pub(crate) type Reply = oneshot::Sender<Result<Outcome, RuntimeError>>;
+
 /// One execution sent to an isolate thread.
 pub(crate) struct Job {
     pub lane: Arc<IsolateKey>,
@@ -57,7 +60,7 @@ pub(crate) struct Job {
     /// back among its lane's idle isolates. While idle, only the lane holds it: dropping it (eviction)
     /// ends the thread, which drops the isolate on the thread that created it.
     pub handle: Option<Sender<Job>>,
-    pub reply: oneshot::Sender<Result<Outcome, RuntimeError>>,
+    pub reply: Reply,
 }
 
 impl Job {
@@ -119,10 +122,7 @@ impl Pool {
 
     /// Runs one execution: `job_parts` builds the job around the channel its outcome comes back on.
     /// The caller only waits for that outcome: whoever frees a place starts the job.
-    pub async fn run(
-        &self,
-        job_parts: impl FnOnce(oneshot::Sender<Result<Outcome, RuntimeError>>) -> Job,
-    ) -> Result<Outcome, RuntimeError> {
+    pub async fn run(&self, job_parts: impl FnOnce(Reply) -> Job) -> Result<Outcome, RuntimeError> {
         let (reply, answer) = oneshot::channel();
         self.board.submit(job_parts(reply));
         match answer.await {
@@ -135,7 +135,7 @@ impl Pool {
     /// [`thread::back_to_back`]); blocks the calling thread until they are done.
     pub fn back_to_back(
         &self,
-        job_parts: impl FnOnce(oneshot::Sender<Result<Outcome, RuntimeError>>) -> Job,
+        job_parts: impl FnOnce(Reply) -> Job,
         n: usize,
     ) -> Result<crate::BackToBack, RuntimeError> {
         let (reply, _unused) = oneshot::channel();
