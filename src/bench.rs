@@ -13,22 +13,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub const ACTION: &str = r#"exports.onExecutePostLogin = async (event, api) => {
-  if (event.user.email_verified) {
-    api.accessToken.setCustomClaim("https://example.com/roles", event.user.app_metadata.roles);
-  } else {
-    api.access.deny("verify your email first");
-  }
-};
-"#;
+/// The action every benchmark runs (shared with `actionflow-bench`).
+pub const ACTION: &str = include_str!("../benchmarks/fixtures/action.js");
 
+/// The event every benchmark sends (shared with `actionflow-bench`).
 pub fn event() -> serde_json::Value {
-    serde_json::json!({
-        "user": { "user_id": "auth0|123", "email": "ada@example.com", "email_verified": true,
-                  "app_metadata": { "roles": ["admin"] } },
-        "client": { "client_id": "abc", "name": "web" },
-        "request": { "ip": "203.0.113.7", "geoip": { "countryCode": "FR" } }
-    })
+    serde_json::from_str(include_str!("../benchmarks/fixtures/event.json"))
+        .expect("benchmarks/fixtures/event.json is JSON")
 }
 
 #[derive(clap::Args)]
@@ -158,7 +149,11 @@ pub fn cpu_us_per_execution(busy_before: Option<f64>, executions: usize) -> f64 
 
 /// The `p` percentile of sorted latencies, in µs.
 pub fn percentile(sorted: &[Duration], p: f64) -> f64 {
-    crate::bench_http::percentile_ms(sorted, p) * 1000.0
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index.min(sorted.len() - 1)].as_secs_f64() * 1e6
 }
 
 /// The action's code, shared by every request as a server shares a version's code it has loaded.

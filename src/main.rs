@@ -1,21 +1,14 @@
-//! The `actionflow` binary: the local runner (`run`), the trigger catalog (`triggers`) and the
-//! benchmark (`bench`). It owns configuration and turns library errors into one readable line and an
-//! exit code; the engine itself lives in the `actionflow-runtime` crate.
+//! The `actionflow` binary: `serve` (the server, from `actionflow-server`), the commands that work
+//! without a server (`local/`: `run`, `triggers`), the API client commands (`client/`) and the
+//! runtime benchmark (`bench`). It owns configuration (`config/`, the only place that reads the
+//! environment) and turns library errors into one readable line and an exit code.
 
 mod bench;
-mod bench_api;
-mod bench_flows;
-mod bench_http;
-mod cli;
 mod client;
 mod config;
-mod flows;
 mod integrations;
-mod openapi;
-mod packages;
-mod secrets;
+mod local;
 mod serve;
-mod server;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,16 +28,18 @@ struct Args {
     command: Command,
 }
 
+/// Parsed once per process: the size of the serve variant costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Run one action file once, locally, and print its outcome.
-    Run(cli::run::RunArgs),
+    Run(local::run::RunArgs),
     /// List the triggers with their handler names and api methods.
-    Triggers(cli::triggers::TriggersArgs),
+    Triggers(local::triggers::TriggersArgs),
     /// Measure cold and warm executions against a Node.js webhook baseline and print a table.
     Bench(bench::BenchArgs),
     /// Serve the Actions HTTP API (SQLite in the data dir by default, or PostgreSQL).
-    Serve(config::ServeArgs),
+    Serve(config::ServeConfig),
     /// Actions of a tenant over the API: create, list, show, update, deploy, versions, rollback,
     /// diff, test, delete.
     Actions(client::actions::ActionsArgs),
@@ -54,18 +49,14 @@ enum Command {
     Tenants(client::admin::TenantsArgs),
     /// Tenant API tokens (admin token): create, list, revoke.
     Tokens(client::admin::TokensArgs),
-    /// Measure sync dispatch over HTTP and async delivery on SQLite and PostgreSQL; prints a table.
-    BenchFlows(bench_flows::BenchFlowsArgs),
     /// A trigger's ordered flow over the API: get, set, insert, remove, revisions, restore.
-    Bindings(client::flows::BindingsArgs),
+    Bindings(client::triggers::BindingsArgs),
     /// Send an event to a trigger (sync: prints the effects; async: the execution id).
-    Dispatch(client::flows::DispatchArgs),
+    Dispatch(client::triggers::DispatchArgs),
     /// Executions of async dispatches: list, show, retry.
-    Executions(client::flows::ExecutionsArgs),
+    Executions(client::triggers::ExecutionsArgs),
     /// An action's console output; --follow prints new lines as executions end.
     Logs(client::logs::LogsArgs),
-    /// Measure API throughput (test runs, action lists) on SQLite and PostgreSQL; prints a table.
-    BenchApi(bench_api::BenchApiArgs),
 }
 
 /// A bad input from the user: printed as one line, exit code 2.
@@ -83,19 +74,17 @@ impl std::error::Error for BadInput {}
 fn main() -> ExitCode {
     let args = Args::parse();
     let result = match args.command {
-        Command::Run(a) => cli::run::main(a),
-        Command::Triggers(a) => cli::triggers::main(&a),
+        Command::Run(a) => local::run::main(a),
+        Command::Triggers(a) => local::triggers::main(&a),
         Command::Bench(a) => bench::main(a),
         Command::Serve(a) => serve::main(a),
         Command::Actions(a) => client::actions::main(a),
         Command::Secrets(a) => client::secrets::main(a),
         Command::Tenants(a) => client::admin::tenants(a),
         Command::Tokens(a) => client::admin::tokens(a),
-        Command::BenchApi(a) => bench_api::main(a),
-        Command::BenchFlows(a) => bench_flows::main(a),
-        Command::Bindings(a) => client::flows::bindings(a),
-        Command::Dispatch(a) => client::flows::dispatch(a),
-        Command::Executions(a) => client::flows::executions(a),
+        Command::Bindings(a) => client::triggers::bindings(a),
+        Command::Dispatch(a) => client::triggers::dispatch(a),
+        Command::Executions(a) => client::triggers::executions(a),
         Command::Logs(a) => client::logs::main(a),
     };
     match result {

@@ -1,18 +1,18 @@
 //! `actionflow serve`: resolves the config, starts the API and prints where it listens and how to
 //! authenticate (the admin token itself only when it was just generated).
 
-use crate::config::{Config, ServeArgs};
-use crate::server::{self, AdminToken};
+use crate::config::{Resolved, ServeConfig};
+use actionflow_server::AdminToken;
 use anyhow::Context;
 use std::process::ExitCode;
 
-pub fn main(args: ServeArgs) -> anyhow::Result<ExitCode> {
+pub fn main(args: ServeConfig) -> anyhow::Result<ExitCode> {
     init_tracing();
-    let config = Config::load(args)?;
+    let resolved = args.load()?.resolve()?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(serve(config))?;
+    rt.block_on(serve(resolved))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -27,16 +27,17 @@ pub fn init_tracing() {
         .try_init();
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let (state, admin) = server::build_state(&config).await?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("listening on {}", config.listen))?;
-    let address = listener.local_addr()?;
-    let database = match &config.database_url {
-        Some(_) => "PostgreSQL".to_owned(),
-        None => format!("SQLite at {}", config.database_location()),
+async fn serve(resolved: Resolved) -> anyhow::Result<()> {
+    let database = if resolved.postgres {
+        "PostgreSQL".to_owned()
+    } else {
+        format!("SQLite at {}", resolved.settings.database_location)
     };
+    let (state, admin) = actionflow_server::build_state(resolved.settings).await?;
+    let listener = tokio::net::TcpListener::bind(resolved.listen)
+        .await
+        .with_context(|| format!("listening on {}", resolved.listen))?;
+    let address = listener.local_addr()?;
     println!("actionflow listening on http://{address} ({database})");
     match admin {
         AdminToken::FromEnv => println!("admin token: the value of ACTIONFLOW_ADMIN_TOKEN"),
@@ -54,5 +55,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
          (POST /v1/tenants) and their tokens (POST /v1/tenants/{{id}}/tokens); API document at \
          http://{address}/openapi.json"
     );
-    server::run(listener, state).await
+    actionflow_server::run(listener, state)
+        .await
+        .context("serving HTTP")
 }

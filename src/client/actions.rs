@@ -102,7 +102,7 @@ enum ActionsCommand {
 }
 
 fn dependencies(deps: &[String]) -> anyhow::Result<Vec<Value>> {
-    let parsed = crate::packages::parse_dependency_args(deps)?;
+    let parsed = crate::local::run::parse_dependency_args(deps)?;
     Ok(parsed
         .into_iter()
         .map(|(name, version)| json!({"name": name, "version": version}))

@@ -1,0 +1,306 @@
+//! `actionflow-server` owns the HTTP API (axum) of `actionflow serve`: authentication and scopes,
+//! strict extractors, DTOs and the OpenAPI document, over the action lifecycle
+//! ([`actionflow_actions`]) and triggers ([`actionflow_triggers`]). Each handler extracts, checks
+//! the scope, calls the domain and maps the result to a DTO: it holds no status transition and no
+//! cryptography. It never reads the environment or a config file: the binary hands it [`Settings`].
+//!
+//! # Code map
+//! - `lib.rs` — [`Settings`], [`ServerState`] (one per process, shared as [`AppState`]), startup,
+//!   [`app`] which merges every resource's router, and the listener.
+//! - `error.rs` — [`ApiError`]: a code of the one table (`actionflow_actions::Code`), a message and
+//!   the field. Domain errors convert with `?`; a 5xx never carries internal text.
+//! - `extract.rs` — strict [`extract::JsonBody`] and [`extract::QueryParams`]: unknown fields,
+//!   wrong types and oversize bodies become errors naming the field.
+//! - `auth.rs` — the [`auth::Admin`] and [`auth::Tenant`] extractors; `tenant.require(scope)`;
+//!   `token_cache.rs` — recently checked tenant tokens (short TTL, forgotten when revoked here).
+//! - `background.rs` — the dispatchers over the sync and async runtimes, and the background tasks
+//!   (async worker, retention purge).
+//! - one module per resource: `tenants`, `actions`, `deploy`, `versions`, `diff`, `secrets`,
+//!   `test_run`, `triggers`, `bindings`, `binding_revisions`, `dispatch`, `executions`, `logs`.
+//!
+//! # Adding a resource
+//! 1. Write `server/src/<resource>.rs` with handlers annotated `#[utoipa::path(...)]` (tag, params,
+//!    request body, responses with [`error::ErrorBody`] for errors) and
+//!    `pub fn router() -> OpenApiRouter<AppState>` built with `routes!(...)`.
+//! 2. Take `tenant: auth::Tenant` as the first extractor and call `tenant.require(SCOPE)?`; pass
+//!    `&tenant.tenant_id` to every store call, so another tenant's ids are 404.
+//! 3. Bodies are `JsonBody<Dto>` where `Dto` is `#[serde(deny_unknown_fields)]` + `ToSchema`;
+//!    queries `QueryParams<Q>` (`IntoParams`), path parameters `extract::Path` (not axum's, whose
+//!    rejections are plain text); validate values into `ApiError::invalid(field, …)`.
+//! 4. Merge the router in [`app`]; `/openapi.json` then documents it.
+//!
+//! # Invariants
+//! - The server knows nothing of SQL: it calls `Arc<dyn Store>` with tenant ids from the token.
+//! - Secret values are decrypted only into a runtime request; no response or log line holds one.
+
+mod action_view;
+mod actions;
+pub mod auth;
+mod background;
+mod binding_revisions;
+mod bindings;
+mod deploy;
+mod diff;
+mod dispatch;
+pub mod error;
+mod executions;
+pub mod extract;
+mod logs;
+mod openapi;
+mod secrets;
+mod settings;
+mod tenants;
+mod test_run;
+mod token_cache;
+mod triggers;
+mod versions;
+
+use actionflow_actions::{master_key, Actions, Packages};
+use actionflow_runtime::{PoolConfig, Runtime};
+use actionflow_store::SharedStore;
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::Path;
+use std::sync::Arc;
+use utoipa_axum::router::OpenApiRouter;
+
+pub use background::{Background, Dispatchers};
+pub use error::ApiError;
+pub use settings::{ApiLimits, FlowSettings, Settings, StartError, TestPool};
+pub use token_cache::TOKEN_CACHE_TTL;
+
+/// Everything a handler needs, built once at startup.
+pub struct ServerState {
+    pub store: SharedStore,
+    /// The action lifecycle: drafts, secrets, deploys, versions, test runs.
+    pub actions: Actions,
+    pub admin_token_hash: [u8; 32],
+    /// Tenant tokens checked recently (see `token_cache.rs`).
+    pub tokens: token_cache::TokenCache,
+    pub limits: ApiLimits,
+    /// Triggers: bindings, dispatch, async workers' dispatcher, live logs.
+    pub dispatchers: Dispatchers,
+}
+
+/// The router's state: cheap to clone.
+pub type AppState = Arc<ServerState>;
+
+/// How the admin token was obtained, for the startup message.
+pub enum AdminToken {
+    /// From `ACTIONFLOW_ADMIN_TOKEN`.
+    FromEnv,
+    /// Generated now: shown once.
+    Generated(String),
+    /// Generated on an earlier first start; its hash is in this file.
+    Stored(std::path::PathBuf),
+}
+
+/// Opens the store (running migrations), checks the master key against it, loads or creates the
+/// admin token, and starts the runtime pools: sync flows, async workers, and test runs.
+pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), StartError> {
+    // The data dir holds tenants' code, events and token hashes: readable by this user only.
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&settings.data_dir)
+        .map_err(StartError::io("creating the data dir", &settings.data_dir))?;
+    let store = actionflow_store::open(&settings.database_location)
+        .await
+        .map_err(StartError::Store)?;
+    // Refuses to start (one line) when the key is not the one the database was written with.
+    let sealer = master_key::load(
+        store.as_ref(),
+        settings.master_key.as_deref(),
+        &settings.master_key_file,
+    )
+    .await?;
+    let (admin_token_hash, admin) =
+        admin_token(settings.admin_token.as_deref(), &settings.data_dir)?;
+    let runtime = |pool: PoolConfig, what: &'static str| {
+        let pool = PoolConfig {
+            allow_private_network: settings.allow_private_network,
+            ..pool
+        };
+        Runtime::with_host_modules(pool, settings.host_modules.clone())
+            .map_err(|error| StartError::Runtime { what, error })
+    };
+    let sized = |concurrency_max: usize| PoolConfig {
+        concurrency_max: concurrency_max.max(1),
+        ..PoolConfig::default()
+    };
+    let sync_runtime = runtime(
+        sized(settings.sync_concurrency_max),
+        "the sync flows' runtime",
+    )?;
+    let async_runtime = runtime(
+        sized(settings.async_concurrency_max),
+        "the async workers' runtime",
+    )?;
+    let tests = runtime(
+        PoolConfig {
+            concurrency_max: settings.tests.concurrency_max,
+            warm_isolates_max: settings.tests.warm_isolates_max,
+            spare_isolates: 1,
+            ..PoolConfig::default()
+        },
+        "the test runtime",
+    )?;
+    let packages = Packages::open(&settings.npm_cache_dir, settings.npm_discovery.clone())
+        .map_err(|error| StartError::Packages {
+            dir: settings.npm_cache_dir.display().to_string(),
+            error,
+        })?;
+    let actions = Actions::new(
+        store.clone(),
+        sealer,
+        packages,
+        tests,
+        settings.tests.waiting_max,
+        settings.action_limits.clone(),
+    );
+    let dispatchers = Dispatchers::new(
+        store.clone(),
+        actions.preparer(),
+        settings.action_limits.execution.clone(),
+        sync_runtime,
+        async_runtime,
+        settings.flows.clone(),
+    );
+    let state = Arc::new(ServerState {
+        store,
+        actions,
+        admin_token_hash,
+        tokens: token_cache::TokenCache::new(settings.token_cache),
+        limits: settings.api_limits.clone(),
+        dispatchers,
+    });
+    Ok((state, admin))
+}
+
+/// The admin token's hash: the configured one, the hash kept in the data dir, or a new token
+/// whose hash is kept there (mode 0600) and which is shown once.
+fn admin_token(
+    configured: Option<&str>,
+    data_dir: &Path,
+) -> Result<([u8; 32], AdminToken), StartError> {
+    if let Some(token) = configured.map(str::trim).filter(|t| !t.is_empty()) {
+        if token.len() < 32 {
+            return Err(StartError::ShortAdminToken);
+        }
+        return Ok((auth::hash_token(token), AdminToken::FromEnv));
+    }
+    let path = data_dir.join("admin-token.sha256");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        let bytes = hex::decode(text.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok());
+        let hash: [u8; 32] = bytes.ok_or_else(|| StartError::BadAdminTokenFile {
+            path: path.display().to_string(),
+        })?;
+        return Ok((hash, AdminToken::Stored(path)));
+    }
+    let token = auth::new_token();
+    let hash = auth::hash_token(&token);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let written = options.open(&path).and_then(|mut file| {
+        std::io::Write::write_all(&mut file, format!("{}\n", hex::encode(hash)).as_bytes())?;
+        file.sync_all()
+    });
+    written.map_err(StartError::io("creating", &path))?;
+    Ok((hash, AdminToken::Generated(token)))
+}
+
+/// Every resource's routes, the OpenAPI document at `/openapi.json`, the body limit and the JSON 404.
+pub fn app(state: AppState) -> Router {
+    let (router, api) = OpenApiRouter::with_openapi(openapi::base())
+        .merge(tenants::router())
+        .merge(actions::router())
+        .merge(deploy::router())
+        .merge(versions::router())
+        .merge(diff::router())
+        .merge(secrets::router())
+        .merge(test_run::router())
+        .merge(triggers::router())
+        .merge(bindings::router())
+        .merge(binding_revisions::router())
+        .merge(dispatch::router())
+        .merge(executions::router())
+        .merge(logs::router())
+        .split_for_parts();
+    let body_bytes_max = state.limits.body_bytes_max;
+    router
+        .merge(openapi::router(api))
+        .fallback(|| async { ApiError::not_found("path", "endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                error::Code::MethodNotAllowed,
+                "method".to_owned(),
+                "this endpoint does not accept that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(body_bytes_max))
+        .with_state(state)
+}
+
+/// Serves until Ctrl-C (or SIGTERM), with the async workers running; on shutdown, stops taking
+/// requests, then lets the attempts in flight finish.
+pub async fn run(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
+    let background = Background::start(&state.dispatchers);
+    let (stop, mut stopping) = tokio::sync::watch::channel(false);
+    let serve = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
+        let _ = stopping.wait_for(|stop| *stop).await;
+    });
+    let mut serving = tokio::spawn(async move { serve.await });
+    let early = tokio::select! {
+        served = &mut serving => Some(served),
+        () = shutdown_signal() => None,
+    };
+    let _ = stop.send(true);
+    let served = match early {
+        Some(served) => served,
+        // Open streams (live logs) never end by themselves: connections get a grace, then go.
+        None => match tokio::time::timeout(SHUTDOWN_GRACE, &mut serving).await {
+            Ok(served) => served,
+            Err(_) => {
+                tracing::warn!("connections still open after the shutdown grace: closing them");
+                serving.abort();
+                Ok(Ok(()))
+            }
+        },
+    };
+    background.stop().await;
+    served.map_err(std::io::Error::other)?
+}
+
+/// How long open connections may take to finish once shutdown starts.
+const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
