@@ -9,7 +9,7 @@ use crate::support::{assert_error, Db, Server};
 const CODE: &str = "exports.onExecutePostLogin = async (event, api) => {};";
 
 async fn bad_bodies_and_queries(db: Db) {
-    let server = Server::start(&db).await;
+    let server = Server::in_process(&db, |_| {}).await;
     let (_, api) = server
         .tenant("acme", &["actions:read", "actions:write"])
         .await;
@@ -276,7 +276,7 @@ async fn bad_bodies_and_queries(db: Db) {
 /// A sealed secret that does not open (its stored ciphertext was damaged behind the server's back)
 /// is a 500 with a generic message: no internal text, no secret name, no value.
 async fn internal_errors_do_not_leak(db: Db) {
-    let server = Server::start(&db).await;
+    let server = Server::in_process(&db, |_| {}).await;
     let (tenant_id, api) = server
         .tenant("acme", &["actions:read", "actions:write"])
         .await;

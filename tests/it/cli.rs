@@ -45,7 +45,7 @@ impl Cli {
 }
 
 async fn cli_commands(db: Db) {
-    let server = Server::start(&db).await;
+    let server = Server::in_process(&db, |_| {}).await;
     let dir = db.dir.path().to_path_buf();
     let admin = Cli {
         url: server.url.clone(),

@@ -260,7 +260,7 @@ async fn cycle(db: Db) {
 
 /// Listing filters and pages.
 async fn list_filters(db: Db) {
-    let server = Server::start(&db).await;
+    let server = Server::in_process(&db, |_| {}).await;
     let (_, api) = server
         .tenant("acme", &["actions:read", "actions:write"])
         .await;

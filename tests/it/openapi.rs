@@ -4,7 +4,7 @@
 use crate::support::{Api, Db, Server};
 
 async fn openapi_document(db: Db) {
-    let server = Server::start(&db).await;
+    let server = Server::in_process(&db, |_| {}).await;
     let (status, doc) = Api::new(&server.url, "").get("/openapi.json").await;
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));

@@ -128,7 +128,7 @@ async fn secrets_never_leak(db: Db) {
 }
 
 async fn secret_limits(db: Db) {
-    let server = Server::start(&db).await;
+    let server = Server::in_process(&db, |_| {}).await;
     let (_, api) = server
         .tenant("acme", &["actions:read", "actions:write"])
         .await;
@@ -234,7 +234,7 @@ async fn secret_limits(db: Db) {
 /// The draft's list of secret names is a copy of the secrets table written after each change; a
 /// crash between the two leaves it short, and the next deploy copies it again.
 async fn secret_names_heal_at_deploy(db: Db) {
-    let server = Server::start(&db).await;
+    let server = Server::in_process(&db, |_| {}).await;
     let (tenant_id, api) = server
         .tenant("acme", &["actions:read", "actions:write"])
         .await;
@@ -270,7 +270,7 @@ async fn secret_names_heal_at_deploy(db: Db) {
 /// A refused PATCH changes nothing: a taken name or a secret count past the limit is found before any
 /// secret is written.
 async fn refused_patches_write_no_secret(db: Db) {
-    let server = Server::start(&db).await;
+    let server = Server::in_process(&db, |_| {}).await;
     let (_, api) = server
         .tenant("acme", &["actions:read", "actions:write"])
         .await;

@@ -8,7 +8,7 @@ use crate::support::{assert_error, Api, Db, Server, Start, ADMIN_TOKEN};
 const CODE: &str = "exports.onExecutePostLogin = async (event, api) => { api.access.deny('A'); };";
 
 async fn cross_tenant_access(db: Db) {
-    let server = Server::start(&db).await;
+    let server = Server::in_process(&db, |_| {}).await;
     let (_, a) = server
         .tenant("tenant-a", &["actions:read", "actions:write"])
         .await;
@@ -75,7 +75,7 @@ async fn cross_tenant_access(db: Db) {
 }
 
 async fn tokens_scopes_and_revocation(db: Db) {
-    let server = Server::start(&db).await;
+    let server = Server::in_process(&db, |_| {}).await;
     let admin = server.admin();
     let (tenant_id, reader) = server.tenant("acme", &["actions:read"]).await;
     let writer_token = {

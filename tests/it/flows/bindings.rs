@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{deploy, start, ALL_SCOPES};
+use super::{deploy, start_in_process, ALL_SCOPES};
 use crate::support::{assert_error, Db};
 
 const LOGIN: &str = "exports.onExecutePostLogin = async () => {};";
@@ -20,7 +20,7 @@ fn order(body: &serde_json::Value) -> Vec<String> {
 }
 
 async fn bindings_over_http(db: Db) {
-    let server = start(&db, &[]).await;
+    let server = start_in_process(&db, |_| {}).await;
     let (_, api) = server.tenant("acme", ALL_SCOPES).await;
     let (status, catalog) = api.get("/v1/triggers").await;
     assert_eq!(status, 200, "{catalog}");
@@ -173,7 +173,7 @@ async fn bindings_over_http(db: Db) {
         ),
         "{message}"
     );
-    let strict = super::start(&db, &["--bindings-per-trigger-max", "1"]).await;
+    let strict = super::start_in_process(&db, |s| s.flows.bindings_per_trigger_max = 1).await;
     let strict_api = crate::support::Api::new(&strict.url, api.token());
     let refused = strict_api
         .post(

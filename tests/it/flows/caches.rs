@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{deploy, start, ALL_SCOPES};
+use super::{deploy, start_in_process, ALL_SCOPES};
 use crate::support::{assert_error, Api, Db};
+use actionflow_server::Settings;
 
 on_both_backends!(revoked_tokens_stop_at_once, caches_keep_tenants_apart);
 
@@ -58,9 +59,10 @@ async fn token_id(admin: &Api, tenant_id: &str) -> String {
 
 async fn revoked_tokens_stop_at_once(db: Db) {
     // `one` caches tokens for a minute; `two` for 300 ms; `three` not at all.
-    let one = start(&db, &["--token-cache-ms", "60000"]).await;
-    let two = start(&db, &["--token-cache-ms", "300"]).await;
-    let three = start(&db, &["--token-cache-ms", "0"]).await;
+    let cache = |ms| move |s: &mut Settings| s.token_cache = Duration::from_millis(ms);
+    let one = start_in_process(&db, cache(60_000)).await;
+    let two = start_in_process(&db, cache(300)).await;
+    let three = start_in_process(&db, cache(0)).await;
     let (tenant_id, api) = server_tenant(&one).await;
     let on = |server: &crate::support::Server| Api::new(&server.url, api.token());
     // Every node has checked (and, but for `three`, cached) the token.
@@ -98,8 +100,8 @@ async fn server_tenant(server: &crate::support::Server) -> (String, Api) {
 }
 
 async fn caches_keep_tenants_apart(db: Db) {
-    let one = start(&db, &[]).await;
-    let two = start(&db, &[]).await;
+    let one = start_in_process(&db, |_| {}).await;
+    let two = start_in_process(&db, |_| {}).await;
     let (_, acme) = one.tenant("acme", ALL_SCOPES).await;
     let (_, globex) = one.tenant("globex", ALL_SCOPES).await;
     let a = deploy(&acme, "first", "post-login", &claim("acme-1")).await;

@@ -7,7 +7,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 
 use super::hook::{action_code, Hook};
-use super::{deploy, start, wait_count, wait_for, ALL_SCOPES};
+use super::{deploy, start, start_in_process, wait_count, wait_for, ALL_SCOPES};
 use crate::support::{assert_error, Api, Db};
 
 on_both_backends!(async_over_http, kill_9_with_queued_dispatches);
@@ -55,7 +55,7 @@ async fn dispatch(api: &Api, hook: &Hook, key: Option<&str>) -> (u16, Value) {
 
 async fn async_over_http(db: Db) {
     let hook = Hook::start().await;
-    let server = start(&db, &["--attempts-max", "2"]).await;
+    let server = start_in_process(&db, |s| s.flows.dispatch.attempts_max = 2).await;
     let (_, api) = server.tenant("acme", ALL_SCOPES).await;
     let action = bind_hook_action(&api, 0).await;
 
@@ -236,8 +236,8 @@ async fn kill_9_with_queued_dispatches(db: Db) {
 async fn two_servers_share_one_queue(db: Db) {
     const JOBS: usize = 1_000;
     let hook = Hook::start().await;
-    let one = start(&db, &[]).await;
-    let two = start(&db, &[]).await;
+    let one = start_in_process(&db, |_| {}).await;
+    let two = start_in_process(&db, |_| {}).await;
     let (_, api_one) = one.tenant("acme", ALL_SCOPES).await;
     let api_two = Api::new(&two.url, api_one.token());
     bind_hook_action(&api_one, 0).await;

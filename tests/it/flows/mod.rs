@@ -14,6 +14,7 @@ use std::time::Duration;
 use serde_json::{json, Value};
 
 use crate::support::{Api, Db, Server, Start};
+use actionflow_server::Settings;
 
 pub const ALL_SCOPES: &[&str] = &[
     "actions:read",
@@ -24,7 +25,20 @@ pub const ALL_SCOPES: &[&str] = &[
     "executions:read",
 ];
 
-/// A server whose actions may call the test's hook on loopback, retrying quickly.
+/// A server in this process whose actions may call the test's hook on loopback, retrying
+/// quickly; `change` adjusts its settings further.
+pub async fn start_in_process(db: &Db, change: impl FnOnce(&mut Settings)) -> Server {
+    Server::in_process(db, |s| {
+        s.allow_private_network = true;
+        s.flows.worker.backoff.base_ms = 20;
+        s.flows.worker.backoff.max_ms = 200;
+        s.flows.worker.poll_interval = Duration::from_millis(50);
+        change(s);
+    })
+    .await
+}
+
+/// The same as a server process (for kill -9, restarts and the CLI), `more` its extra flags.
 pub async fn start(db: &Db, more: &[&str]) -> Server {
     let mut args: Vec<String> = [
         "--allow-private-network",

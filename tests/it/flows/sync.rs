@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{deploy, start, ALL_SCOPES};
+use super::{deploy, start_in_process, ALL_SCOPES};
 use crate::support::{assert_error, Db};
 
 on_both_backends!(sync_dispatch_over_http);
@@ -26,7 +26,7 @@ fn event() -> Value {
 }
 
 async fn sync_dispatch_over_http(db: Db) {
-    let server = start(&db, &[]).await;
+    let server = start_in_process(&db, |_| {}).await;
     let (_, api) = server.tenant("acme", ALL_SCOPES).await;
     let mut ids = Vec::new();
     for name in ["one", "two", "three"] {

@@ -1,6 +1,8 @@
-//! Test support: the real `actionflow serve` binary spawned on 127.0.0.1:0 over a fresh SQLite
-//! data dir or a fresh PostgreSQL database, an HTTP client that records every response body, and
-//! a local npm registry.
+//! Test support: a server over a fresh SQLite data dir or a fresh PostgreSQL database — built in
+//! this process from `actionflow_server` and called through its router (`oneshot`, no socket), or
+//! the real `actionflow serve` binary spawned on 127.0.0.1:0 for what needs a process (kill -9,
+//! restarts, its output, its flags) — an API client that records every response body, and a local
+//! npm registry.
 
 pub mod registry;
 
@@ -9,6 +11,7 @@ use std::process::Stdio;
 use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 
+use actionflow_server::Settings;
 use serde_json::{json, Value};
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{ConnectOptions, Connection, Executor};
@@ -115,11 +118,28 @@ impl Drop for Db {
     }
 }
 
-/// A running `actionflow serve` process; killed when dropped.
+/// A running server; a process is killed and an in-process one stopped when dropped.
 pub struct Server {
     pub url: String,
-    child: Child,
+    kind: Kind,
     output: Arc<Mutex<String>>,
+}
+
+enum Kind {
+    Process(Child),
+    /// Called through `router`; also listening on `url` (for the CLI and streams).
+    InProcess {
+        router: axum::Router,
+        serving: tokio::task::JoinHandle<()>,
+    },
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Kind::InProcess { serving, .. } = &self.kind {
+            serving.abort();
+        }
+    }
 }
 
 /// Options of one server start.
@@ -135,8 +155,31 @@ pub struct Start {
 }
 
 impl Server {
+    /// The real binary with default flags.
     pub async fn start(db: &Db) -> Server {
         Self::start_with(db, Start::default()).await
+    }
+
+    /// A server in this process, with the test defaults (the admin token, no npm registry)
+    /// changed by `change`.
+    pub async fn in_process(db: &Db, change: impl FnOnce(&mut Settings)) -> Server {
+        let mut settings = Settings::defaults(db.dir.path().to_path_buf(), db.url.clone());
+        settings.admin_token = Some(ADMIN_TOKEN.to_owned());
+        // Without a registry of its own, the server's would be the public one: point it nowhere.
+        settings.npm_discovery.registry_flag = Some("http://127.0.0.1:9/".to_owned());
+        change(&mut settings);
+        let (state, _) = actionflow_server::build_state(settings).await.unwrap();
+        let router = actionflow_server::app(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let serving = tokio::spawn(async move {
+            actionflow_server::run(listener, state).await.unwrap();
+        });
+        Server {
+            url,
+            kind: Kind::InProcess { router, serving },
+            output: Arc::default(),
+        }
     }
 
     /// The `actionflow serve` command for `db` with the options of `start`.
@@ -219,22 +262,42 @@ impl Server {
             BufReader::new(child.stderr.take().unwrap()),
             Arc::clone(&output),
         );
-        Server { url, child, output }
+        Server {
+            url,
+            kind: Kind::Process(child),
+            output,
+        }
     }
 
-    /// Everything the server printed so far (stdout and stderr).
+    /// Everything the server process printed so far (stdout and stderr).
     pub fn output(&self) -> String {
+        assert!(
+            matches!(self.kind, Kind::Process(_)),
+            "only a server process has an output"
+        );
         self.output.lock().unwrap().clone()
     }
 
     /// SIGKILL, and wait for the process to be gone.
     pub async fn kill_9(mut self) {
-        self.child.start_kill().unwrap();
-        self.child.wait().await.unwrap();
+        let Kind::Process(child) = &mut self.kind else {
+            panic!("only a server process can be killed");
+        };
+        child.start_kill().unwrap();
+        child.wait().await.unwrap();
+    }
+
+    /// A client of this server with `token`: through the router for an in-process server.
+    pub fn api(&self, token: &str) -> Api {
+        let mut api = Api::new(&self.url, token);
+        if let Kind::InProcess { router, .. } = &self.kind {
+            api.router = Some(router.clone());
+        }
+        api
     }
 
     pub fn admin(&self) -> Api {
-        Api::new(&self.url, ADMIN_TOKEN)
+        self.api(ADMIN_TOKEN)
     }
 
     /// A new tenant and a token of it with `scopes`.
@@ -250,7 +313,7 @@ impl Server {
             )
             .await;
         assert_eq!(status, 201, "{token}");
-        (id, Api::new(&self.url, token["token"].as_str().unwrap()))
+        (id, self.api(token["token"].as_str().unwrap()))
     }
 }
 
@@ -271,12 +334,14 @@ fn collect(reader: impl AsyncRead + Unpin + Send + 'static, into: Arc<Mutex<Stri
     });
 }
 
-/// An HTTP client with one bearer token; every response body is kept for leak checks.
+/// An API client with one bearer token; every response body is kept for leak checks. Requests go
+/// over HTTP, or straight into an in-process server's router.
 #[derive(Clone)]
 pub struct Api {
     base: String,
     token: String,
     http: reqwest::Client,
+    router: Option<axum::Router>,
     pub seen: Arc<Mutex<Vec<String>>>,
 }
 
@@ -286,6 +351,7 @@ impl Api {
             base: base.to_owned(),
             token: token.to_owned(),
             http: reqwest::Client::new(),
+            router: None,
             seen: Arc::default(),
         }
     }
@@ -319,9 +385,14 @@ impl Api {
 
     /// Sends a prepared request (raw bodies, headers) and parses the answer.
     pub async fn finish(&self, request: reqwest::RequestBuilder) -> (u16, Value) {
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
+        let (status, text) = match &self.router {
+            None => {
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                (status, response.text().await.unwrap())
+            }
+            Some(router) => oneshot(router, request).await,
+        };
         self.seen.lock().unwrap().push(text.clone());
         let value = if text.is_empty() {
             Value::Null
@@ -361,6 +432,30 @@ impl Api {
     pub fn all_responses(&self) -> String {
         self.seen.lock().unwrap().join("\n")
     }
+}
+
+/// Calls `router` with `request` as a client would send it (method, URI, headers, body).
+async fn oneshot(router: &axum::Router, request: reqwest::RequestBuilder) -> (u16, String) {
+    use tower::ServiceExt as _;
+    let request = request.build().unwrap();
+    let mut builder = axum::http::Request::builder()
+        .method(request.method().as_str())
+        .uri(request.url().as_str());
+    for (name, value) in request.headers() {
+        builder = builder.header(name.as_str(), value.as_bytes());
+    }
+    let body = request
+        .body()
+        .and_then(|b| b.as_bytes())
+        .map(<[u8]>::to_vec)
+        .unwrap_or_default();
+    let request = builder.body(axum::body::Body::from(body)).unwrap();
+    let response = router.clone().oneshot(request).await.unwrap();
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Asserts an error response: status, code and field.
