@@ -48,19 +48,24 @@ impl std::fmt::Debug for SecretInput {
     }
 }
 
+/// An action's name: 1 to `name_chars_max` characters once trimmed, none of them a control or
+/// bidirectional control character.
 pub fn name(name: &str, limits: &ActionLimits) -> Result<String> {
+    display_name("name", name, limits.name_chars_max)
+}
+
+/// A name people read (an action's, a tenant's): trimmed, 1 to `max` characters, no control or
+/// bidirectional control character (see `actionflow_triggers::unsafe_char`).
+pub fn display_name(field: &str, name: &str, max: usize) -> Result<String> {
     let trimmed = name.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > limits.name_chars_max {
+    if trimmed.is_empty() || trimmed.chars().count() > max {
         return Err(Error::invalid(
-            "name",
-            format!("name must be 1 to {} characters", limits.name_chars_max),
+            field,
+            format!("{field} must be 1 to {max} characters"),
         ));
     }
-    if trimmed.chars().any(char::is_control) {
-        return Err(Error::invalid(
-            "name",
-            "name must not hold control characters",
-        ));
+    if let Some(message) = actionflow_triggers::unsafe_char_message(field, trimmed) {
+        return Err(Error::invalid(field, message));
     }
     Ok(trimmed.to_owned())
 }

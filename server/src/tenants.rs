@@ -119,19 +119,11 @@ async fn create_tenant(
     State(state): State<AppState>,
     JsonBody(body): JsonBody<CreateTenant>,
 ) -> ApiResult<(StatusCode, Json<TenantBody>)> {
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > state.limits.name_chars_max {
-        return Err(ApiError::invalid(
-            "name",
-            format!(
-                "name must be 1 to {} characters",
-                state.limits.name_chars_max
-            ),
-        ));
-    }
+    let max = state.limits.name_chars_max;
+    let name = actionflow_actions::rules::display_name("name", &body.name, max)?;
     let tenant = state
         .store
-        .create_tenant(name)
+        .create_tenant(&name)
         .await
         .map_err(|e| ApiError::from(e).field("name"))?;
     Ok((StatusCode::CREATED, Json(tenant.into())))

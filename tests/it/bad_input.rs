@@ -325,4 +325,56 @@ async fn internal_errors_do_not_leak(db: Db) {
     );
 }
 
-on_both_backends!(bad_bodies_and_queries, internal_errors_do_not_leak);
+/// Names people read refuse control characters and bidirectional controls (display spoofing), for
+/// tenants, actions and bindings' display names, and nothing is stored.
+async fn names_refuse_control_and_bidi_characters(db: Db) {
+    let server = Server::in_process(&db, |_| {}).await;
+    let admin = server.admin();
+    for name in [
+        "nul\u{0}name",
+        "evil\u{202E}txt.exe",
+        "line\nbreak",
+        "\u{2066}isolate",
+    ] {
+        let refused = admin.post("/v1/tenants", json!({"name": name})).await;
+        assert_error(&refused, 422, "invalid_value", "name");
+    }
+    let (_, tenants) = admin.get("/v1/tenants").await;
+    assert_eq!(tenants["total"], 0, "{tenants}");
+
+    let (_, api) = server
+        .tenant("acme", &["actions:read", "actions:write", "bindings:write"])
+        .await;
+    let spoof = json!({"name": "invoice\u{202E}fdp.exe", "supported_triggers": [{"id": "post-login"}], "code": CODE});
+    assert_error(
+        &api.post("/v1/actions", spoof).await,
+        422,
+        "invalid_value",
+        "name",
+    );
+    let (_, actions) = api.get("/v1/actions").await;
+    assert_eq!(actions["total"], 0, "{actions}");
+
+    let ok = json!({"name": "a", "supported_triggers": [{"id": "post-login"}], "code": CODE});
+    let (_, action) = api.post("/v1/actions", ok).await;
+    let id = action["id"].as_str().unwrap();
+    let patch = api
+        .patch(&format!("/v1/actions/{id}"), json!({"name": "x\u{200F}"}))
+        .await;
+    assert_error(&patch, 422, "invalid_value", "name");
+    let (status, _) = api
+        .post(&format!("/v1/actions/{id}/deploy"), json!({}))
+        .await;
+    assert_eq!(status, 201);
+    let bindings = json!({"bindings": [{"ref": {"type": "action_id", "value": id}, "display_name": "a\u{202D}b"}]});
+    let refused = api
+        .patch("/v1/triggers/post-login/bindings", bindings)
+        .await;
+    assert_error(&refused, 422, "invalid_value", "bindings[0].display_name");
+}
+
+on_both_backends!(
+    bad_bodies_and_queries,
+    internal_errors_do_not_leak,
+    names_refuse_control_and_bidi_characters
+);

@@ -27,7 +27,8 @@ pub mod test_support;
 pub mod worker;
 
 pub use bindings::rules::{
-    ActionRef, BindingRequest, RefKind, BINDINGS_PER_TRIGGER_MAX, DISPLAY_NAME_CHARS_MAX,
+    unsafe_char, unsafe_char_message, ActionRef, BindingRequest, RefKind, BINDINGS_PER_TRIGGER_MAX,
+    DISPLAY_NAME_CHARS_MAX,
 };
 pub use catalog::{catalog, find, TriggerSpec};
 pub use dispatch::{DispatchSettings, Dispatched, Dispatcher, ATTEMPTS_MAX};

@@ -43,6 +43,27 @@ pub struct BindingRequest {
 /// Longest display name kept.
 pub const DISPLAY_NAME_CHARS_MAX: usize = 256;
 
+/// The first character a name shown to people must not hold, with why: control characters (NUL,
+/// line breaks, escapes) and the bidirectional controls that make text display other than it reads
+/// (U+202E RIGHT-TO-LEFT OVERRIDE turns `exe.txt` into `txt.exe` on screen).
+pub fn unsafe_char(text: &str) -> Option<(char, &'static str)> {
+    text.chars().find_map(|c| match c {
+        c if c.is_control() => Some((c, "a control character")),
+        '\u{061C}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}' => Some((c, "a bidirectional control")),
+        _ => None,
+    })
+}
+
+/// The message for a name holding [`unsafe_char`]'s character.
+pub fn unsafe_char_message(what: &str, text: &str) -> Option<String> {
+    unsafe_char(text)
+        .map(|(c, kind)| format!("{what} must not hold {kind} (U+{:04X})", u32::from(c)))
+}
+
 /// Refuses a flow longer than `max`.
 pub fn check_count(count: usize, max: usize) -> Result<(), Error> {
     if count > max {
@@ -99,6 +120,12 @@ pub fn binding_of(
         return Err(Error::InvalidField {
             field: format!("{field}.display_name"),
             message: format!("must be 1 to {DISPLAY_NAME_CHARS_MAX} characters"),
+        });
+    }
+    if let Some(message) = unsafe_char_message("a display name", &display_name) {
+        return Err(Error::InvalidField {
+            field: format!("{field}.display_name"),
+            message,
         });
     }
     Ok(Binding {
