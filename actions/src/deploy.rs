@@ -68,12 +68,18 @@ impl Actions {
     /// Deploys the draft: the new current version, or [`Error::BuildFailed`] with the draft
     /// `failed`, or a conflict on `status` while another deploy of the action is building.
     pub async fn deploy(&self, tenant_id: &str, action_id: &str) -> Result<ActionVersion> {
+        // Deploy checks share the test runs' places: a tenant flooding either waits for itself.
+        let place = self.inner.test_places.take(tenant_id)?;
         let build = self
             .store()
             .begin_build(tenant_id, action_id, self.stale_after())
             .await
             .map_err(in_flight_as_conflict)?;
-        let task = tokio::spawn(self.clone().build_and_store(build));
+        let deploy = self.clone();
+        let task = tokio::spawn(async move {
+            let _place = place;
+            deploy.build_and_store(build).await
+        });
         task.await
             .map_err(|e| Error::Internal(format!("the build task failed: {e}")))?
     }

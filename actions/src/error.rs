@@ -85,7 +85,8 @@ pub enum Error {
         field: &'static str,
         errors: Vec<BuildError>,
     },
-    /// Every place for test runs and deploy checks is taken.
+    /// The tenant holds its share of the places for test runs and deploy checks, or every place
+    /// is taken.
     #[error("too many test runs and deploy checks are waiting; try again in a moment")]
     Busy,
     #[error("the store failed")]

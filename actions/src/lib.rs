@@ -18,6 +18,7 @@ mod drafts;
 mod error;
 pub mod master_key;
 pub mod packages;
+mod places;
 mod prepare;
 pub mod rules;
 pub mod seal;
@@ -86,14 +87,16 @@ struct Inner {
     store: SharedStore,
     preparer: Arc<Preparer>,
     /// Test runs and deploy checks: a pool of their own, so a tenant's tests never take the places
-    /// dispatched flows need; `test_permits` bounds how many wait for it (beyond: [`Error::Busy`]).
+    /// dispatched flows need; `test_places` bounds how many wait for it, overall and per tenant
+    /// (beyond: [`Error::Busy`]).
     tests: Runtime,
-    test_permits: Arc<tokio::sync::Semaphore>,
+    test_places: Arc<places::TestPlaces>,
     limits: ActionLimits,
 }
 
 impl Actions {
-    /// `tests` runs test runs and deploy checks, at most `tests_waiting_max` at once.
+    /// `tests` runs test runs and deploy checks, at most `tests_waiting_max` at once and half of
+    /// them for one tenant.
     pub fn new(
         store: SharedStore,
         sealer: Sealer,
@@ -108,7 +111,7 @@ impl Actions {
                 store,
                 preparer,
                 tests,
-                test_permits: Arc::new(tokio::sync::Semaphore::new(tests_waiting_max)),
+                test_places: places::TestPlaces::new(tests_waiting_max),
                 limits,
             }),
         }

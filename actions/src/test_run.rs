@@ -91,12 +91,7 @@ impl Actions {
             .filter(|v| !v.is_empty())
             .cloned()
             .collect();
-        let _place = self
-            .inner
-            .test_permits
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| Error::Busy)?;
+        let _place = self.inner.test_places.take(tenant_id)?;
         let outcome = self.inner.tests.execute(request).await?;
         let mut value =
             serde_json::to_value(&outcome).map_err(|e| Error::Internal(e.to_string()))?;

@@ -74,12 +74,6 @@ impl ApiError {
         )
     }
 
-    /// 429 when every place for test runs and deploy checks is taken.
-    pub fn too_many_requests() -> Self {
-        let message = "too many test runs and deploy checks are waiting; try again in a moment";
-        ApiError::new(Code::TooManyRequests, None, message)
-    }
-
     pub fn conflict(field: &str, message: impl Into<String>) -> Self {
         Self::new(Code::Conflict, field.to_owned(), message)
     }
@@ -170,6 +164,11 @@ impl IntoResponse for ApiError {
         };
         let status =
             StatusCode::from_u16(self.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if self.code == Code::TooManyRequests {
+            // Places free as runs end: a second is the usual wait.
+            let retry = [(axum::http::header::RETRY_AFTER, "1")];
+            return (status, retry, Json(body)).into_response();
+        }
         (status, Json(body)).into_response()
     }
 }

@@ -266,3 +266,60 @@ on_both_backends!(
     tokens_scopes_and_revocation,
     generated_admin_token
 );
+
+/// A tenant flooding test runs is refused for itself (429 with Retry-After), and another tenant's
+/// test run still runs at once.
+async fn a_test_run_flood_is_refused_for_its_tenant_only(db: Db) {
+    let server = Server::in_process(&db, |s| {
+        s.tests.waiting_max = 4;
+        s.tests.concurrency_max = 4;
+    })
+    .await;
+    let scopes = ["actions:read", "actions:write"];
+    let (_, a) = server.tenant("flooder", &scopes).await;
+    let (_, b) = server.tenant("bystander", &scopes).await;
+    let slow = "exports.onExecutePostLogin = async () => { await new Promise(r => setTimeout(r, 1500)); };";
+    let create = |code: &str| json!({"name": "t", "supported_triggers": [{"id": "post-login"}], "code": code});
+    let (_, slow_action) = a.post("/v1/actions", create(slow)).await;
+    let path = format!("/v1/actions/{}/test", slow_action["id"].as_str().unwrap());
+    let held: Vec<_> = (0..2)
+        .map(|_| {
+            let (a, path) = (a.clone(), path.clone());
+            tokio::spawn(async move { a.post(&path, json!({})).await })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (status, refused) = a.post(&path, json!({})).await;
+    assert_eq!(status, 429, "{refused}");
+    assert_eq!(refused["error"]["code"], "too_many_requests", "{refused}");
+    // Over the socket the server also listens on, the header says when to come back.
+    let response = a
+        .raw(reqwest::Method::POST, &path)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    assert_eq!(response.headers()["retry-after"], "1");
+
+    let (_, quick) = b.post("/v1/actions", create(CODE)).await;
+    let started = std::time::Instant::now();
+    let (status, body) = b
+        .post(
+            &format!("/v1/actions/{}/test", quick["id"].as_str().unwrap()),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_millis(1000),
+        "{:?}",
+        started.elapsed()
+    );
+    for run in held {
+        let (status, body) = run.await.unwrap();
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+on_both_backends!(a_test_run_flood_is_refused_for_its_tenant_only);
