@@ -68,8 +68,10 @@ impl From<DependencyBody> for Dependency {
 #[serde(deny_unknown_fields)]
 pub struct SecretInput {
     /// Letters, digits and `_`, not starting with a digit; at most 128 characters.
+    #[schema(pattern = "^[A-Za-z_][A-Za-z0-9_]*$", min_length = 1, max_length = 128)]
     pub name: String,
     /// At most 4 KiB.
+    #[schema(max_length = 4096)]
     pub value: String,
 }
 

@@ -28,7 +28,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateAction {
-    /// 1–128 characters, unique per tenant.
+    /// 1–128 characters, unique per tenant; no control or bidirectional control characters.
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
     /// At least one trigger of the catalog (`GET` `actionflow triggers`).
     pub supported_triggers: Vec<TriggerRef>,
@@ -75,7 +76,11 @@ pub struct ListQuery {
     pub name: Option<String>,
     /// `true`: only deployed actions; `false`: only never-deployed ones.
     pub deployed: Option<bool>,
+    /// Zero-based.
+    #[param(minimum = 0)]
     pub page: Option<u32>,
+    /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
 }
 

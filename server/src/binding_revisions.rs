@@ -81,7 +81,7 @@ async fn list_revisions(
 /// 409 when the old revision breaks them today (an action since deleted or no longer deployed for the
 /// trigger, more bindings than the limit), naming the binding at fault.
 #[utoipa::path(post, path = "/v1/triggers/{trigger_id}/bindings/revisions/{number}/restore",
-    tag = "bindings", params(("trigger_id" = String, Path), ("number" = i64, Path)),
+    tag = "bindings", params(("trigger_id" = String, Path), ("number" = i64, Path, minimum = 1)),
     responses((status = 200, body = BindingsBody), (status = 404, body = ErrorBody),
         (status = 409, body = ErrorBody), (status = "4XX", body = ErrorBody)),
     security(("bearer" = ["bindings:write"])))]

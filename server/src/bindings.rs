@@ -33,9 +33,30 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct RefBody {
     #[serde(rename = "type")]
-    #[schema(value_type = String, example = "action_id")]
+    #[schema(value_type = RefKindSchema, example = "action_id")]
     pub kind: RefKind,
+    #[schema(min_length = 1)]
     pub value: String,
+}
+
+/// How a binding names its action (the document's view of `RefKind`).
+#[derive(ToSchema)]
+#[schema(as = RefKind)]
+#[allow(dead_code)] // documents the enum only
+#[serde(rename_all = "snake_case")]
+pub enum RefKindSchema {
+    ActionId,
+    ActionName,
+}
+
+/// What a failing action does to its flow (the document's view of `OnError`).
+#[derive(ToSchema)]
+#[schema(as = OnError)]
+#[allow(dead_code)] // documents the enum only
+#[serde(rename_all = "snake_case")]
+pub enum OnErrorSchema {
+    Fail,
+    Continue,
 }
 
 impl From<RefBody> for ActionRef {
@@ -54,9 +75,10 @@ pub struct BindingInput {
     #[serde(rename = "ref")]
     pub reference: RefBody,
     /// Defaults to the action's name.
+    #[schema(min_length = 1, max_length = 256)]
     pub display_name: Option<String>,
     /// `fail` (default: a failing action fails the flow closed) or `continue`.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<OnErrorSchema>)]
     pub on_error: Option<OnError>,
 }
 
@@ -82,7 +104,7 @@ pub struct InsertBinding {
     #[serde(rename = "ref")]
     pub reference: RefBody,
     pub display_name: Option<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<OnErrorSchema>)]
     pub on_error: Option<OnError>,
     /// 0 = first; absent = last.
     pub position: Option<usize>,

@@ -158,7 +158,11 @@ pub struct ExecutionQuery {
     pub status: Option<String>,
     /// Created at or after this RFC 3339 time.
     pub since: Option<String>,
+    /// Zero-based.
+    #[param(minimum = 0)]
     pub page: Option<u32>,
+    /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
 }
 

@@ -26,7 +26,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTenant {
-    /// 1–128 characters, unique.
+    /// 1–128 characters, unique; no control or bidirectional control characters.
+    #[schema(min_length = 1, max_length = 128)]
     pub name: String,
 }
 
@@ -60,7 +61,11 @@ pub struct TenantList {
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// Zero-based.
+    #[param(minimum = 0)]
     pub page: Option<u32>,
+    /// 1–100, default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
 }
 

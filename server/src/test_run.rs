@@ -50,7 +50,8 @@ pub struct TestResult {
     pub version: Option<i64>,
     /// `completed`, `threw`, `timed_out`, `out_of_memory` or `invalid_code`.
     pub status: String,
-    #[schema(value_type = Object)]
+    /// `{name, message, stack, line}` when the action did not complete; `null` otherwise.
+    #[schema(value_type = Option<Object>)]
     pub error: serde_json::Value,
     /// The ordered `api` calls, e.g. `{"method": "access.deny", "args": ["…"]}`.
     #[schema(value_type = Vec<Object>)]

@@ -40,7 +40,7 @@ pub struct VersionBody {
     pub code: String,
     pub dependencies: Vec<DependencyBody>,
     /// The npm lockfile (v3) the dependencies resolved to; `null` without dependencies.
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub lockfile: serde_json::Value,
     pub runtime: String,
     /// Names of the secrets the version reads.
@@ -110,7 +110,7 @@ async fn list_versions(
 
 /// Show one version.
 #[utoipa::path(get, path = "/v1/actions/{id}/versions/{number}", tag = "versions",
-    params(("id" = String, Path), ("number" = i64, Path)),
+    params(("id" = String, Path), ("number" = i64, Path, minimum = 1)),
     responses((status = 200, body = VersionBody), (status = "4XX", body = ErrorBody)),
     security(("bearer" = ["actions:read"])))]
 async fn get_version(
@@ -129,7 +129,7 @@ async fn get_version(
 
 /// Roll back: a new version identical to version `number` becomes current.
 #[utoipa::path(post, path = "/v1/actions/{id}/versions/{number}/deploy", tag = "versions",
-    params(("id" = String, Path), ("number" = i64, Path)),
+    params(("id" = String, Path), ("number" = i64, Path, minimum = 1)),
     responses((status = 201, body = VersionBody), (status = "4XX", body = ErrorBody)),
     security(("bearer" = ["actions:write"])))]
 async fn rollback(

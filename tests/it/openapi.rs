@@ -52,6 +52,48 @@ async fn openapi_document(db: Db) {
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
+    // What the server answers with `null` is declared nullable; request rules are declared.
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [("VersionBody", "lockfile"), ("TestResult", "error")] {
+        let property = &schemas[schema]["properties"][field];
+        assert!(allows_null(property), "{schema}.{field}: {property}");
+    }
+    let list = &doc["paths"]["/v1/actions"]["get"]["parameters"];
+    let per_page = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "per_page")
+        .unwrap();
+    assert_eq!(per_page["schema"]["maximum"], 100, "{per_page}");
+    assert_eq!(per_page["schema"]["minimum"], 1, "{per_page}");
+    assert_eq!(
+        schemas["RefKind"]["enum"],
+        serde_json::json!(["action_id", "action_name"])
+    );
+    assert_eq!(
+        schemas["OnError"]["enum"],
+        serde_json::json!(["fail", "continue"])
+    );
+    assert_eq!(
+        schemas["CreateAction"]["properties"]["name"]["maxLength"],
+        128
+    );
+    let secret = &schemas["SecretInput"]["properties"]["name"];
+    assert!(secret["pattern"].is_string(), "{secret}");
+}
+
+/// Whether a property's schema admits `null` (OpenAPI 3.0 `nullable`, 3.1 type lists or `oneOf`).
+fn allows_null(schema: &serde_json::Value) -> bool {
+    schema["nullable"] == true
+        || schema["type"]
+            .as_array()
+            .is_some_and(|types| types.iter().any(|t| t == "null"))
+        || ["oneOf", "anyOf"].iter().any(|key| {
+            schema[key]
+                .as_array()
+                .is_some_and(|options| options.iter().any(|o| o["type"] == "null"))
+        })
 }
 
 mod openapi_document {
