@@ -46,8 +46,12 @@ codes! {
     MethodNotAllowed = (405, "method_not_allowed"),
     /// The change collides with stored state (name taken, bound action, deploy running).
     Conflict = (409, "conflict"),
+    /// The server did not receive the whole request in time.
+    RequestTimeout = (408, "request_timeout"),
     /// The body or one of its fields is larger than allowed.
     PayloadTooLarge = (413, "payload_too_large"),
+    /// The URI is longer than the server accepts.
+    UriTooLong = (414, "uri_too_long"),
     /// The body is not declared as `application/json`.
     UnsupportedMediaType = (415, "unsupported_media_type"),
     /// Well-formed but not acceptable (unknown trigger, bad name, limit reached).
@@ -56,6 +60,8 @@ codes! {
     BuildFailed = (422, "build_failed"),
     /// Too many test runs and deploy checks at once; try again shortly.
     TooManyRequests = (429, "too_many_requests"),
+    /// The request's headers are larger than the server accepts.
+    HeadersTooLarge = (431, "header_fields_too_large"),
     /// The server failed; details are in its log only.
     Internal = (500, "internal"),
 }

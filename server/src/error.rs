@@ -152,6 +152,33 @@ impl From<actionflow_triggers::Error> for ApiError {
     }
 }
 
+/// Gives an error answered by a layer rather than a handler (a body limit, a timeout, a method not
+/// allowed) the API's JSON shape, with the code its status has in the table.
+pub async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let is_json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    if is_json {
+        return response;
+    }
+    let code = Code::ALL
+        .iter()
+        .copied()
+        .find(|c| c.status() == status.as_u16())
+        .unwrap_or(if status.is_server_error() {
+            Code::Internal
+        } else {
+            Code::InvalidRequest
+        });
+    let reason = status.canonical_reason().unwrap_or("error").to_lowercase();
+    ApiError::new(code, None, format!("the request was refused: {reason}")).into_response()
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {

@@ -45,6 +45,7 @@ mod dispatch;
 pub mod error;
 mod executions;
 pub mod extract;
+mod listener;
 mod logs;
 mod openapi;
 mod secrets;
@@ -246,6 +247,7 @@ pub fn app(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(body_bytes_max))
+        .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
 
@@ -254,6 +256,7 @@ pub fn app(state: AppState) -> Router {
 pub async fn run(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
     let background = Background::start(&state.dispatchers);
     let (stop, mut stopping) = tokio::sync::watch::channel(false);
+    let listener = listener::JsonErrorsListener(listener);
     let serve = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
         let _ = stopping.wait_for(|stop| *stop).await;
     });

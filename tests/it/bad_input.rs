@@ -373,6 +373,45 @@ async fn names_refuse_control_and_bidi_characters(db: Db) {
     assert_error(&refused, 422, "invalid_value", "bindings[0].display_name");
 }
 
+/// What the HTTP parser refuses before any handler — a URI over 64 KiB, headers over its buffer, a
+/// request line that is not HTTP — is answered in the API's JSON error shape, and the server goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn parser_refusals_are_json_errors() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = Db::sqlite();
+    let server = Server::in_process(&db, |_| {}).await;
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let long_uri = format!(
+        "GET /v1/actions?x={} HTTP/1.1\r\nhost: a\r\n\r\n",
+        "a".repeat(100 * 1024)
+    );
+    let big_headers = format!(
+        "GET /v1/actions HTTP/1.1\r\nhost: a\r\nx-big: {}\r\n\r\n",
+        "b".repeat(500 * 1024)
+    );
+    for (request, status, code) in [
+        (long_uri, 414, "uri_too_long"),
+        (big_headers, 431, "header_fields_too_large"),
+        ("NOT HTTP AT ALL\r\n\r\n".to_owned(), 400, "invalid_request"),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        // The server may answer and close before reading everything: a failed write is fine.
+        let _ = stream.write_all(request.as_bytes()).await;
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status} ")),
+            "{answer}"
+        );
+        let body: serde_json::Value =
+            serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        assert_eq!(body["error"]["code"], code, "{body}");
+    }
+    let (status, _) = server.admin().get("/v1/tenants").await;
+    assert_eq!(status, 200);
+}
+
 on_both_backends!(
     bad_bodies_and_queries,
     internal_errors_do_not_leak,
