@@ -117,9 +117,27 @@ impl State {
     fn idle_for(&mut self, key: &IsolateKey) -> Option<Sender<Job>> {
         let worker = self.lanes.get_mut(key).and_then(|l| l.idle.pop());
         if worker.is_none() {
+            self.retire_other_secrets(key);
             self.live += 1;
         }
         worker.map(|w| w.tx)
+    }
+
+    /// A cold start of `key`: idle isolates of the same action version made with other secret
+    /// values (or another heap limit) will not be used again while these are current, so they are
+    /// dropped now rather than kept until least-recently-used eviction reaches them. Busy ones go
+    /// idle afterwards and are evicted in turn; none of them can serve an execution of `key`.
+    fn retire_other_secrets(&mut self, key: &IsolateKey) {
+        let mut retired = 0;
+        self.lanes.retain(|k, lane| {
+            if k.same_version(key) && **k != *key {
+                retired += lane.idle.len();
+                lane.idle.clear();
+            }
+            !lane.is_empty()
+        });
+        // Each thread ends when it sees its sender dropped; count it gone now, as eviction does.
+        self.live -= retired;
     }
 }
 

@@ -9,6 +9,7 @@ mod lanes;
 mod npm;
 mod packages;
 mod pool;
+mod secrets;
 
 use actionflow_runtime::{
     Event, ExecutionRequest, Limits, NoFiles, Outcome, PoolConfig, Runtime, Secrets,
