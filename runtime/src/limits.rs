@@ -7,6 +7,9 @@ use std::time::Duration;
 pub struct Limits {
     /// Wall clock for loading (first run) plus running the handler and its pending work.
     pub wall_ms_max: u64,
+    /// CPU time of the isolate's thread over the same span: what the action computes, not what it
+    /// waits for (I/O, timers). 0: no bound but the wall clock.
+    pub cpu_ms_max: u64,
     /// V8 heap of the isolate. Part of the isolate's identity: a different value gets another isolate.
     pub heap_bytes_max: usize,
     /// Size of the action's source.
@@ -27,6 +30,11 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             wall_ms_max: 20_000,
+            // A login action computes for milliseconds; loading a large bundle of npm packages in a
+            // cold isolate takes a few hundred on a slow core. 5 s leaves ten times that, and stops a
+            // runaway loop after a quarter of the wall limit — on the thread's own clock, so a busy
+            // machine (which stretches wall time) does not make legitimate actions fail sooner.
+            cpu_ms_max: 5_000,
             heap_bytes_max: 128 * 1024 * 1024,
             code_bytes_max: 100 * 1024,
             log_lines_max: 1_000,
@@ -41,6 +49,11 @@ impl Default for Limits {
 impl Limits {
     pub fn wall(&self) -> Duration {
         Duration::from_millis(self.wall_ms_max)
+    }
+
+    /// The CPU time bound; zero for none.
+    pub fn cpu(&self) -> Duration {
+        Duration::from_millis(self.cpu_ms_max)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::modules::{ActionModuleLoader, LoaderSource};
 use crate::ops::{actionflow, IsolateContext};
 use crate::outcome::{ActionError, ApiCall, Outcome, Status};
 use crate::redact::Redactor;
-use crate::watchdog::{Slot, Termination, Watchdog, OUT_OF_MEMORY, TIMED_OUT};
+use crate::watchdog::{Slot, Termination, Watchdog, CPU_LIMIT, OUT_OF_MEMORY, TIMED_OUT};
 use crate::{snapshot, RuntimeError};
 use deno_core::error::CoreError;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
@@ -219,9 +219,10 @@ impl ActionIsolate {
         self.assigned = true;
     }
 
-    /// The execution starting now must end by `deadline`, or the watchdog stops the isolate.
-    pub fn arm(&self, deadline: Instant) {
-        self.watch.arm(deadline);
+    /// The execution starting now must end by `deadline` and use at most `cpu` of CPU time, or the
+    /// watchdog stops the isolate.
+    pub fn arm(&self, deadline: Instant, cpu: std::time::Duration) {
+        self.watch.arm(deadline, cpu);
     }
 
     /// The execution ended: whether the isolate may serve another one — it was not stopped, and the
@@ -235,6 +236,7 @@ impl ActionIsolate {
         match self.termination.get() {
             TIMED_OUT => Some(Status::TimedOut),
             OUT_OF_MEMORY => Some(Status::OutOfMemory),
+            CPU_LIMIT => Some(Status::CpuLimit),
             _ => None,
         }
     }
@@ -247,6 +249,7 @@ impl ActionIsolate {
             Status::OutOfMemory => {
                 "the action ran out of memory (its heap or array buffers passed the limit)"
             }
+            Status::CpuLimit => "the action used more CPU time than its limit",
             _ => "the action did not finish within its time limit",
         };
         Some((status, action_error("Error", message)))

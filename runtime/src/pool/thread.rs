@@ -229,7 +229,7 @@ fn execute(
         };
         iso.assign(context, &job.code);
     }
-    iso.arm(deadline);
+    iso.arm(deadline, job.limits.cpu());
     let input = RunInput {
         trigger_id: job.trigger.id,
         handler: job.trigger.handler,
