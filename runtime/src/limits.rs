@@ -18,6 +18,9 @@ pub struct Limits {
     pub log_lines_max: usize,
     /// Console bytes kept per execution (a longer line is cut).
     pub log_bytes_max: usize,
+    /// UTF-8 bytes of the JSON of all the execution's `api` calls together (claims, metadata,
+    /// redirects…): the call that would pass it throws a `RangeError` naming it.
+    pub api_bytes_max: usize,
     /// Body size accepted from one `fetch`.
     pub fetch_response_bytes_max: usize,
     /// `fetch` calls per execution.
@@ -39,6 +42,9 @@ impl Default for Limits {
             code_bytes_max: 100 * 1024,
             log_lines_max: 1_000,
             log_bytes_max: 256 * 1024,
+            // Claims travel in tokens (headers and cookies of a few KiB), metadata in the host's user
+            // record: 1 MiB is a hundred times a large token, and bounds what one outcome carries.
+            api_bytes_max: 1024 * 1024,
             fetch_response_bytes_max: 10 * 1024 * 1024,
             fetch_requests_max: 50,
             fetch_total_bytes_max: 32 * 1024 * 1024,

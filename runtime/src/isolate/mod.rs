@@ -189,6 +189,7 @@ impl ActionIsolate {
                 event_json: WARM_UP_EVENT,
                 secrets_json: None,
                 secret_values: &[],
+                api_bytes_max: crate::Limits::default().api_bytes_max,
             };
             let started = Instant::now();
             let deadline = started + std::time::Duration::from_secs(2);
@@ -427,4 +428,6 @@ pub(crate) struct RunInput<'a> {
     /// The secrets as a JSON object; `None` for none.
     pub secrets_json: Option<&'a str>,
     pub secret_values: &'a [String],
+    /// `Limits::api_bytes_max`.
+    pub api_bytes_max: usize,
 }

@@ -87,11 +87,17 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
             }
         }
         let Some(iso) = isolate.as_mut() else { return };
-        let (outcome, reusable) = execute(iso, &job, board.shared(), &rt);
-        // Heap statistics walk every space: sample them on the first execution and every 64th after.
+        let (outcome, mut reusable) = execute(iso, &job, board.shared(), &rt);
+        // Heap statistics walk every space: sample them on the first execution, every 64th after,
+        // and after any taking a millisecond or more (where a few microseconds do not show), which
+        // is how an execution that allocated a lot looks.
         served += 1;
-        if reusable && (served == 1 || served % 64 == 0) {
+        if reusable && (served == 1 || served % 64 == 0 || outcome.duration_ms >= 1.0) {
             heap_bytes = iso.heap_bytes();
+            // An isolate left holding more than half its heap limit (an execution's garbage, or
+            // state it keeps) is dropped rather than kept warm: its memory goes back to the system
+            // now instead of when eviction reaches it.
+            reusable = heap_bytes <= job.limits.heap_bytes_max / 2;
         }
         let Job {
             lane,
@@ -237,6 +243,7 @@ fn execute(
         event_json: job.event.as_json(),
         secrets_json: job.secrets_json.as_deref(),
         secret_values: &job.secret_values,
+        api_bytes_max: job.limits.api_bytes_max,
     };
     iso.begin(&input, &job.limits, started, deadline);
     let (mut outcome, reusable) = if cold {

@@ -6,6 +6,7 @@ mod cases;
 mod fetch;
 mod host;
 mod lanes;
+mod memory;
 mod npm;
 mod packages;
 mod pool;
