@@ -93,6 +93,13 @@ impl Default for CacheLimits {
 pub struct PoolConfig {
     /// Executions running at once; more wait their turn.
     pub concurrency_max: usize,
+    /// Executions of one tenant running at once (its share of `concurrency_max`); more wait for
+    /// the tenant's turn even while places are free, so that one tenant's slow or looping actions
+    /// cannot take every place. `None`: half of `concurrency_max`, at least 1.
+    pub tenant_concurrency_max: Option<usize>,
+    /// Executions of one tenant waiting for a place; more are refused with
+    /// [`RuntimeError::TenantBusy`](crate::RuntimeError::TenantBusy).
+    pub tenant_queued_max: usize,
     /// Isolates kept (warm and busy); the least recently used idle one is dropped beyond it.
     pub warm_isolates_max: usize,
     /// V8 heap in use summed over kept isolates; least recently used idle ones are dropped beyond it.
@@ -104,11 +111,24 @@ pub struct PoolConfig {
     pub cache: CacheLimits,
 }
 
+impl PoolConfig {
+    /// The running places one tenant may hold.
+    pub fn tenant_places(&self) -> usize {
+        self.tenant_concurrency_max
+            .unwrap_or(self.concurrency_max / 2)
+            .clamp(1, self.concurrency_max.max(1))
+    }
+}
+
 impl Default for PoolConfig {
     fn default() -> Self {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         PoolConfig {
             concurrency_max: cores * 2,
+            tenant_concurrency_max: None,
+            // Well above what one tenant's callers queue at once in practice (the benchmarks go to
+            // 64), and a bound on the memory one tenant's flood holds (an event each).
+            tenant_queued_max: 1024,
             warm_isolates_max: 64,
             warm_bytes_max: 1024 * 1024 * 1024,
             spare_isolates: 2,

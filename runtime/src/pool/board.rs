@@ -3,9 +3,16 @@
 //!
 //! A running place is a [`Place`] travelling with the execution that holds it. When an execution
 //! ends, its place goes to the next one of the same lane (the isolate keeps it and runs that next),
-//! or, dropped, to the oldest execution queued in any lane, or back to the pool. A place is never
-//! handed to a waiting caller to pass on: the thread that frees it starts the next execution itself,
-//! so a queued caller sleeps until its outcome and is woken once.
+//! or, dropped, to the next tenant's turn, or back to the pool. A place is never handed to a waiting
+//! caller to pass on: the thread that frees it starts the next execution itself, so a queued caller
+//! sleeps until its outcome and is woken once.
+//!
+//! Tenants share the places fairly: one holds at most `tenant_places` of them (an execution past
+//! that waits even while places are free), and a freed place goes to the tenants with waiting work
+//! in turn — round robin, which is deficit round robin with every execution costing one place —
+//! each tenant's oldest waiting execution first. A tenant with `tenant_queued_max` executions
+//! waiting is refused more ([`RuntimeError::TenantBusy`]), so a flood waits, or is turned away, for
+//! the tenant that sends it only.
 
 use super::thread;
 use super::{IsolateKey, Job, Shared};
@@ -14,6 +21,10 @@ use std::collections::{HashMap, VecDeque};
 
 /// Lanes are looked up several times per execution: a fast hasher, still seeded per process.
 type LaneMap = HashMap<Arc<IsolateKey>, Lane, foldhash::fast::RandomState>;
+type TenantMap = HashMap<String, Tenant, foldhash::fast::RandomState>;
+
+/// Tenants with nothing running or waiting are forgotten once this many are known.
+const TENANTS_KEPT: usize = 1024;
 use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -38,9 +49,25 @@ impl Lane {
     }
 }
 
+/// One tenant's share of the places.
+#[derive(Default)]
+struct Tenant {
+    /// Places it holds.
+    running: usize,
+    /// Executions it has waiting, in all its lanes.
+    queued: usize,
+    /// Its lanes with executions waiting.
+    waiting: Vec<Arc<IsolateKey>>,
+    /// Whether it is in `turns`.
+    has_turn: bool,
+}
+
 #[derive(Default)]
 pub(super) struct State {
     lanes: LaneMap,
+    tenants: TenantMap,
+    /// Tenants with executions waiting, in the order of their next turn at a freed place.
+    turns: VecDeque<String>,
     /// Isolate threads that hold (or are loading) an action, idle or busy.
     pub live: usize,
     clock: u64,
@@ -69,10 +96,74 @@ impl State {
         let lane = self.lanes.get_mut(key)?;
         let (_, job) = lane.queued.pop_front()?;
         self.queued -= 1;
+        let drained = lane.queued.is_empty();
         if lane.is_empty() {
             self.lanes.remove(key);
         }
+        if let Some(tenant) = self.tenants.get_mut(key.tenant.as_str()) {
+            tenant.queued -= 1;
+            if drained {
+                tenant.waiting.retain(|k| **k != *key);
+            }
+        }
         Some(job)
+    }
+
+    /// The tenant's entry, made on its first execution.
+    fn tenant(&mut self, name: &str) -> &mut Tenant {
+        // Looked up by `&str` first: the name is copied only for a tenant not seen yet.
+        if !self.tenants.contains_key(name) {
+            if self.tenants.len() >= TENANTS_KEPT {
+                self.tenants.retain(|_, t| t.running > 0 || t.queued > 0);
+            }
+            self.tenants.insert(name.to_owned(), Tenant::default());
+        }
+        self.tenants
+            .get_mut(name)
+            .unwrap_or_else(|| unreachable!("inserted above"))
+    }
+
+    /// Queues `job` in its lane, and gives its tenant a turn if it had none.
+    fn enqueue(&mut self, job: Job) {
+        self.arrivals += 1;
+        self.queued += 1;
+        let key = job.lane.clone();
+        let lane = self.lanes.entry(key.clone()).or_default();
+        let first = lane.queued.is_empty();
+        lane.queued.push_back((self.arrivals, job));
+        let tenant = self.tenant(&key.tenant);
+        tenant.queued += 1;
+        if first {
+            tenant.waiting.push(key.clone());
+        }
+        if !tenant.has_turn {
+            tenant.has_turn = true;
+            self.turns.push_back(key.tenant.clone());
+        }
+    }
+
+    /// Drops the tenant's waiting executions whose callers went away.
+    fn drop_abandoned(&mut self, name: &str) {
+        let keys = self.tenants.get(name).map(|t| t.waiting.clone());
+        for key in keys.into_iter().flatten() {
+            let Some(lane) = self.lanes.get_mut(&key) else {
+                continue;
+            };
+            let before = lane.queued.len();
+            lane.queued.retain(|(_, job)| job.wanted());
+            let gone = before - lane.queued.len();
+            let drained = lane.queued.is_empty();
+            if lane.is_empty() {
+                self.lanes.remove(&key);
+            }
+            self.queued -= gone;
+            if let Some(tenant) = self.tenants.get_mut(name) {
+                tenant.queued -= gone;
+                if drained {
+                    tenant.waiting.retain(|k| *k != key);
+                }
+            }
+        }
     }
 
     /// Whether executions of other lanes than `key` wait for a place.
@@ -96,21 +187,51 @@ impl State {
         self.lanes.values().map(|l| l.idle.len()).sum()
     }
 
-    /// The oldest queued execution of any lane whose caller still waits.
-    fn oldest_wanted(&mut self) -> Option<Job> {
-        while self.queued > 0 {
-            let key = self
-                .lanes
+    /// The next execution to start on a freed place: that of the next tenant in turn below its
+    /// share, its oldest waiting one whose caller still waits. The tenant goes to the back of the
+    /// turns while it has more waiting.
+    fn next_in_turn(&mut self, tenant_places: usize) -> Option<Job> {
+        for _ in 0..self.turns.len() {
+            let name = self.turns.pop_front()?;
+            let Some(tenant) = self.tenants.get_mut(&name) else {
+                continue;
+            };
+            if tenant.queued == 0 {
+                tenant.has_turn = false;
+                continue;
+            }
+            if tenant.running >= tenant_places {
+                self.turns.push_back(name);
+                continue;
+            }
+            let job = self.oldest_of(&name);
+            match self.tenants.get_mut(&name) {
+                Some(t) if t.queued > 0 => self.turns.push_back(name),
+                Some(t) => t.has_turn = false,
+                None => {}
+            }
+            if job.is_some() {
+                return job;
+            }
+        }
+        None
+    }
+
+    /// The tenant's oldest waiting execution whose caller still waits; abandoned ones are dropped.
+    fn oldest_of(&mut self, name: &str) -> Option<Job> {
+        loop {
+            let tenant = self.tenants.get(name)?;
+            let key = tenant
+                .waiting
                 .iter()
-                .filter_map(|(k, l)| l.queued.front().map(|(n, _)| (*n, k)))
-                .min_by_key(|(n, _)| *n)
+                .filter_map(|k| Some((self.lanes.get(k)?.queued.front()?.0, k)))
+                .min_by_key(|(arrival, _)| *arrival)
                 .map(|(_, k)| k.clone())?;
             let job = self.pop_queued(&key)?;
             if job.wanted() {
                 return Some(job);
             }
         }
-        None
     }
 
     /// An idle isolate of the job's lane; `None` means a new one must be made, and it is counted live.
@@ -145,6 +266,10 @@ pub(crate) struct Board {
     state: Mutex<State>,
     shared: Arc<Shared>,
     places: usize,
+    /// Places one tenant may hold at once.
+    tenant_places: usize,
+    /// Executions one tenant may have waiting; more are refused.
+    tenant_queued_max: usize,
     /// Idle isolate threads polling for their next job instead of sleeping.
     pub pollers: AtomicUsize,
     warm_isolates_max: usize,
@@ -154,30 +279,31 @@ pub(crate) struct Board {
     spares: Mutex<Vec<Sender<Job>>>,
 }
 
-/// One running place, held by the execution it lets run. Dropping it frees it: to the oldest
-/// execution waiting in any lane, else back to the pool.
+/// One running place, held by the execution it lets run, counted in its tenant's share. Dropping
+/// it frees it: to the next tenant in turn with work waiting, else back to the pool.
 pub(crate) struct Place {
     board: Arc<Board>,
+    /// The lane of the execution that took it (a place passes only within its lane).
+    lane: Arc<IsolateKey>,
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
         let next = {
             let mut state = self.board.lock();
-            match state.oldest_wanted() {
-                Some(job) => {
-                    let idle = state.idle_for(&job.lane);
-                    Some((job, idle))
-                }
-                None => {
-                    state.running -= 1;
-                    None
-                }
-            }
+            state.running -= 1;
+            state.tenant(&self.lane.tenant).running -= 1;
+            state.next_in_turn(self.board.tenant_places).map(|job| {
+                state.running += 1;
+                state.tenant(&job.lane.tenant).running += 1;
+                let idle = state.idle_for(&job.lane);
+                (job, idle)
+            })
         };
         if let Some((mut job, idle)) = next {
             job.place = Some(Place {
                 board: self.board.clone(),
+                lane: job.lane.clone(),
             });
             self.board.start(job, idle);
         }
@@ -186,6 +312,8 @@ impl Drop for Place {
 
 pub(super) struct BoardConfig {
     pub places: usize,
+    pub tenant_places: usize,
+    pub tenant_queued_max: usize,
     pub warm_isolates_max: usize,
     pub warm_bytes_max: usize,
     pub spare_isolates: usize,
@@ -198,6 +326,8 @@ impl Board {
             state: Mutex::new(State::default()),
             shared,
             places: config.places.max(1),
+            tenant_places: config.tenant_places.clamp(1, config.places.max(1)),
+            tenant_queued_max: config.tenant_queued_max,
             pollers: AtomicUsize::new(0),
             warm_isolates_max: config.warm_isolates_max,
             warm_bytes_max: config.warm_bytes_max,
@@ -218,24 +348,35 @@ impl Board {
         &self.shared
     }
 
-    /// Starts `job` now if a place is free, else queues it in its lane, where an isolate of the lane
-    /// finishing its execution, or the next place freed, starts it.
+    /// Starts `job` now if a place is free and its tenant is below its share, else queues it in its
+    /// lane, where an isolate of the lane finishing its execution, or a place freed, starts it. A
+    /// tenant with `tenant_queued_max` executions waiting is refused this one.
     pub fn submit(self: &Arc<Board>, mut job: Job) {
         let idle = {
             let mut state = self.lock();
-            if state.running >= self.places {
-                state.arrivals += 1;
-                let arrival = state.arrivals;
-                state.queued += 1;
-                let lane = state.lanes.entry(job.lane.clone()).or_default();
-                lane.queued.push_back((arrival, job));
+            let free = state.running < self.places;
+            let tenant = state.tenant(&job.lane.tenant);
+            if !free || tenant.running >= self.tenant_places {
+                if tenant.queued >= self.tenant_queued_max {
+                    let name = job.lane.tenant.clone();
+                    state.drop_abandoned(&name);
+                    if state.tenant(&name).queued >= self.tenant_queued_max {
+                        drop(state);
+                        let refused = RuntimeError::TenantBusy(self.tenant_queued_max);
+                        let _ = job.reply.send(Err(refused));
+                        return;
+                    }
+                }
+                state.enqueue(job);
                 return;
             }
+            tenant.running += 1;
             state.running += 1;
             state.idle_for(&job.lane)
         };
         job.place = Some(Place {
             board: self.clone(),
+            lane: job.lane.clone(),
         });
         self.start(job, idle);
     }
@@ -329,6 +470,12 @@ impl Board {
             let mut state = self.lock();
             state.closed = true;
             state.queued = 0;
+            state.turns.clear();
+            // Their places still count: running executions give them back when they end.
+            for tenant in state.tenants.values_mut() {
+                (tenant.queued, tenant.has_turn) = (0, false);
+                tenant.waiting.clear();
+            }
             std::mem::take(&mut state.lanes)
         };
         drop(lanes);

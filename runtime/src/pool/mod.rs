@@ -7,8 +7,10 @@
 //! place is taken it waits in its lane's queue, where an isolate of the lane finishing its execution
 //! takes it without going to sleep — under load an isolate thread serves a stream of executions with
 //! no hand-off between threads in between — or where the next place freed starts it (see
-//! [`board`]). An isolate serves its lane at most [`STREAK_MAX`] times in a row while executions of
-//! other lanes wait, so one busy action cannot keep the places from the others.
+//! [`board`]). An isolate serves its lane at most [`STREAK_MAX`] times in a row, and for at most
+//! [`STREAK_MS_MAX`], while executions of other lanes wait, so one busy action cannot keep the
+//! places from the others; a place it gives up goes to the tenants with work waiting in turn, each
+//! within its share of the places (see [`board`]).
 
 mod board;
 mod thread;
@@ -28,6 +30,10 @@ use tokio::sync::oneshot;
 
 /// Executions an isolate runs back to back from its lane's queue while other lanes wait for a place.
 pub(crate) const STREAK_MAX: u32 = 32;
+/// Milliseconds of executions an isolate runs back to back from its lane's queue while other lanes
+/// wait: a streak saves hand-offs between short executions; slow ones gain nothing from it, and
+/// the others would wait 32 of them.
+pub(crate) const STREAK_MS_MAX: f64 = 2.0;
 
 /// Which executions may share an isolate: same tenant, action, version, heap limit and secret values,
 /// nothing else. An isolate only ever sees one set of secret values, so module state cannot keep a
@@ -127,6 +133,8 @@ impl Pool {
             shared,
             BoardConfig {
                 places: config.concurrency_max,
+                tenant_places: config.tenant_places(),
+                tenant_queued_max: config.tenant_queued_max,
                 warm_isolates_max: config.warm_isolates_max,
                 warm_bytes_max: config.warm_bytes_max,
                 spare_isolates: config.spare_isolates,

@@ -3,7 +3,7 @@
 //! while callers wait — until it is evicted, the pool goes, or an execution leaves the isolate unfit.
 
 use super::board::Board;
-use super::{Job, Shared, STREAK_MAX};
+use super::{Job, Shared, STREAK_MAX, STREAK_MS_MAX};
 use crate::isolate::{ActionIsolate, RunInput};
 use crate::ops::IsolateContext;
 use crate::outcome::Outcome;
@@ -75,6 +75,7 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
     // Whoever sent the first job counted this thread as live.
     let mut live = Live { board, left: false };
     let (mut served, mut streak, mut heap_bytes) = (0u64, 0u32, 0usize);
+    let mut streak_ms = 0.0;
     loop {
         if isolate.is_none() {
             match ActionIsolate::blank(job.limits.heap_bytes_max, watchdog) {
@@ -124,7 +125,9 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
             return;
         }
         streak += 1;
-        let next = if streak < STREAK_MAX || !state.others_queued(&lane) {
+        streak_ms += outcome.duration_ms;
+        let short = streak < STREAK_MAX && streak_ms < STREAK_MS_MAX;
+        let next = if short || !state.others_queued(&lane) {
             state.next_of(&lane)
         } else {
             None
@@ -137,7 +140,7 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
             job = next;
             continue;
         }
-        streak = 0;
+        (streak, streak_ms) = (0, 0.0);
         state.go_idle(lane, handle, heap_bytes);
         board.evict(&mut state);
         drop(state);

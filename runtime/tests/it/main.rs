@@ -11,6 +11,7 @@ mod npm;
 mod packages;
 mod pool;
 mod secrets;
+mod tenants;
 
 use actionflow_runtime::{
     Event, ExecutionRequest, Limits, NoFiles, Outcome, PoolConfig, Runtime, Secrets,
