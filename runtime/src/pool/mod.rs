@@ -13,6 +13,7 @@
 //! within its share of the places (see [`board`]).
 
 mod board;
+mod state;
 mod thread;
 
 use crate::cache::CacheStore;
