@@ -183,7 +183,7 @@ impl Drop for Watchdog {
 }
 
 /// Stops every isolate past its deadline or its CPU time, then sleeps until the earliest deadline
-/// still armed, or for [`CPU_TICK`] while an execution with a CPU bound is armed.
+/// still armed, for [`CPU_TICK`] at most while any execution is armed.
 fn watch(shared: &Shared) {
     let mut state = shared.lock();
     while !state.shutdown {
@@ -201,7 +201,11 @@ fn watch(shared: &Shared) {
                 stop(&watched, deadline, TIMED_OUT);
                 return true;
             }
-            next = next.min(deadline);
+            // While anything is armed, look again within a tick: an execution armed meanwhile
+            // does not wake the watchdog when its deadline is later than the one it sleeps until,
+            // and its CPU time must still be seen early.
+            let tick = u64::try_from(CPU_TICK.as_nanos()).unwrap_or(u64::MAX);
+            next = next.min(deadline).min(now.saturating_add(tick));
             let cpu_max = watched.cpu_ns_max.load(Ordering::SeqCst);
             let cpu = watched.cpu_clock.and_then(cpu_nanos);
             if let (Some(cpu), true) = (cpu, cpu_max != 0) {
@@ -212,10 +216,9 @@ fn watch(shared: &Shared) {
                 if used >= cpu_max {
                     stop(&watched, deadline, CPU_LIMIT);
                 } else {
-                    // CPU time cannot pass faster than wall time: no need to look before the rest
-                    // of the budget could be spent, nor later than a tick (new executions).
-                    let tick = u64::try_from(CPU_TICK.as_nanos()).unwrap_or(u64::MAX);
-                    next = next.min(now.saturating_add(tick.min(cpu_max - used)));
+                    // CPU time cannot pass faster than wall time: the rest of the budget cannot
+                    // be spent sooner than this.
+                    next = next.min(now.saturating_add(cpu_max - used));
                 }
             }
             true

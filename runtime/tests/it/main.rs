@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod cases;
+mod cpu;
 mod fetch;
 mod host;
 mod lanes;
