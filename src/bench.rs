@@ -40,6 +40,10 @@ pub struct BenchArgs {
     /// Skip the Node.js baseline.
     #[arg(long)]
     no_node: bool,
+    /// Running places the benchmark's one tenant may hold (default: all of them, one per core; a
+    /// pool's default gives one tenant half of its places).
+    #[arg(long)]
+    tenant_concurrency: Option<usize>,
 }
 
 impl BenchArgs {
@@ -188,6 +192,7 @@ async fn once(rt: &Runtime, version: &str, event: &Event) -> anyhow::Result<Dura
 async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured> {
     let rt = Runtime::new(PoolConfig {
         concurrency_max: cores,
+        tenant_concurrency_max: Some(args.tenant_concurrency.unwrap_or(cores)),
         ..PoolConfig::default()
     })?;
     let ev = Event::new(&event())?;

@@ -23,6 +23,11 @@ pub enum RuntimeError {
     Thread(#[from] std::io::Error),
     #[error("an isolate thread stopped unexpectedly")]
     WorkerLost,
+    /// The tenant already has this many executions waiting for a running place
+    /// (`PoolConfig::tenant_queued_max`): a flood of one tenant is refused for that tenant only. An
+    /// HTTP server answers it with 429 and `Retry-After`.
+    #[error("the tenant already has {0} executions waiting for an isolate; try again shortly")]
+    TenantBusy(usize),
 }
 
 pub(crate) fn action_error(name: &str, message: &str) -> ActionError {

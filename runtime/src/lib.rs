@@ -193,6 +193,7 @@ impl Runtime {
             action: request.action,
             version: request.version,
             heap_bytes_max: request.limits.heap_bytes_max,
+            secrets: pool::secrets_fingerprint(secrets_json.as_deref()),
         };
         Ok(Ok(move |reply| Job {
             lane: Arc::new(key),

@@ -10,6 +10,8 @@ pub enum Status {
     Completed,
     Threw,
     TimedOut,
+    /// Stopped for using more CPU time than `Limits::cpu_ms_max` (waiting costs wall time only).
+    CpuLimit,
     OutOfMemory,
     /// The code could not be loaded: too large, a syntax error, a throw at load time, or no handler.
     InvalidCode,

@@ -71,6 +71,12 @@ declare namespace Actionflow {
   /** Async triggers (post-user-registration, post-change-password) and send-phone-message. */
   interface CacheOnlyApi { cache: Cache }
 
+  /**
+   * A handler (with its module's top-level code on a cold start) runs within a wall-clock limit
+   * (20 s by default) and a CPU time limit (5 s by default: what it computes, not what it waits for).
+   * Past the first it ends `timed_out`, past the second `cpu_limit`. The JSON of all its `api` calls
+   * together is bounded (1 MiB by default): the call that would pass it throws a `RangeError` naming it.
+   */
   type Handler<A> = (event: Event, api: A) => void | Promise<void>;
 }
 

@@ -11,7 +11,7 @@ use crate::modules::{ActionModuleLoader, LoaderSource};
 use crate::ops::{actionflow, IsolateContext};
 use crate::outcome::{ActionError, ApiCall, Outcome, Status};
 use crate::redact::Redactor;
-use crate::watchdog::{Slot, Termination, Watchdog, OUT_OF_MEMORY, TIMED_OUT};
+use crate::watchdog::{Slot, Termination, Watchdog, CPU_LIMIT, OUT_OF_MEMORY, TIMED_OUT};
 use crate::{snapshot, RuntimeError};
 use deno_core::error::CoreError;
 use deno_core::{v8, JsRuntime, PollEventLoopOptions, RuntimeOptions};
@@ -189,6 +189,7 @@ impl ActionIsolate {
                 event_json: WARM_UP_EVENT,
                 secrets_json: None,
                 secret_values: &[],
+                api_bytes_max: crate::Limits::default().api_bytes_max,
             };
             let started = Instant::now();
             let deadline = started + std::time::Duration::from_secs(2);
@@ -219,9 +220,10 @@ impl ActionIsolate {
         self.assigned = true;
     }
 
-    /// The execution starting now must end by `deadline`, or the watchdog stops the isolate.
-    pub fn arm(&self, deadline: Instant) {
-        self.watch.arm(deadline);
+    /// The execution starting now must end by `deadline` and use at most `cpu` of CPU time, or the
+    /// watchdog stops the isolate.
+    pub fn arm(&self, deadline: Instant, cpu: std::time::Duration) {
+        self.watch.arm(deadline, cpu);
     }
 
     /// The execution ended: whether the isolate may serve another one — it was not stopped, and the
@@ -235,6 +237,7 @@ impl ActionIsolate {
         match self.termination.get() {
             TIMED_OUT => Some(Status::TimedOut),
             OUT_OF_MEMORY => Some(Status::OutOfMemory),
+            CPU_LIMIT => Some(Status::CpuLimit),
             _ => None,
         }
     }
@@ -247,6 +250,7 @@ impl ActionIsolate {
             Status::OutOfMemory => {
                 "the action ran out of memory (its heap or array buffers passed the limit)"
             }
+            Status::CpuLimit => "the action used more CPU time than its limit",
             _ => "the action did not finish within its time limit",
         };
         Some((status, action_error("Error", message)))
@@ -424,4 +428,6 @@ pub(crate) struct RunInput<'a> {
     /// The secrets as a JSON object; `None` for none.
     pub secrets_json: Option<&'a str>,
     pub secret_values: &'a [String],
+    /// `Limits::api_bytes_max`.
+    pub api_bytes_max: usize,
 }

@@ -105,11 +105,16 @@ impl ActionIsolate {
             },
             None => v8::null(scope).into(),
         };
+        let api_bytes_max = v8::Number::new(scope, run.api_bytes_max as f64).into();
         let start = v8::Local::new(scope, &self.start);
         v8::tc_scope!(let scope, scope);
         let this = v8::undefined(scope).into();
         if start
-            .call(scope, this, &[handler, methods, event, secrets])
+            .call(
+                scope,
+                this,
+                &[handler, methods, event, secrets, api_bytes_max],
+            )
             .is_some()
         {
             return Ok(());
@@ -195,14 +200,31 @@ impl ActionIsolate {
             None => self.redactor_for(run.secret_values),
         };
         if let Some(error) = &mut outcome.error {
-            redactor.redact_in_place(&mut error.name);
-            redactor.redact_in_place(&mut error.message);
-            if let Some(stack) = &mut error.stack {
-                redactor.redact_in_place(stack);
+            // Redacted whole, then cut (errors from loading come from V8, not the bootstrap's cut).
+            for text in [&mut error.name, &mut error.message]
+                .into_iter()
+                .chain(error.stack.as_mut())
+            {
+                redactor.redact_in_place(text);
+                cut(text);
             }
         }
         outcome.strip_nul();
         outcome.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    }
+}
+
+/// What an outcome keeps of an error's name, message or stack (as the bootstrap's `describe` does).
+const ERROR_TEXT_BYTES_MAX: usize = 16 * 1024;
+
+fn cut(text: &mut String) {
+    if text.len() > ERROR_TEXT_BYTES_MAX {
+        let mut at = ERROR_TEXT_BYTES_MAX;
+        while !text.is_char_boundary(at) {
+            at -= 1;
+        }
+        text.truncate(at);
+        text.push('…');
     }
 }
 

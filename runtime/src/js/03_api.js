@@ -89,10 +89,38 @@ function holdsObject(v) {
 // The calls of the execution in progress, as the JSON texts of `{method, args}`; `null` between
 // executions, when a call (from a reference to `api` kept past its execution) is not recorded.
 let sink = null;
+// The execution's bound on the UTF-8 bytes of its calls' JSON, and the bytes recorded so far.
+let bytesMax = 0;
+let bytesUsed = 0;
 
-/** Starts recording calls into `calls` (`null`: stop recording). */
-export function recordInto(calls) {
+/** Starts recording calls into `calls`, at most `max` bytes of JSON in all (`null`: stop recording). */
+export function recordInto(calls, max = 0) {
   sink = calls;
+  bytesMax = max;
+  bytesUsed = 0;
+}
+
+/** UTF-8 bytes of `text` (`JSON.stringify` escapes lone surrogates, so surrogates come in pairs). */
+function utf8Bytes(text) {
+  let n = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 0x80) n += c < 0x800 || (c >= 0xd800 && c <= 0xdfff) ? 1 : 2;
+  }
+  return n;
+}
+
+function overLimit(method, bytes, atLeast = "") {
+  throw new RangeError(`api.${method}: the execution's api calls would take ${atLeast}${bytes} bytes of JSON, more than the limit of ${bytesMax} bytes`);
+}
+
+/** Charges `entry` to the execution's budget, or throws naming `method` when it does not fit. */
+function charge(method, entry) {
+  // A character is 1 to 3 bytes: count them only when the text could pass the limit.
+  const room = bytesMax - bytesUsed;
+  const bytes = entry.length * 3 <= room ? entry.length : utf8Bytes(entry);
+  if (bytes > room) overLimit(method, bytesUsed + bytes);
+  bytesUsed += bytes;
 }
 
 // methods array (one per trigger, kept by Rust) -> that trigger's frozen `api`, built once per isolate:
@@ -120,6 +148,11 @@ function buildApi(methods) {
     api[ns] ??= {};
     api[ns][name] = (...args) => {
       check(method, args);
+      // A string past the limit is refused before `JSON.stringify` copies it.
+      const value = args[1];
+      if (sink !== null && typeof value === "string" && value.length > bytesMax - bytesUsed) {
+        overLimit(method, bytesUsed + value.length, "at least ");
+      }
       // Recorded as text now, so later mutation by the action does not change what was recorded.
       let text;
       try {
@@ -127,7 +160,11 @@ function buildApi(methods) {
       } catch (e) {
         fail(method, `${valueName} must be JSON-serializable: ${e.message}`);
       }
-      if (sink !== null) sink[sink.length] = `${start}${text}}`;
+      if (sink !== null) {
+        const entry = `${start}${text}}`;
+        charge(method, entry);
+        sink[sink.length] = entry;
+      }
       return api;
     };
   }

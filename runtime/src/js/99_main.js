@@ -64,12 +64,19 @@ function freezeParsed(value) {
   return value;
 }
 
+// An action throwing a 100 MiB message must not make its outcome (stored, served) 100 MiB. Rust
+// keeps 16 KiB of an error's texts after redacting secrets in them; the cut here, in characters, is
+// far beyond that, so that redaction still sees whole every secret that could reach what is kept.
+const ERROR_TEXT_MAX = 64 * 1024;
+const EXPORT_NAMES_MAX = 50;
+const cut = (text) => (text.length > ERROR_TEXT_MAX ? `${text.slice(0, ERROR_TEXT_MAX)}\u2026` : text);
+
 function describe(e) {
   try {
     if (e instanceof Error) {
-      return { name: String(e.name), message: String(e.message), stack: typeof e.stack === "string" ? e.stack : null };
+      return { name: cut(String(e.name)), message: cut(String(e.message)), stack: typeof e.stack === "string" ? cut(e.stack) : null };
     }
-    return { name: "Error", message: `Uncaught ${inspect(e, 1)}`, stack: null };
+    return { name: "Error", message: cut(`Uncaught ${inspect(e, 1)}`), stack: null };
   } catch {
     return { name: "Error", message: "Uncaught exception that could not be described", stack: null };
   }
@@ -86,7 +93,7 @@ function setModule(ns) {
 }
 
 function exportNames() {
-  return handlers === null || typeof handlers !== "object" ? [] : Object.keys(handlers);
+  return handlers === null || typeof handlers !== "object" ? [] : Object.keys(handlers).slice(0, EXPORT_NAMES_MAX).map(cut);
 }
 
 // The execution in progress: its number and its promise. Rust calls `start` and lets the event loop
@@ -98,7 +105,7 @@ let current = 0;
 let currentPromise = null;
 
 /** Runs execution number `id`. Never rejects: a throw from the action is returned as `error`. */
-async function run(id, handlerName, methods, eventJson, secretsJson) {
+async function run(id, handlerName, methods, eventJson, secretsJson, apiBytesMax) {
   const calls = [];
   let error = null;
   try {
@@ -107,7 +114,7 @@ async function run(id, handlerName, methods, eventJson, secretsJson) {
     const event = parseJson(eventJson);
     event.secrets = secretsJson === null ? {} : parseJson(secretsJson);
     freezeParsed(event);
-    recordInto(calls);
+    recordInto(calls, apiBytesMax);
     await handler(event, apiFor(methods));
   } catch (e) {
     error = describe(e);
@@ -129,10 +136,10 @@ function settle(id, result) {
   return result;
 }
 
-function start(handlerName, methods, eventJson, secretsJson) {
+function start(handlerName, methods, eventJson, secretsJson, apiBytesMax) {
   const id = ++executions;
   current = id;
-  const promise = run(id, handlerName, methods, eventJson, secretsJson);
+  const promise = run(id, handlerName, methods, eventJson, secretsJson, apiBytesMax);
   if (current === id) currentPromise = promise;
 }
 

@@ -3,130 +3,33 @@
 //!
 //! A running place is a [`Place`] travelling with the execution that holds it. When an execution
 //! ends, its place goes to the next one of the same lane (the isolate keeps it and runs that next),
-//! or, dropped, to the oldest execution queued in any lane, or back to the pool. A place is never
-//! handed to a waiting caller to pass on: the thread that frees it starts the next execution itself,
-//! so a queued caller sleeps until its outcome and is woken once.
+//! or, dropped, to the next tenant's turn, or back to the pool. A place is never handed to a waiting
+//! caller to pass on: the thread that frees it starts the next execution itself, so a queued caller
+//! sleeps until its outcome and is woken once.
+//!
+//! Tenants share the places fairly: one holds at most `tenant_places` of them (an execution past
+//! that waits even while places are free), and a freed place goes to the tenants with waiting work
+//! in turn — round robin, which is deficit round robin with every execution costing one place —
+//! each tenant's oldest waiting execution first. A tenant with `tenant_queued_max` executions
+//! waiting is refused more ([`RuntimeError::TenantBusy`]), so a flood waits, or is turned away, for
+//! the tenant that sends it only.
 
+use super::state::State;
 use super::thread;
 use super::{IsolateKey, Job, Shared};
 use crate::RuntimeError;
-use std::collections::{HashMap, VecDeque};
-
-/// Lanes are looked up several times per execution: a fast hasher, still seeded per process.
-type LaneMap = HashMap<Arc<IsolateKey>, Lane, foldhash::fast::RandomState>;
 use std::sync::atomic::AtomicUsize;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex, MutexGuard};
-
-/// An idle isolate thread.
-pub(super) struct Worker {
-    pub tx: Sender<Job>,
-    pub last_used: u64,
-    pub heap_bytes: usize,
-}
-
-#[derive(Default)]
-pub(super) struct Lane {
-    pub idle: Vec<Worker>,
-    /// Executions waiting for a place, each with its arrival number (oldest first).
-    queued: VecDeque<(u64, Job)>,
-}
-
-impl Lane {
-    fn is_empty(&self) -> bool {
-        self.idle.is_empty() && self.queued.is_empty()
-    }
-}
-
-#[derive(Default)]
-pub(super) struct State {
-    lanes: LaneMap,
-    /// Isolate threads that hold (or are loading) an action, idle or busy.
-    pub live: usize,
-    clock: u64,
-    /// Places taken: executions started and not yet done.
-    running: usize,
-    /// Executions queued in every lane (some may belong to callers that went away).
-    queued: usize,
-    arrivals: u64,
-    /// The pool was dropped: threads finishing a job end instead of going idle.
-    pub closed: bool,
-}
-
-impl State {
-    /// The lane's next execution whose caller still waits; abandoned ones on the way are dropped.
-    pub fn next_of(&mut self, key: &IsolateKey) -> Option<Job> {
-        while let Some(job) = self.pop_queued(key) {
-            if job.wanted() {
-                return Some(job);
-            }
-        }
-        None
-    }
-
-    /// Takes the lane's front execution, wanted or not; a lane left empty is removed.
-    fn pop_queued(&mut self, key: &IsolateKey) -> Option<Job> {
-        let lane = self.lanes.get_mut(key)?;
-        let (_, job) = lane.queued.pop_front()?;
-        self.queued -= 1;
-        if lane.is_empty() {
-            self.lanes.remove(key);
-        }
-        Some(job)
-    }
-
-    /// Whether executions of other lanes than `key` wait for a place.
-    pub fn others_queued(&self, key: &IsolateKey) -> bool {
-        let own = self.lanes.get(key).map_or(0, |l| l.queued.len());
-        self.queued > own
-    }
-
-    /// Puts an isolate thread back among its lane's idle ones.
-    pub fn go_idle(&mut self, key: Arc<IsolateKey>, tx: Sender<Job>, heap_bytes: usize) {
-        self.clock += 1;
-        let last_used = self.clock;
-        self.lanes.entry(key).or_default().idle.push(Worker {
-            tx,
-            last_used,
-            heap_bytes,
-        });
-    }
-
-    pub fn idle_count(&self) -> usize {
-        self.lanes.values().map(|l| l.idle.len()).sum()
-    }
-
-    /// The oldest queued execution of any lane whose caller still waits.
-    fn oldest_wanted(&mut self) -> Option<Job> {
-        while self.queued > 0 {
-            let key = self
-                .lanes
-                .iter()
-                .filter_map(|(k, l)| l.queued.front().map(|(n, _)| (*n, k)))
-                .min_by_key(|(n, _)| *n)
-                .map(|(_, k)| k.clone())?;
-            let job = self.pop_queued(&key)?;
-            if job.wanted() {
-                return Some(job);
-            }
-        }
-        None
-    }
-
-    /// An idle isolate of the job's lane; `None` means a new one must be made, and it is counted live.
-    fn idle_for(&mut self, key: &IsolateKey) -> Option<Sender<Job>> {
-        let worker = self.lanes.get_mut(key).and_then(|l| l.idle.pop());
-        if worker.is_none() {
-            self.live += 1;
-        }
-        worker.map(|w| w.tx)
-    }
-}
 
 pub(crate) struct Board {
     state: Mutex<State>,
     shared: Arc<Shared>,
     places: usize,
+    /// Places one tenant may hold at once.
+    tenant_places: usize,
+    /// Executions one tenant may have waiting; more are refused.
+    tenant_queued_max: usize,
     /// Idle isolate threads polling for their next job instead of sleeping.
     pub pollers: AtomicUsize,
     warm_isolates_max: usize,
@@ -136,30 +39,31 @@ pub(crate) struct Board {
     spares: Mutex<Vec<Sender<Job>>>,
 }
 
-/// One running place, held by the execution it lets run. Dropping it frees it: to the oldest
-/// execution waiting in any lane, else back to the pool.
+/// One running place, held by the execution it lets run, counted in its tenant's share. Dropping
+/// it frees it: to the next tenant in turn with work waiting, else back to the pool.
 pub(crate) struct Place {
     board: Arc<Board>,
+    /// The lane of the execution that took it (a place passes only within its lane).
+    lane: Arc<IsolateKey>,
 }
 
 impl Drop for Place {
     fn drop(&mut self) {
         let next = {
             let mut state = self.board.lock();
-            match state.oldest_wanted() {
-                Some(job) => {
-                    let idle = state.idle_for(&job.lane);
-                    Some((job, idle))
-                }
-                None => {
-                    state.running -= 1;
-                    None
-                }
-            }
+            state.running -= 1;
+            state.tenant(&self.lane.tenant).running -= 1;
+            state.next_in_turn(self.board.tenant_places).map(|job| {
+                state.running += 1;
+                state.tenant(&job.lane.tenant).running += 1;
+                let idle = state.idle_for(&job.lane);
+                (job, idle)
+            })
         };
         if let Some((mut job, idle)) = next {
             job.place = Some(Place {
                 board: self.board.clone(),
+                lane: job.lane.clone(),
             });
             self.board.start(job, idle);
         }
@@ -168,6 +72,8 @@ impl Drop for Place {
 
 pub(super) struct BoardConfig {
     pub places: usize,
+    pub tenant_places: usize,
+    pub tenant_queued_max: usize,
     pub warm_isolates_max: usize,
     pub warm_bytes_max: usize,
     pub spare_isolates: usize,
@@ -180,6 +86,8 @@ impl Board {
             state: Mutex::new(State::default()),
             shared,
             places: config.places.max(1),
+            tenant_places: config.tenant_places.clamp(1, config.places.max(1)),
+            tenant_queued_max: config.tenant_queued_max,
             pollers: AtomicUsize::new(0),
             warm_isolates_max: config.warm_isolates_max,
             warm_bytes_max: config.warm_bytes_max,
@@ -200,24 +108,35 @@ impl Board {
         &self.shared
     }
 
-    /// Starts `job` now if a place is free, else queues it in its lane, where an isolate of the lane
-    /// finishing its execution, or the next place freed, starts it.
+    /// Starts `job` now if a place is free and its tenant is below its share, else queues it in its
+    /// lane, where an isolate of the lane finishing its execution, or a place freed, starts it. A
+    /// tenant with `tenant_queued_max` executions waiting is refused this one.
     pub fn submit(self: &Arc<Board>, mut job: Job) {
         let idle = {
             let mut state = self.lock();
-            if state.running >= self.places {
-                state.arrivals += 1;
-                let arrival = state.arrivals;
-                state.queued += 1;
-                let lane = state.lanes.entry(job.lane.clone()).or_default();
-                lane.queued.push_back((arrival, job));
+            let free = state.running < self.places;
+            let tenant = state.tenant(&job.lane.tenant);
+            if !free || tenant.running >= self.tenant_places {
+                if tenant.queued >= self.tenant_queued_max {
+                    let name = job.lane.tenant.clone();
+                    state.drop_abandoned(&name);
+                    if state.tenant(&name).queued >= self.tenant_queued_max {
+                        drop(state);
+                        let refused = RuntimeError::TenantBusy(self.tenant_queued_max);
+                        let _ = job.reply.send(Err(refused));
+                        return;
+                    }
+                }
+                state.enqueue(job);
                 return;
             }
+            tenant.running += 1;
             state.running += 1;
             state.idle_for(&job.lane)
         };
         job.place = Some(Place {
             board: self.clone(),
+            lane: job.lane.clone(),
         });
         self.start(job, idle);
     }
@@ -307,12 +226,8 @@ impl Board {
     /// The pool was dropped: idle threads and spares end when their senders go, and queued jobs'
     /// callers learn the engine is gone.
     pub fn close(&self) {
-        let lanes = {
-            let mut state = self.lock();
-            state.closed = true;
-            state.queued = 0;
-            std::mem::take(&mut state.lanes)
-        };
+        // Dropped outside the lock: queued jobs' reply channels close, idle threads end.
+        let lanes = self.lock().close();
         drop(lanes);
         self.spares
             .lock()

@@ -7,10 +7,13 @@
 //! place is taken it waits in its lane's queue, where an isolate of the lane finishing its execution
 //! takes it without going to sleep — under load an isolate thread serves a stream of executions with
 //! no hand-off between threads in between — or where the next place freed starts it (see
-//! [`board`]). An isolate serves its lane at most [`STREAK_MAX`] times in a row while executions of
-//! other lanes wait, so one busy action cannot keep the places from the others.
+//! [`board`]). An isolate serves its lane at most [`STREAK_MAX`] times in a row, and for at most
+//! [`STREAK_MS_MAX`], while executions of other lanes wait, so one busy action cannot keep the
+//! places from the others; a place it gives up goes to the tenants with work waiting in turn, each
+//! within its share of the places (see [`board`]).
 
 mod board;
+mod state;
 mod thread;
 
 use crate::cache::CacheStore;
@@ -28,14 +31,42 @@ use tokio::sync::oneshot;
 
 /// Executions an isolate runs back to back from its lane's queue while other lanes wait for a place.
 pub(crate) const STREAK_MAX: u32 = 32;
+/// Milliseconds of executions an isolate runs back to back from its lane's queue while other lanes
+/// wait: a streak saves hand-offs between short executions; slow ones gain nothing from it, and
+/// the others would wait 32 of them.
+pub(crate) const STREAK_MS_MAX: f64 = 2.0;
 
-/// Which executions may share an isolate: same tenant, action, version and heap limit, nothing else.
+/// Which executions may share an isolate: same tenant, action, version, heap limit and secret values,
+/// nothing else. An isolate only ever sees one set of secret values, so module state cannot keep a
+/// rotated (or deleted) secret into a later execution that redaction, knowing only the current values,
+/// would not hide.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(crate) struct IsolateKey {
     pub tenant: String,
     pub action: String,
     pub version: String,
     pub heap_bytes_max: usize,
+    /// A fingerprint of the secrets (names and values): see [`secrets_fingerprint`].
+    pub secrets: u64,
+}
+
+impl IsolateKey {
+    /// Whether `other` is the same action version with other secret values (or another heap limit).
+    fn same_version(&self, other: &IsolateKey) -> bool {
+        self.tenant == other.tenant && self.action == other.action && self.version == other.version
+    }
+}
+
+/// A 64-bit fingerprint of the secrets' JSON, with a hasher seeded at random once per process: an
+/// action cannot choose values that collide with another set, and a chance collision (2^-64) is
+/// all that could let two sets share an isolate.
+pub(crate) fn secrets_fingerprint(secrets_json: Option<&str>) -> u64 {
+    use std::hash::BuildHasher;
+    static SEED: std::sync::OnceLock<foldhash::quality::RandomState> = std::sync::OnceLock::new();
+    secrets_json.map_or(0, |json| {
+        SEED.get_or_init(foldhash::quality::RandomState::default)
+            .hash_one(json)
+    })
 }
 
 /// Where an execution's outcome goes back to its caller.
@@ -103,6 +134,8 @@ impl Pool {
             shared,
             BoardConfig {
                 places: config.concurrency_max,
+                tenant_places: config.tenant_places(),
+                tenant_queued_max: config.tenant_queued_max,
                 warm_isolates_max: config.warm_isolates_max,
                 warm_bytes_max: config.warm_bytes_max,
                 spare_isolates: config.spare_isolates,

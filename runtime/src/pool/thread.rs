@@ -3,7 +3,7 @@
 //! while callers wait — until it is evicted, the pool goes, or an execution leaves the isolate unfit.
 
 use super::board::Board;
-use super::{Job, Shared, STREAK_MAX};
+use super::{Job, Shared, STREAK_MAX, STREAK_MS_MAX};
 use crate::isolate::{ActionIsolate, RunInput};
 use crate::ops::IsolateContext;
 use crate::outcome::Outcome;
@@ -75,6 +75,7 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
     // Whoever sent the first job counted this thread as live.
     let mut live = Live { board, left: false };
     let (mut served, mut streak, mut heap_bytes) = (0u64, 0u32, 0usize);
+    let mut streak_ms = 0.0;
     loop {
         if isolate.is_none() {
             match ActionIsolate::blank(job.limits.heap_bytes_max, watchdog) {
@@ -87,11 +88,17 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
             }
         }
         let Some(iso) = isolate.as_mut() else { return };
-        let (outcome, reusable) = execute(iso, &job, board.shared(), &rt);
-        // Heap statistics walk every space: sample them on the first execution and every 64th after.
+        let (outcome, mut reusable) = execute(iso, &job, board.shared(), &rt);
+        // Heap statistics walk every space: sample them on the first execution, every 64th after,
+        // and after any taking a millisecond or more (where a few microseconds do not show), which
+        // is how an execution that allocated a lot looks.
         served += 1;
-        if reusable && (served == 1 || served % 64 == 0) {
+        if reusable && (served == 1 || served % 64 == 0 || outcome.duration_ms >= 1.0) {
             heap_bytes = iso.heap_bytes();
+            // An isolate left holding more than half its heap limit (an execution's garbage, or
+            // state it keeps) is dropped rather than kept warm: its memory goes back to the system
+            // now instead of when eviction reaches it.
+            reusable = heap_bytes <= job.limits.heap_bytes_max / 2;
         }
         let Job {
             lane,
@@ -118,7 +125,9 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
             return;
         }
         streak += 1;
-        let next = if streak < STREAK_MAX || !state.others_queued(&lane) {
+        streak_ms += outcome.duration_ms;
+        let short = streak < STREAK_MAX && streak_ms < STREAK_MS_MAX;
+        let next = if short || !state.others_queued(&lane) {
             state.next_of(&lane)
         } else {
             None
@@ -131,7 +140,7 @@ fn main(rx: &Receiver<Job>, board: &Board, spare_heap: Option<usize>) {
             job = next;
             continue;
         }
-        streak = 0;
+        (streak, streak_ms) = (0, 0.0);
         state.go_idle(lane, handle, heap_bytes);
         board.evict(&mut state);
         drop(state);
@@ -229,7 +238,7 @@ fn execute(
         };
         iso.assign(context, &job.code);
     }
-    iso.arm(deadline);
+    iso.arm(deadline, job.limits.cpu());
     let input = RunInput {
         trigger_id: job.trigger.id,
         handler: job.trigger.handler,
@@ -237,6 +246,7 @@ fn execute(
         event_json: job.event.as_json(),
         secrets_json: job.secrets_json.as_deref(),
         secret_values: &job.secret_values,
+        api_bytes_max: job.limits.api_bytes_max,
     };
     iso.begin(&input, &job.limits, started, deadline);
     let (mut outcome, reusable) = if cold {

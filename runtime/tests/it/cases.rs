@@ -1,5 +1,5 @@
 //! Data-driven cases: each folder under `tests/cases/` holds `action.js` (or `action.mjs`) and
-//! `case.json` = `{trigger, event?, secrets?, limits?, allow_private_network?, expect}`. `expect` is
+//! `case.json` = `{trigger, event?, secrets?, wall_ms_max?, cpu_ms_max?, heap_mb?, log_lines_max?, runs?, expect}`. `expect` is
 //! matched as a subset of the outcome; a string `"contains:X"` matches any string containing X, and
 //! `duration_ms_max` bounds the duration.
 
@@ -19,6 +19,8 @@ struct Case {
     secrets: BTreeMap<String, String>,
     #[serde(default)]
     wall_ms_max: Option<u64>,
+    #[serde(default)]
+    cpu_ms_max: Option<u64>,
     #[serde(default)]
     heap_mb: Option<usize>,
     #[serde(default)]
@@ -86,6 +88,7 @@ async fn check(dir: &Path, rt: &actionflow_runtime::Runtime) -> Result<(), Strin
     let defaults = Limits::default();
     req.limits = Limits {
         wall_ms_max: case.wall_ms_max.unwrap_or(defaults.wall_ms_max),
+        cpu_ms_max: case.cpu_ms_max.unwrap_or(defaults.cpu_ms_max),
         heap_bytes_max: case
             .heap_mb
             .map_or(defaults.heap_bytes_max, |m| m * 1024 * 1024),

@@ -3,12 +3,16 @@
 #![allow(clippy::unwrap_used)]
 
 mod cases;
+mod cpu;
 mod fetch;
 mod host;
 mod lanes;
+mod memory;
 mod npm;
 mod packages;
 mod pool;
+mod secrets;
+mod tenants;
 
 use actionflow_runtime::{
     Event, ExecutionRequest, Limits, NoFiles, Outcome, PoolConfig, Runtime, Secrets,

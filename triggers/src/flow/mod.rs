@@ -209,6 +209,7 @@ pub(crate) fn status_of(outcome: &Outcome) -> ResultStatus {
         Status::Completed => ResultStatus::Completed,
         Status::Threw => ResultStatus::Threw,
         Status::TimedOut => ResultStatus::TimedOut,
+        Status::CpuLimit => ResultStatus::CpuLimit,
         Status::OutOfMemory => ResultStatus::OutOfMemory,
         Status::InvalidCode => ResultStatus::InvalidCode,
     }

@@ -29,6 +29,8 @@ pub enum ResultStatus {
     Completed,
     Threw,
     TimedOut,
+    /// Stopped for using more CPU time than its limit.
+    CpuLimit,
     OutOfMemory,
     InvalidCode,
     /// The action has no deployed version supporting the trigger.
@@ -38,7 +40,8 @@ pub enum ResultStatus {
 }
 
 impl ResultStatus {
-    /// Whether another attempt may end differently.
+    /// Whether another attempt may end differently. Not `CpuLimit`: CPU time depends on the
+    /// action and its event, not on how busy the machine is, so the same attempt would burn it again.
     pub fn is_retryable(self) -> bool {
         matches!(
             self,
