@@ -3,10 +3,11 @@
 //! trigger's dispatch is stored durably and answered `202 {execution_id}` before any action runs.
 
 use super::auth::Tenant;
+use super::error::Code;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::JsonBody;
 use super::AppState;
-use actionflow_triggers::Dispatched;
+use actionflow_triggers::{Dispatched, FlowStatus, ResultStatus};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -92,6 +93,17 @@ async fn dispatch(
         .await?
     {
         Dispatched::Sync(report) => {
+            // The tenant's own flood: refused for it alone, as 429 with Retry-After.
+            let busy = report.status == FlowStatus::Failed
+                && report
+                    .results
+                    .last()
+                    .is_some_and(|r| r.status == ResultStatus::TenantBusy);
+            if busy {
+                let message =
+                    "this tenant already has too many executions waiting; try again shortly";
+                return Err(ApiError::new(Code::TooManyRequests, None, message));
+            }
             let mut value = serde_json::to_value(&report).map_err(|e| ApiError::internal(&e))?;
             let mut take = |key: &str| {
                 value

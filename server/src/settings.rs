@@ -43,10 +43,11 @@ pub struct TestPool {
 }
 
 impl TestPool {
-    /// Half the cores running, four per core waiting.
+    /// One running per core (at least two, so a tenant's share — half — leaves room for the
+    /// others), four per core waiting.
     pub fn for_cores(cores: usize) -> TestPool {
         TestPool {
-            concurrency_max: cores.div_ceil(2),
+            concurrency_max: cores.max(2),
             warm_isolates_max: 16,
             waiting_max: cores * 4,
         }

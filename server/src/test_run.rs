@@ -48,7 +48,7 @@ pub struct TestResult {
     pub trigger_id: String,
     /// The version run; `null` for the draft.
     pub version: Option<i64>,
-    /// `completed`, `threw`, `timed_out`, `out_of_memory` or `invalid_code`.
+    /// `completed`, `threw`, `timed_out`, `cpu_limit`, `out_of_memory` or `invalid_code`.
     pub status: String,
     /// `{name, message, stack, line}` when the action did not complete; `null` otherwise.
     #[schema(value_type = Option<Object>)]

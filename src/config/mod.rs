@@ -90,6 +90,10 @@ pub struct LimitArgs {
     /// [default: 20000].
     #[arg(long, env = "ACTIONFLOW_ACTION_WALL_MS_MAX")]
     pub action_wall_ms_max: Option<u64>,
+    /// CPU time of one action's execution, in milliseconds: computing, not waiting (beyond it:
+    /// `cpu_limit`) [default: 5000].
+    #[arg(long, env = "ACTIONFLOW_ACTION_CPU_MS_MAX")]
+    pub action_cpu_ms_max: Option<u64>,
     /// V8 heap of one action, in MiB [default: 128].
     #[arg(long, env = "ACTIONFLOW_ACTION_HEAP_MB_MAX")]
     pub action_heap_mb_max: Option<usize>,
@@ -118,7 +122,7 @@ pub struct PoolArgs {
     /// Isolates running async jobs at once [default: 2 per core].
     #[arg(long, env = "ACTIONFLOW_ASYNC_CONCURRENCY_MAX")]
     pub async_concurrency_max: Option<usize>,
-    /// Isolates running test runs and deploy checks at once [default: half the cores].
+    /// Isolates running test runs and deploy checks at once [default: one per core, at least 2].
     #[arg(long, env = "ACTIONFLOW_TEST_CONCURRENCY_MAX")]
     pub test_concurrency_max: Option<usize>,
     /// Test runs and deploy checks waiting or running at once; beyond, 429 [default: 4 per core].
@@ -191,6 +195,7 @@ impl LimitArgs {
     fn apply(self, s: &mut Settings) {
         let execution = &mut s.action_limits.execution;
         set(&mut execution.wall_ms_max, self.action_wall_ms_max);
+        set(&mut execution.cpu_ms_max, self.action_cpu_ms_max);
         set(
             &mut execution.heap_bytes_max,
             self.action_heap_mb_max

@@ -7,6 +7,7 @@ mod caches;
 mod cli;
 mod delivery;
 mod hook;
+mod noisy;
 mod sync;
 
 use std::time::Duration;

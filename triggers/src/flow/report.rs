@@ -37,6 +37,9 @@ pub enum ResultStatus {
     NotRunnable,
     /// The engine failed (packages, secrets, runtime); the action itself may be fine.
     EngineError,
+    /// Not run: the tenant already had as many executions waiting as it may (a flood of its own);
+    /// an HTTP server answers a sync flow ending so with 429.
+    TenantBusy,
 }
 
 impl ResultStatus {
@@ -49,6 +52,7 @@ impl ResultStatus {
                 | ResultStatus::TimedOut
                 | ResultStatus::OutOfMemory
                 | ResultStatus::EngineError
+                | ResultStatus::TenantBusy
         )
     }
 }
@@ -141,15 +145,28 @@ impl ActionResult {
         duration_ms: f64,
         engine: &Error,
     ) -> Self {
-        let mut result = Self::empty(step, Some(version), ResultStatus::EngineError, at);
+        let busy = matches!(
+            engine,
+            Error::Runtime(actionflow_runtime::RuntimeError::TenantBusy(_))
+        );
+        let status = if busy {
+            ResultStatus::TenantBusy
+        } else {
+            ResultStatus::EngineError
+        };
+        let mut result = Self::empty(step, Some(version), status, at);
         result.duration_ms = duration_ms;
         result.ended_at = at + millis(duration_ms);
         // Only this crate's own messages: never a driver's or V8's internals.
-        let message = match engine {
-            Error::Prepare { .. } => engine.to_string(),
-            _ => "the engine failed to run the action".to_owned(),
+        let (name, message) = match engine {
+            Error::Prepare { .. } => ("EngineError", engine.to_string()),
+            Error::Runtime(runtime) if busy => ("TenantBusy", runtime.to_string()),
+            _ => (
+                "EngineError",
+                "the engine failed to run the action".to_owned(),
+            ),
         };
-        result.error = error("EngineError", message);
+        result.error = error(name, message);
         result
     }
 
