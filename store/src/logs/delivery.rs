@@ -126,24 +126,28 @@ impl SqlStore {
         Ok(())
     }
 
+    /// `lease_expires_at = <lease from now>` with the parameter `$n`, and its value.
+    fn lease_set(&self, lease: Duration, param: &str) -> (String, Bind) {
+        if matches!(self.db, crate::db::Db::Postgres(_)) {
+            (
+                format!("lease_expires_at = {}", after_sql(true, param)),
+                Bind::Int(Some(micros(lease))),
+            )
+        } else {
+            (
+                format!("lease_expires_at = {param}"),
+                Bind::Time(Some(after(self.clock(), lease))),
+            )
+        }
+    }
+
     pub(crate) async fn extend_log_lease_impl(
         &self,
         stream: &LogStreamRow,
         worker_id: &str,
         lease: Duration,
     ) -> Result<()> {
-        let pg = matches!(self.db, crate::db::Db::Postgres(_));
-        let (set, bind) = if pg {
-            (
-                format!("lease_expires_at = {}", after_sql(true, "$5")),
-                Bind::Int(Some(micros(lease))),
-            )
-        } else {
-            (
-                "lease_expires_at = $5".to_owned(),
-                Bind::Time(Some(after(self.clock(), lease))),
-            )
-        };
+        let (set, bind) = self.lease_set(lease, "$5");
         self.held_update(stream, worker_id, &set, vec![bind]).await
     }
 
@@ -152,14 +156,12 @@ impl SqlStore {
         stream: &LogStreamRow,
         worker_id: &str,
         to: i64,
+        lease: Duration,
     ) -> Result<()> {
-        self.held_update(
-            stream,
-            worker_id,
-            "in_flight_to = $5",
-            vec![Bind::Int(Some(to))],
-        )
-        .await
+        let (lease_set, lease_bind) = self.lease_set(lease, "$6");
+        let set = format!("in_flight_to = $5, {lease_set}");
+        let binds = vec![Bind::Int(Some(to)), lease_bind];
+        self.held_update(stream, worker_id, &set, binds).await
     }
 
     pub(crate) async fn finish_log_batch_impl(
@@ -168,15 +170,17 @@ impl SqlStore {
         worker_id: &str,
         to: i64,
         delivered: bool,
+        lease: Duration,
     ) -> Result<()> {
+        let (lease_set, lease_bind) = self.lease_set(lease, "$6");
         let success = if delivered {
             ", last_success_at = {now}, consecutive_failures = 0, failing_since = NULL"
         } else {
             ""
         };
-        let set = format!("checkpoint = $5, in_flight_to = NULL{success}");
-        self.held_update(stream, worker_id, &set, vec![Bind::Int(Some(to))])
-            .await
+        let set = format!("checkpoint = $5, in_flight_to = NULL, {lease_set}{success}");
+        let binds = vec![Bind::Int(Some(to)), lease_bind];
+        self.held_update(stream, worker_id, &set, binds).await
     }
 
     pub(crate) async fn fail_log_batch_impl(

@@ -99,7 +99,14 @@ pub trait LogStore: Send + Sync {
     ) -> Result<LogBatch>;
     /// Records that the batch ending at `to` is being sent (a re-send after a crash forms the same
     /// batch).
-    async fn begin_log_batch(&self, stream: &LogStreamRow, worker_id: &str, to: i64) -> Result<()>;
+    /// Both this and `finish_log_batch` push the lease end to `lease` from now.
+    async fn begin_log_batch(
+        &self,
+        stream: &LogStreamRow,
+        worker_id: &str,
+        to: i64,
+        lease: Duration,
+    ) -> Result<()>;
     /// Moves the checkpoint to `to`; with `delivered`, records a success and clears failures.
     async fn finish_log_batch(
         &self,
@@ -107,6 +114,7 @@ pub trait LogStore: Send + Sync {
         worker_id: &str,
         to: i64,
         delivered: bool,
+        lease: Duration,
     ) -> Result<()>;
     /// Records a failed attempt (or suspends) and releases the lease; the checkpoint stays.
     async fn fail_log_batch(
@@ -212,8 +220,15 @@ impl LogStore for SqlStore {
         self.log_batch_impl(tenant_id, after, until, filter, take)
             .await
     }
-    async fn begin_log_batch(&self, stream: &LogStreamRow, worker_id: &str, to: i64) -> Result<()> {
-        self.begin_log_batch_impl(stream, worker_id, to).await
+    async fn begin_log_batch(
+        &self,
+        stream: &LogStreamRow,
+        worker_id: &str,
+        to: i64,
+        lease: Duration,
+    ) -> Result<()> {
+        self.begin_log_batch_impl(stream, worker_id, to, lease)
+            .await
     }
     async fn finish_log_batch(
         &self,
@@ -221,8 +236,9 @@ impl LogStore for SqlStore {
         worker_id: &str,
         to: i64,
         delivered: bool,
+        lease: Duration,
     ) -> Result<()> {
-        self.finish_log_batch_impl(stream, worker_id, to, delivered)
+        self.finish_log_batch_impl(stream, worker_id, to, delivered, lease)
             .await
     }
     async fn fail_log_batch(

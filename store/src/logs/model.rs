@@ -145,6 +145,8 @@ pub struct LogStreamRow {
 /// tenant's head (only events appended from now on).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewLogStream {
+    /// From [`crate::new_id`]: the secrets are sealed with it bound before the row exists.
+    pub id: String,
     pub name: String,
     pub status: String,
     pub config: Value,

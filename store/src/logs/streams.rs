@@ -4,7 +4,7 @@
 use sqlx::types::Json;
 use sqlx::FromRow;
 
-use crate::db::{begin_write, new_id, now, with_pool};
+use crate::db::{begin_write, now, with_pool};
 use crate::error::unique_as_conflict;
 use crate::{
     Error, LogFilter, LogStreamPatch, LogStreamRow, NewLogStream, Result, SealedBytes, SqlStore,
@@ -137,7 +137,7 @@ impl SqlStore {
                 .unwrap_or(0),
             };
             let record = sqlx::query_as(&insert)
-                .bind(new_id())
+                .bind(&new.id)
                 .bind(tenant_id)
                 .bind(&new.name)
                 .bind(&new.status)

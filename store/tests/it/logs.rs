@@ -35,6 +35,7 @@ fn sealed(text: &str) -> SealedBytes {
 
 fn new_stream(name: &str, start_after: Option<i64>) -> NewLogStream {
     NewLogStream {
+        id: actionflow_store::new_id(),
         name: name.to_owned(),
         status: "active".to_owned(),
         config: json!({"sink": {"endpoint": "http://127.0.0.1:9/"}}),
@@ -282,9 +283,11 @@ async fn one_deliverer_per_stream_and_generations_guard_writes(a: Shared, b: Sha
         (2, 2),
         "a full batch ends at its last event"
     );
-    a.begin_log_batch(stream, "w1", batch.end).await.unwrap();
+    a.begin_log_batch(stream, "w1", batch.end, LEASE)
+        .await
+        .unwrap();
     assert!(matches!(
-        b.begin_log_batch(stream, "w2", 3).await,
+        b.begin_log_batch(stream, "w2", 3, LEASE).await,
         Err(Error::Conflict { .. })
     ));
     let lag = a.log_lag(&t, 0, &filter).await.unwrap();
@@ -293,7 +296,7 @@ async fn one_deliverer_per_stream_and_generations_guard_writes(a: Shared, b: Sha
     // A replay while the batch is in flight: the batch's end is refused, the replay stands.
     let replayed = b.replay_log_stream(&t, &s.id, 0).await.unwrap();
     assert_eq!((replayed.generation, replayed.in_flight_to), (1, None));
-    let stale = a.finish_log_batch(stream, "w1", 3, true).await;
+    let stale = a.finish_log_batch(stream, "w1", 3, true, LEASE).await;
     assert!(matches!(stale, Err(Error::Conflict { .. })), "{stale:?}");
     let forward = a.replay_log_stream(&t, &s.id, 2).await;
     assert!(
@@ -314,7 +317,10 @@ async fn failures_back_off_and_suspend(store: Shared) {
         .await
         .unwrap()
         .remove(0);
-    store.begin_log_batch(&stream, "w1", 1).await.unwrap();
+    store
+        .begin_log_batch(&stream, "w1", 1, LEASE)
+        .await
+        .unwrap();
     let failure = DeliveryFailure {
         status: Some(500),
         excerpt: "boom".to_owned(),
@@ -374,7 +380,7 @@ async fn failures_back_off_and_suspend(store: Shared) {
         .remove(0);
     assert_eq!(stream.in_flight_to, None, "resuming forms the batch again");
     store
-        .finish_log_batch(&stream, "w3", 1, true)
+        .finish_log_batch(&stream, "w3", 1, true, LEASE)
         .await
         .unwrap();
     let done = store.get_log_stream(&t, &s.id).await.unwrap();
