@@ -45,10 +45,13 @@ mod dispatch;
 pub mod error;
 mod executions;
 pub mod extract;
+mod log_hooks;
+mod log_streams;
 mod logs;
 mod openapi;
 mod secrets;
 mod settings;
+mod tenant_logs;
 mod tenants;
 mod test_run;
 mod token_cache;
@@ -67,7 +70,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use background::{Background, Dispatchers};
 pub use error::ApiError;
-pub use settings::{ApiLimits, FlowSettings, Settings, StartError, TestPool};
+pub use log_hooks::TenantLogs;
+pub use settings::{ApiLimits, FlowSettings, LogSettings, Settings, StartError, TestPool};
 pub use token_cache::TOKEN_CACHE_TTL;
 
 /// Everything a handler needs, built once at startup.
@@ -81,6 +85,8 @@ pub struct ServerState {
     pub limits: ApiLimits,
     /// Triggers: bindings, dispatch, async workers' dispatcher, live logs.
     pub dispatchers: Dispatchers,
+    /// The tenant log, its streams and the writer of Actionflow's own events.
+    pub logs: TenantLogs,
 }
 
 /// The router's state: cheap to clone.
@@ -151,6 +157,12 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
             dir: settings.npm_cache_dir.display().to_string(),
             error,
         })?;
+    let logs = TenantLogs::new(
+        &store,
+        Arc::new(sealer.clone()),
+        settings.logs.clone(),
+        settings.allow_private_network,
+    );
     let actions = Actions::new(
         store.clone(),
         sealer,
@@ -174,6 +186,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         tokens: token_cache::TokenCache::new(settings.token_cache),
         limits: settings.api_limits.clone(),
         dispatchers,
+        logs,
     });
     Ok((state, admin))
 }
@@ -233,6 +246,8 @@ pub fn app(state: AppState) -> Router {
         .merge(dispatch::router())
         .merge(executions::router())
         .merge(logs::router())
+        .merge(tenant_logs::router())
+        .merge(log_streams::router())
         .split_for_parts();
     let body_bytes_max = state.limits.body_bytes_max;
     router
@@ -246,13 +261,17 @@ pub fn app(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(body_bytes_max))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            log_hooks::audit,
+        ))
         .with_state(state)
 }
 
 /// Serves until Ctrl-C (or SIGTERM), with the async workers running; on shutdown, stops taking
 /// requests, then lets the attempts in flight finish.
 pub async fn run(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    let background = Background::start(&state.dispatchers);
+    let background = Background::start(&state.dispatchers, &state.logs);
     let (stop, mut stopping) = tokio::sync::watch::channel(false);
     let serve = axum::serve(listener, app(state)).with_graceful_shutdown(async move {
         let _ = stopping.wait_for(|stop| *stop).await;

@@ -22,3 +22,4 @@ mod openapi;
 mod secrets;
 mod ses;
 mod tenancy;
+mod tenant_logs;

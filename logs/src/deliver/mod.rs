@@ -25,7 +25,8 @@ use sink::{Envelope, SendFailure};
 pub struct DeliverySettings {
     /// How often the store is asked for due streams when nothing woke the worker.
     pub poll: Duration,
-    /// How long a claimed stream stays ours without a write.
+    /// How long a claimed stream stays ours without a write (each batch begun or ended renews it;
+    /// it must outlast `request_timeout`). A node killed mid-batch holds its streams this long.
     pub lease: Duration,
     /// Streams delivered at once by this node.
     pub streams_max: u32,
@@ -41,7 +42,7 @@ impl Default for DeliverySettings {
     fn default() -> Self {
         DeliverySettings {
             poll: Duration::from_millis(500),
-            lease: Duration::from_secs(30),
+            lease: Duration::from_secs(20),
             streams_max: 16,
             request_timeout: Duration::from_secs(10),
             backoff_base: Duration::from_secs(1),
