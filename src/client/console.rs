@@ -1,4 +1,4 @@
-//! `actionflow logs ACTION [--follow]`: the console output of an action's executions. Without
+//! `actionflow logs action NAME [--follow]`: the console output of an action's executions. Without
 //! `--follow`, the lines of its recent async executions; with it, every new line as executions end
 //! (the server-sent events of `GET /v1/actions/{id}/logs/stream`), until interrupted.
 
@@ -10,9 +10,7 @@ use serde_json::Value;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
-pub struct LogsArgs {
-    #[command(flatten)]
-    connection: Connection,
+pub struct ConsoleArgs {
     /// The action's name (or id with --id).
     action: String,
     #[arg(long)]
@@ -25,15 +23,15 @@ pub struct LogsArgs {
     executions: u32,
 }
 
-pub fn main(args: LogsArgs) -> anyhow::Result<ExitCode> {
-    let client = Client::new(&args.connection)?;
+pub fn main(connection: &Connection, args: ConsoleArgs) -> anyhow::Result<ExitCode> {
+    let client = Client::new(connection)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
         let id = action_id(&client, &args.action, args.id).await?;
         if args.follow {
-            follow(&args.connection, &id).await
+            follow(connection, &id).await
         } else {
             recent(&client, &id, args.executions).await
         }
