@@ -14,9 +14,12 @@
 //! - `auth.rs` — the [`auth::Admin`] and [`auth::Tenant`] extractors; `tenant.require(scope)`;
 //!   `token_cache.rs` — recently checked tenant tokens (short TTL, forgotten when revoked here).
 //! - `background.rs` — the dispatchers over the sync and async runtimes, and the background tasks
-//!   (async worker, retention purge).
+//!   (async worker, log streams' deliverer, the executions' and the tenant log's retention purges).
+//! - `log_hooks.rs` — [`TenantLogs`] (the tenant log domain, and the writer of Actionflow's own
+//!   events: dispatches, deploys, `sapi`/`fapi` management calls).
 //! - one module per resource: `tenants`, `actions`, `deploy`, `versions`, `diff`, `secrets`,
-//!   `test_run`, `triggers`, `bindings`, `binding_revisions`, `dispatch`, `executions`, `logs`.
+//!   `test_run`, `triggers`, `bindings`, `binding_revisions`, `dispatch`, `executions`, `logs`
+//!   (an action's console lines), `tenant_logs` (`/v1/logs`), `log_streams` (`/v1/log-streams`).
 //!
 //! # Adding a resource
 //! 1. Write `server/src/<resource>.rs` with handlers annotated `#[utoipa::path(...)]` (tag, params,
