@@ -55,8 +55,12 @@ enum Command {
     Dispatch(client::triggers::DispatchArgs),
     /// Executions of async dispatches: list, show, retry.
     Executions(client::triggers::ExecutionsArgs),
-    /// An action's console output; --follow prints new lines as executions end.
+    /// An action's console output (`logs action NAME [--follow]`) and the tenant log
+    /// (`logs search Q`, `logs tail [--from LOG_ID] [--follow]`).
     Logs(client::logs::LogsArgs),
+    /// Streams of the tenant log to webhooks: create, ls, show, pause, resume, replay, health,
+    /// rotate, delete.
+    LogStreams(client::log_streams::LogStreamsArgs),
 }
 
 /// A bad input from the user: printed as one line, exit code 2.
@@ -86,6 +90,7 @@ fn main() -> ExitCode {
         Command::Dispatch(a) => client::triggers::dispatch(a),
         Command::Executions(a) => client::triggers::executions(a),
         Command::Logs(a) => client::logs::main(a),
+        Command::LogStreams(a) => client::log_streams::main(a),
     };
     match result {
         Ok(code) => code,

@@ -3,6 +3,8 @@
 //! The store only ever sees ciphertext and nonce; values exist in clear only in a test or execution
 //! request on its way to the runtime.
 
+use actionflow_logs::SecretSlot;
+use actionflow_store::SealedBytes;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
 use rand::RngCore;
@@ -182,6 +184,41 @@ impl Sealer {
     }
 }
 
+/// Log stream secrets (the sink's authorization, the signing keys) are sealed with the same key,
+/// bound to tenant, stream and slot; their associated data never starts like an action secret's or
+/// the canary's, so no sealed value opens as another kind.
+impl actionflow_logs::SecretSeal for Sealer {
+    fn seal(&self, slot: SecretSlot<'_>, clear: &[u8]) -> Option<SealedBytes> {
+        let sealed = self.seal_bytes(clear, &stream_associated_data(slot)).ok()?;
+        Some(SealedBytes {
+            ciphertext: sealed.ciphertext,
+            nonce: sealed.nonce,
+        })
+    }
+
+    fn open(&self, slot: SecretSlot<'_>, sealed: &SealedBytes) -> Option<Vec<u8>> {
+        if sealed.nonce.len() != NONCE_BYTES {
+            return None;
+        }
+        let aad = stream_associated_data(slot);
+        let payload = Payload {
+            msg: &sealed.ciphertext,
+            aad: &aad,
+        };
+        self.cipher
+            .decrypt(Nonce::from_slice(&sealed.nonce), payload)
+            .ok()
+    }
+}
+
+fn stream_associated_data(slot: SecretSlot<'_>) -> Vec<u8> {
+    format!(
+        "actionflow-log-stream-v1\0{}\0{}\0{}",
+        slot.tenant_id, slot.stream_id, slot.name
+    )
+    .into_bytes()
+}
+
 fn parse_key(text: &str, origin: &str) -> Result<[u8; KEY_BYTES], KeyError> {
     let malformed = |reason: String| KeyError::Malformed {
         origin: origin.to_owned(),
@@ -247,6 +284,31 @@ mod tests {
         assert!(Sealer::new([8; 32])
             .open("t1", "a1", "API_KEY", &sealed)
             .is_err());
+    }
+
+    #[test]
+    fn a_stream_secret_opens_only_in_its_own_slot() {
+        use actionflow_logs::SecretSeal;
+        let slot = |tenant_id, stream_id, name| SecretSlot {
+            tenant_id,
+            stream_id,
+            name,
+        };
+        let sealer = Sealer::new([7; 32]);
+        let sealed =
+            SecretSeal::seal(&sealer, slot("t1", "s1", "signing_key"), b"whsec_x").unwrap();
+        let open = |s: SecretSlot<'_>| SecretSeal::open(&sealer, s, &sealed);
+        assert_eq!(open(slot("t1", "s1", "signing_key")).unwrap(), b"whsec_x");
+        assert!(open(slot("t2", "s1", "signing_key")).is_none());
+        assert!(open(slot("t1", "s2", "signing_key")).is_none());
+        assert!(open(slot("t1", "s1", "authorization")).is_none());
+        let other = Sealer::new([8; 32]);
+        assert!(SecretSeal::open(&other, slot("t1", "s1", "signing_key"), &sealed).is_none());
+        let as_action = Sealed {
+            ciphertext: sealed.ciphertext.clone(),
+            nonce: sealed.nonce.clone(),
+        };
+        assert!(sealer.open("t1", "s1", "signing_key", &as_action).is_err());
     }
 
     #[test]

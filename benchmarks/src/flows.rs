@@ -171,7 +171,7 @@ async fn bench_async(
     let (latencies, enqueue_elapsed) =
         crate::http::load(enqueue, 0, args.jobs, args.concurrency).await?;
     let started = Instant::now();
-    let background = Background::start(&state.dispatchers);
+    let background = Background::start(&state.dispatchers, &state.logs);
     let tenant_id = tenant_of(state, token).await?;
     let filter = ExecutionFilter {
         status: Some(ExecutionStatus::Final),

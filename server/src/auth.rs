@@ -26,6 +26,10 @@ pub const SCOPES: &[&str] = &[
     "bindings:write",
     "dispatch",
     "executions:read",
+    "logs:read",
+    "logs:write",
+    "log_streams:read",
+    "log_streams:write",
 ];
 
 /// Reading actions, versions, diffs and secret names.

@@ -1,21 +1,23 @@
 //! The server's side of triggers: the [`Dispatchers`] (over the sync flows' runtime and the async
 //! workers' runtime, with versions made ready by the lifecycle's [`Preparer`]) and the
-//! [`Background`] tasks of `actionflow serve` (async worker, retention purge) with their graceful
-//! stop.
+//! [`Background`] tasks of `actionflow serve` (async worker, executions' retention purge, log
+//! stream delivery, the tenant log's retention purge) with their graceful stop.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use actionflow_actions::Preparer;
+use actionflow_logs::{Deliverer, DeliverySettings};
 use actionflow_runtime::{Limits, Runtime};
 use actionflow_store::SharedStore;
 use actionflow_triggers::{retention, Dispatcher, LogHub, RuntimeExecutor, Worker};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::log_hooks::TenantLogs;
 use crate::settings::FlowSettings;
 
-/// How often finished executions past retention are purged.
+/// How often finished executions and log events past retention are purged.
 const PURGE_INTERVAL: Duration = Duration::from_secs(10 * 60);
 
 /// What a server needs for triggers. Part of `ServerState`.
@@ -56,15 +58,16 @@ impl Dispatchers {
     }
 }
 
-/// The background tasks of a server: workers and the retention purge.
+/// The background tasks of a server: workers, log delivery and the retention purges.
 pub struct Background {
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
 impl Background {
-    /// Starts the async worker (unless `jobs_in_flight_max` is 0) and the retention purge.
-    pub fn start(dispatchers: &Dispatchers) -> Background {
+    /// Starts the async worker (unless `jobs_in_flight_max` is 0), the log streams' deliverer and
+    /// the retention purges.
+    pub fn start(dispatchers: &Dispatchers, logs: &TenantLogs) -> Background {
         let (stop, stopped) = watch::channel(false);
         let mut tasks = Vec::new();
         let settings = &dispatchers.settings;
@@ -75,6 +78,24 @@ impl Background {
         tasks.push(tokio::spawn(retention::purge_loop(
             dispatchers.sync.store().clone(),
             settings.retention,
+            PURGE_INTERVAL,
+            stopped.clone(),
+        )));
+        let delivery = DeliverySettings {
+            suspend_after: logs.settings.suspend_after,
+            allow_private: logs.allow_private,
+            ..DeliverySettings::default()
+        };
+        let store = logs.logs.store();
+        match Deliverer::new(store.clone(), logs.logs.seal(), delivery, logs.logs.wake()) {
+            Ok(deliverer) => tasks.push(tokio::spawn(deliverer.run(stopped.clone()))),
+            Err(error) => {
+                tracing::error!(%error, "log streams: cannot build the HTTP client; delivery is off")
+            }
+        }
+        tasks.push(tokio::spawn(actionflow_logs::writer::purge_loop(
+            store.clone(),
+            logs.settings.retention,
             PURGE_INTERVAL,
             stopped,
         )));

@@ -31,6 +31,17 @@ async fn deploy_action(
     Path(id): Path<String>,
 ) -> ApiResult<(StatusCode, Json<VersionBody>)> {
     tenant.require(ACTIONS_WRITE)?;
-    let version = state.actions.deploy(&tenant.tenant_id, &id).await?;
+    let version = state.actions.deploy(&tenant.tenant_id, &id).await;
+    let outcome = match &version {
+        Ok(version) => Some(Ok(version.number)),
+        Err(error @ actionflow_actions::Error::BuildFailed { .. }) => Some(Err(error.to_string())),
+        // Not found, a deploy already running, the engine's own failures: no deploy happened.
+        Err(_) => None,
+    };
+    if let Some(outcome) = outcome {
+        let outcome = outcome.as_ref().map(|n| *n).map_err(String::as_str);
+        super::log_hooks::deployed(&state, &tenant.tenant_id, &id, outcome);
+    }
+    let version = version?;
     Ok((StatusCode::CREATED, Json(VersionBody::from(version))))
 }

@@ -105,6 +105,7 @@ async fn dispatch(
                 return Err(ApiError::new(Code::TooManyRequests, None, message));
             }
             let mut value = serde_json::to_value(&report).map_err(|e| ApiError::internal(&e))?;
+            super::log_hooks::sync_dispatched(&state, &tenant.tenant_id, &trigger_id, &value);
             let mut take = |key: &str| {
                 value
                     .get_mut(key)
@@ -122,6 +123,8 @@ async fn dispatch(
             Ok(Json(body).into_response())
         }
         Dispatched::Async(inserted) => {
+            let (id, created) = (&inserted.execution.id, inserted.created);
+            super::log_hooks::async_dispatched(&state, &tenant.tenant_id, &trigger_id, id, created);
             let body = AsyncDispatched {
                 execution_id: inserted.execution.id,
                 status: inserted.execution.status.to_string(),

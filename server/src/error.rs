@@ -179,6 +179,18 @@ pub async fn json_errors(response: Response) -> Response {
     ApiError::new(code, None, format!("the request was refused: {reason}")).into_response()
 }
 
+impl From<actionflow_logs::Error> for ApiError {
+    fn from(error: actionflow_logs::Error) -> Self {
+        use actionflow_logs::Error as E;
+        match error {
+            E::Invalid { field, message } => ApiError::new(Code::InvalidValue, field, message),
+            E::Store(actionflow_store::Error::NotFound { what }) => ApiError::not_found("id", what),
+            E::Store(error) => ApiError::from(error),
+            E::Seal(_) => ApiError::internal(&error),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {

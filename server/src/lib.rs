@@ -14,9 +14,12 @@
 //! - `auth.rs` — the [`auth::Admin`] and [`auth::Tenant`] extractors; `tenant.require(scope)`;
 //!   `token_cache.rs` — recently checked tenant tokens (short TTL, forgotten when revoked here).
 //! - `background.rs` — the dispatchers over the sync and async runtimes, and the background tasks
-//!   (async worker, retention purge).
+//!   (async worker, log streams' deliverer, the executions' and the tenant log's retention purges).
+//! - `log_hooks.rs` — [`TenantLogs`] (the tenant log domain, and the writer of Actionflow's own
+//!   events: dispatches, deploys, `sapi`/`fapi` management calls).
 //! - one module per resource: `tenants`, `actions`, `deploy`, `versions`, `diff`, `secrets`,
-//!   `test_run`, `triggers`, `bindings`, `binding_revisions`, `dispatch`, `executions`, `logs`.
+//!   `test_run`, `triggers`, `bindings`, `binding_revisions`, `dispatch`, `executions`, `logs`
+//!   (an action's console lines), `tenant_logs` (`/v1/logs`), `log_streams` (`/v1/log-streams`).
 //!
 //! # Adding a resource
 //! 1. Write `server/src/<resource>.rs` with handlers annotated `#[utoipa::path(...)]` (tag, params,
@@ -46,10 +49,13 @@ pub mod error;
 mod executions;
 pub mod extract;
 mod listener;
+mod log_hooks;
+mod log_streams;
 mod logs;
 mod openapi;
 mod secrets;
 mod settings;
+mod tenant_logs;
 mod tenants;
 mod test_run;
 mod token_cache;
@@ -68,7 +74,8 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use background::{Background, Dispatchers};
 pub use error::ApiError;
-pub use settings::{ApiLimits, FlowSettings, Settings, StartError, TestPool};
+pub use log_hooks::TenantLogs;
+pub use settings::{ApiLimits, FlowSettings, LogSettings, Settings, StartError, TestPool};
 pub use token_cache::TOKEN_CACHE_TTL;
 
 /// Everything a handler needs, built once at startup.
@@ -82,6 +89,8 @@ pub struct ServerState {
     pub limits: ApiLimits,
     /// Triggers: bindings, dispatch, async workers' dispatcher, live logs.
     pub dispatchers: Dispatchers,
+    /// The tenant log, its streams and the writer of Actionflow's own events.
+    pub logs: TenantLogs,
 }
 
 /// The router's state: cheap to clone.
@@ -152,6 +161,12 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
             dir: settings.npm_cache_dir.display().to_string(),
             error,
         })?;
+    let logs = TenantLogs::new(
+        &store,
+        Arc::new(sealer.clone()),
+        settings.logs.clone(),
+        settings.allow_private_network,
+    );
     let actions = Actions::new(
         store.clone(),
         sealer,
@@ -175,6 +190,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         tokens: token_cache::TokenCache::new(settings.token_cache),
         limits: settings.api_limits.clone(),
         dispatchers,
+        logs,
     });
     Ok((state, admin))
 }
@@ -234,6 +250,8 @@ pub fn app(state: AppState) -> Router {
         .merge(dispatch::router())
         .merge(executions::router())
         .merge(logs::router())
+        .merge(tenant_logs::router())
+        .merge(log_streams::router())
         .split_for_parts();
     let body_bytes_max = state.limits.body_bytes_max;
     router
@@ -247,6 +265,10 @@ pub fn app(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(body_bytes_max))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            log_hooks::audit,
+        ))
         .layer(axum::middleware::map_response(error::json_errors))
         .with_state(state)
 }
@@ -254,7 +276,7 @@ pub fn app(state: AppState) -> Router {
 /// Serves until Ctrl-C (or SIGTERM), with the async workers running; on shutdown, stops taking
 /// requests, then lets the attempts in flight finish.
 pub async fn run(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    let background = Background::start(&state.dispatchers);
+    let background = Background::start(&state.dispatchers, &state.logs);
     let (stop, mut stopping) = tokio::sync::watch::channel(false);
     let listener = listener::JsonErrorsListener(listener);
     let serve = axum::serve(listener, app(state)).with_graceful_shutdown(async move {

@@ -81,6 +81,29 @@ impl Default for FlowSettings {
     }
 }
 
+/// Resolved settings of the tenant log and its streams.
+#[derive(Debug, Clone)]
+pub struct LogSettings {
+    /// Events older than this are purged in the background.
+    pub retention: Duration,
+    /// A stream failing this long without a success is suspended.
+    pub suspend_after: Duration,
+}
+
+/// Tenant log events are kept 30 days by default.
+pub const LOG_RETENTION_DEFAULT: Duration = Duration::from_secs(30 * 24 * 3600);
+/// A stream failing for 7 days is suspended by default.
+pub const LOG_STREAM_SUSPEND_AFTER_DEFAULT: Duration = Duration::from_secs(7 * 24 * 3600);
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            retention: LOG_RETENTION_DEFAULT,
+            suspend_after: LOG_STREAM_SUSPEND_AFTER_DEFAULT,
+        }
+    }
+}
+
 /// Everything a server is started with.
 #[derive(Clone)]
 pub struct Settings {
@@ -109,6 +132,8 @@ pub struct Settings {
     /// How long a checked tenant token is trusted (zero: not cached).
     pub token_cache: Duration,
     pub flows: FlowSettings,
+    /// The tenant log: retention, stream suspension.
+    pub logs: LogSettings,
 }
 
 impl Settings {
@@ -133,6 +158,7 @@ impl Settings {
             tests: TestPool::for_cores(cores),
             token_cache: crate::TOKEN_CACHE_TTL,
             flows: FlowSettings::default(),
+            logs: LogSettings::default(),
             data_dir,
         }
     }
@@ -155,6 +181,7 @@ impl std::fmt::Debug for Settings {
             .field("api_limits", &self.api_limits)
             .field("tests", &self.tests)
             .field("flows", &self.flows)
+            .field("logs", &self.logs)
             .finish_non_exhaustive()
     }
 }

@@ -1,152 +1,126 @@
-//! `actionflow logs ACTION [--follow]`: the console output of an action's executions. Without
-//! `--follow`, the lines of its recent async executions; with it, every new line as executions end
-//! (the server-sent events of `GET /v1/actions/{id}/logs/stream`), until interrupted.
+//! `actionflow logs action|search|tail`: an action's console output (`console.rs`), and the tenant
+//! log — searched (`GET /v1/logs?q=`, newest first) or tailed by `log_id` checkpoint
+//! (`GET /v1/logs?from=&take=`), printed one JSON event per line, oldest first.
 
-use super::{Client, Connection};
-use crate::BadInput;
-use anyhow::Context;
+use super::{console, run, Client, Connection};
 use reqwest::Method;
-use serde_json::Value;
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(clap::Args)]
 pub struct LogsArgs {
     #[command(flatten)]
     connection: Connection,
-    /// The action's name (or id with --id).
-    action: String,
-    #[arg(long)]
-    id: bool,
-    /// Keep printing new lines as executions end.
-    #[arg(long, short)]
-    follow: bool,
-    /// Without --follow: how many recent executions to read.
-    #[arg(long, default_value_t = 20)]
-    executions: u32,
+    #[command(subcommand)]
+    command: LogsCommand,
 }
+
+#[derive(clap::Subcommand)]
+enum LogsCommand {
+    /// An action's console output; --follow prints new lines as executions end.
+    Action(console::ConsoleArgs),
+    /// Search the tenant log, newest first: `type:f OR type:fp`, `type:s AND user_id:"auth0|1"`.
+    Search {
+        /// The query (fields: type, user_id, user_name, client_id, connection, ip, strategy);
+        /// empty: every event.
+        #[arg(default_value = "")]
+        q: String,
+        /// 0-based page.
+        #[arg(long, default_value_t = 0)]
+        page: u32,
+        #[arg(long, default_value_t = 50)]
+        per_page: u32,
+    },
+    /// Print the tenant log's events in `log_id` order, one JSON object per line.
+    Tail {
+        /// Start after this `log_id` (0: the oldest kept); default: the newest --take events.
+        #[arg(long)]
+        from: Option<String>,
+        /// Events per request (1–100).
+        #[arg(long, default_value_t = 100)]
+        take: u32,
+        /// Keep printing new events as they are written, until interrupted.
+        #[arg(long, short)]
+        follow: bool,
+    },
+}
+
+/// How often `tail --follow` asks for new events once caught up.
+const FOLLOW_POLL: Duration = Duration::from_secs(1);
 
 pub fn main(args: LogsArgs) -> anyhow::Result<ExitCode> {
-    let client = Client::new(&args.connection)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let id = action_id(&client, &args.action, args.id).await?;
-        if args.follow {
-            follow(&args.connection, &id).await
-        } else {
-            recent(&client, &id, args.executions).await
+    match args.command {
+        LogsCommand::Action(console) => console::main(&args.connection, console),
+        LogsCommand::Search { q, page, per_page } => {
+            let client = Client::new(&args.connection)?;
+            let query = serde_urlencoded::to_string([
+                ("q", q),
+                ("page", page.to_string()),
+                ("per_page", per_page.to_string()),
+            ])?;
+            run(async move {
+                client
+                    .call(Method::GET, &format!("/v1/logs?{query}"), None)
+                    .await
+            })
         }
-    })?;
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn action_id(client: &Client, action: &str, is_id: bool) -> anyhow::Result<String> {
-    if is_id {
-        return Ok(action.to_owned());
+        LogsCommand::Tail { from, take, follow } => {
+            let client = Client::new(&args.connection)?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(tail(&client, from, take, follow))?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
-    let query = serde_urlencoded::to_string([("name", action)])?;
-    let list = client
-        .call(Method::GET, &format!("/v1/actions?{query}"), None)
-        .await?;
-    list["actions"][0]["id"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| BadInput(format!("no action named {action:?}")).into())
 }
 
-fn print_line(line: &Value) {
-    println!(
-        "{} {:<5} {}",
-        line["at"].as_str().unwrap_or("-"),
-        line["level"].as_str().unwrap_or("log"),
-        line["message"].as_str().unwrap_or("")
-    );
-}
-
-/// Lines of the action in its recent executions, oldest first. The list holds summaries (log counts);
-/// the lines come from each execution that has some for the action.
-async fn recent(client: &Client, id: &str, executions: u32) -> anyhow::Result<()> {
-    let query =
-        serde_urlencoded::to_string([("action", id), ("per_page", &executions.to_string())])?;
-    let list = client
-        .call(Method::GET, &format!("/v1/executions?{query}"), None)
-        .await?;
-    let mut items: Vec<&Value> = list["executions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|execution| {
-            execution["results"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|r| r["action_id"] == id && r["log_count"].as_u64().unwrap_or(0) > 0)
-        })
-        .collect();
-    items.reverse();
-    for summary in items {
-        let execution_id = summary["id"].as_str().unwrap_or_default();
-        let execution = client
-            .call(Method::GET, &format!("/v1/executions/{execution_id}"), None)
+async fn tail(
+    client: &Client,
+    from: Option<String>,
+    take: u32,
+    follow: bool,
+) -> anyhow::Result<()> {
+    let mut from = match from {
+        Some(from) => from,
+        None => newest(client, take).await?,
+    };
+    loop {
+        let query =
+            serde_urlencoded::to_string([("from", from.as_str()), ("take", &take.to_string())])?;
+        let page = client
+            .call(Method::GET, &format!("/v1/logs?{query}"), None)
             .await?;
-        for result in execution["results"].as_array().into_iter().flatten() {
-            if result["action_id"] != id {
-                continue;
+        let events = page["logs"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        for event in events {
+            println!("{}", serde_json::to_string(event)?);
+        }
+        if let Some(next) = page["next_from"].as_str() {
+            from = next.to_owned();
+        }
+        if events.is_empty() {
+            if !follow {
+                return Ok(());
             }
-            for line in result["logs"].as_array().into_iter().flatten() {
-                let mut line = line.clone();
-                line["at"] = result["started_at"].clone();
-                print_line(&line);
-            }
+            tokio::time::sleep(FOLLOW_POLL).await;
         }
     }
-    Ok(())
 }
 
-async fn follow(connection: &Connection, id: &str) -> anyhow::Result<()> {
-    let base = connection.url.trim_end_matches('/');
-    let token = connection.token.clone().unwrap_or_default();
-    let mut response = reqwest::Client::new()
-        .get(format!("{base}/v1/actions/{id}/logs/stream"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach the server at {base}"))?;
-    if !response.status().is_success() {
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or_default();
-        let message = body["error"]["message"].as_str().unwrap_or("refused");
-        return Err(BadInput(format!("{} {message}", status.as_u16())).into());
-    }
-    // On stderr, so that stdout holds log lines only; printed once the stream is subscribed.
-    eprintln!("following the logs of action {id} (Ctrl-C to stop)");
-    let mut pending = String::new();
-    while let Some(chunk) = response.chunk().await.context("reading the log stream")? {
-        pending.push_str(&String::from_utf8_lossy(&chunk));
-        // Events end with a blank line; each holds `event:` and `data:` lines.
-        while let Some(end) = pending.find("\n\n") {
-            let event: String = pending.drain(..end + 2).collect();
-            let data = event
-                .lines()
-                .find_map(|l| l.strip_prefix("data:"))
-                .map(str::trim);
-            match (
-                event
-                    .lines()
-                    .find_map(|l| l.strip_prefix("event:"))
-                    .map(str::trim),
-                data,
-            ) {
-                (Some("log"), Some(data)) => {
-                    print_line(&serde_json::from_str(data).unwrap_or_default())
-                }
-                (Some("lagged"), Some(missed)) => {
-                    eprintln!("({missed} lines missed: the stream fell behind)")
-                }
-                _ => {}
-            }
-        }
-    }
-    Ok(())
+/// The checkpoint just before the newest `take` events (search mode is newest first).
+async fn newest(client: &Client, take: u32) -> anyhow::Result<String> {
+    let per_page = take.clamp(1, 100).to_string();
+    let query = serde_urlencoded::to_string([("per_page", per_page.as_str())])?;
+    let page = client
+        .call(Method::GET, &format!("/v1/logs?{query}"), None)
+        .await?;
+    let oldest = page["logs"]
+        .as_array()
+        .and_then(|events| events.last())
+        .and_then(|event| event["log_id"].as_str())
+        .and_then(|id| id.parse::<i64>().ok());
+    Ok(oldest.map_or(0, |id| id - 1).to_string())
 }

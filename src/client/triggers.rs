@@ -1,5 +1,5 @@
 //! `actionflow bindings get|set|insert|remove|revisions|restore`, `actionflow dispatch`,
-//! `actionflow executions list|show|retry` and `actionflow logs ACTION [--follow]`, over the API.
+//! and `actionflow executions list|show|retry`, over the API.
 //! Actions are named by name, or by id with `--id`.
 
 use super::{read_file, run, Client, Connection};

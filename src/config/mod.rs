@@ -6,6 +6,7 @@
 //! are the only places that read the environment.
 
 mod flows;
+mod logs;
 mod secret;
 
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::BadInput;
 pub use flows::{set, FlowArgs};
+pub use logs::LogArgs;
 pub use secret::Secret;
 
 /// `actionflow serve` settings; each also reads `ACTIONFLOW_<NAME>` (a flag wins over the variable)
@@ -26,8 +28,8 @@ pub use secret::Secret;
 #[derive(clap::Args, Deserialize, Serialize, Debug, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ServeConfig {
-    /// A TOML file with any of these settings (snake_case keys; `[flows]`, `[limits]` and
-    /// `[pools]` tables for the grouped ones).
+    /// A TOML file with any of these settings (snake_case keys; `[flows]`, `[limits]`, `[pools]`
+    /// and `[logs]` tables for the grouped ones).
     #[arg(long, env = "ACTIONFLOW_CONFIG")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
@@ -79,6 +81,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     #[serde(default)]
     pub pools: PoolArgs,
+    #[command(flatten)]
+    #[serde(default)]
+    pub logs: LogArgs,
 }
 
 /// Limits on what tenants send and run; in the config file, the `[limits]` table.
@@ -183,6 +188,7 @@ impl ServeConfig {
         self.limits.apply(&mut s);
         self.pools.apply(&mut s);
         self.flows.apply(&mut s.flows);
+        self.logs.apply(&mut s.logs)?;
         Ok(Resolved {
             listen,
             postgres,
@@ -302,7 +308,8 @@ mod tests {
         std::fs::write(
             &file,
             "listen = \"127.0.0.1:9999\"\ndata_dir = \"/srv/af\"\ndeploy_ms_max = 5\n\
-             [flows]\nattempts_max = 3\nflow_ms_max = 100\n[pools]\ntest_waiting_max = 9\n",
+             [flows]\nattempts_max = 3\nflow_ms_max = 100\n[pools]\ntest_waiting_max = 9\n\
+             [logs]\nlog_retention_days = 3\nlog_stream_suspend_after = \"12h\"\n",
         )
         .unwrap();
         let args = ServeConfig {
@@ -311,6 +318,10 @@ mod tests {
             flows: FlowArgs {
                 flow_ms_max: Some(200),
                 ..FlowArgs::default()
+            },
+            logs: LogArgs {
+                log_retention_days: Some(5),
+                ..LogArgs::default()
             },
             ..ServeConfig::default()
         };
@@ -321,6 +332,16 @@ mod tests {
         assert_eq!(settings.flows.dispatch.flow_ms_max, 200, "flag over file");
         assert_eq!(settings.flows.dispatch.attempts_max, 3, "file over default");
         assert_eq!(settings.tests.waiting_max, 9);
+        assert_eq!(
+            settings.logs.retention,
+            Duration::from_secs(5 * 86400),
+            "flag"
+        );
+        assert_eq!(
+            settings.logs.suspend_after,
+            Duration::from_secs(12 * 3600),
+            "file"
+        );
         assert_eq!(
             settings.master_key_file,
             PathBuf::from("/srv/af/master.key")

@@ -1,5 +1,6 @@
 //! `actionflow-store` owns persistence: tenants, API tokens, action drafts and versions, sealed
-//! secrets, trigger bindings with revisions, and executions with the durable job queue, on SQLite
+//! secrets, trigger bindings with revisions, executions with the durable job queue, and the tenant
+//! log with its streams' checkpoints and leases, on SQLite
 //! (embedded default) or PostgreSQL, behind the [`Store`] seam.
 //!
 //! It must not know V8, npm, HTTP or cryptography: secrets arrive already encrypted, token hashes
@@ -19,6 +20,7 @@ mod error;
 mod executions;
 mod finish;
 mod flow_read;
+mod logs;
 pub mod model;
 mod queue;
 mod secrets;
@@ -34,6 +36,7 @@ use async_trait::async_trait;
 
 pub use db::{open, Backend, SqlStore};
 pub use error::{Error, Result};
+pub use logs::*;
 pub use model::flow::{
     AttemptEnd, Binding, BindingRevision, Bindings, Execution, ExecutionFilter, FinishedAttempt,
     Flow, FlowStamp, FlowStep, Inserted, NewExecution, NextAttempt, Outcome,
@@ -56,7 +59,9 @@ pub fn new_id() -> String {
 ///
 /// Timestamps are stored with microsecond precision (finer digits are dropped).
 #[async_trait]
-pub trait Store: TenantStore + ActionStore + SecretStore + BindingStore + ExecutionStore {
+pub trait Store:
+    TenantStore + ActionStore + SecretStore + BindingStore + ExecutionStore + LogStore
+{
     /// Which database is behind this store.
     fn backend(&self) -> Backend;
     /// Closes the connection pools; later calls fail.
@@ -65,7 +70,9 @@ pub trait Store: TenantStore + ActionStore + SecretStore + BindingStore + Execut
 
 /// The traits to import to call store methods.
 pub mod prelude {
-    pub use crate::{ActionStore, BindingStore, ExecutionStore, SecretStore, Store, TenantStore};
+    pub use crate::{
+        ActionStore, BindingStore, ExecutionStore, LogStore, SecretStore, Store, TenantStore,
+    };
 }
 
 /// Tenants and their hashed API tokens.

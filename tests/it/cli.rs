@@ -8,14 +8,14 @@ use serde_json::Value;
 
 use crate::support::{Db, Server, ADMIN_TOKEN};
 
-struct Cli {
-    url: String,
-    token: String,
-    dir: std::path::PathBuf,
+pub(crate) struct Cli {
+    pub url: String,
+    pub token: String,
+    pub dir: std::path::PathBuf,
 }
 
 impl Cli {
-    fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
+    pub fn run(&self, args: &[&str], stdin: Option<&str>) -> Output {
         let mut child = Command::new(env!("CARGO_BIN_EXE_actionflow"))
             .args(args)
             .env("ACTIONFLOW_URL", &self.url)
@@ -33,7 +33,7 @@ impl Cli {
     }
 
     /// Runs a command that must succeed and parses its JSON output.
-    fn json(&self, args: &[&str]) -> Value {
+    pub fn json(&self, args: &[&str]) -> Value {
         let out = self.run(args, None);
         assert!(
             out.status.success(),

@@ -13,6 +13,7 @@ mod crash;
 mod cycle;
 mod deploys;
 mod flows;
+mod log_cli;
 mod master_key;
 /// moto, the SES v2-compatible server of actionflow-ses's tests (one harness for both suites).
 #[allow(dead_code)] // this suite uses only part of it
@@ -22,3 +23,4 @@ mod openapi;
 mod secrets;
 mod ses;
 mod tenancy;
+mod tenant_logs;

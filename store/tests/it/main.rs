@@ -10,6 +10,7 @@ mod builds;
 mod clock;
 mod executions;
 mod finish;
+mod logs;
 mod open;
 mod queue;
 mod secrets;

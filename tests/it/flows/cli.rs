@@ -1,5 +1,5 @@
 //! The CLI commands of flows against a running server: `bindings`, `dispatch`, `executions` and
-//! `logs` (with `--follow`), their JSON output, and exit code 2 with the API's error line.
+//! `logs action` (with `--follow`), their JSON output, and exit code 2 with the API's error line.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Output, Stdio};
@@ -94,7 +94,7 @@ async fn flow_commands(db: Db) {
         // Follow the async action's logs while dispatching to it.
         cli.json(&["bindings", "set", "post-user-registration", "welcome"]);
         let mut follow = follower
-            .command(&["logs", "welcome", "--follow"])
+            .command(&["logs", "action", "welcome", "--follow"])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -126,7 +126,7 @@ async fn flow_commands(db: Db) {
         let retry = cli.run(&["executions", "retry", &id]);
         assert_eq!(retry.status.code(), Some(2));
         assert!(String::from_utf8_lossy(&retry.stderr).contains("409 conflict"));
-        let logs = cli.run(&["logs", "welcome"]);
+        let logs = cli.run(&["logs", "action", "welcome"]);
         assert!(String::from_utf8_lossy(&logs.stdout).contains("welcome u7"));
     })
     .await
