@@ -72,7 +72,9 @@ impl Background {
         let mut tasks = Vec::new();
         let settings = &dispatchers.settings;
         if settings.worker.jobs_in_flight_max > 0 {
-            let worker = Worker::new(dispatchers.queued.clone(), settings.worker.clone());
+            let outcomes = Arc::new(crate::log_hooks::AsyncOutcomes(logs.writer()));
+            let worker = Worker::new(dispatchers.queued.clone(), settings.worker.clone())
+                .with_observer(outcomes);
             tasks.push(tokio::spawn(worker.run(stopped.clone())));
         }
         tasks.push(tokio::spawn(retention::purge_loop(

@@ -11,7 +11,9 @@ use std::sync::Arc;
 use super::AppState;
 use crate::settings::LogSettings;
 use actionflow_logs::{LogWriter, Logs, SecretSeal};
-use actionflow_store::{NewLogEvent, SharedStore};
+use actionflow_store::{
+    AttemptEnd, Execution, FinishedAttempt, NewLogEvent, NextAttempt, Outcome, SharedStore,
+};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
@@ -108,6 +110,43 @@ pub fn async_dispatched(
     state
         .logs
         .record(tenant_id, event("af_dispatch", 1, description, details));
+}
+
+/// The async worker's attempts, each recorded as the dispatch's outcome: `af_dispatch` when the
+/// execution ended `final`, `af_dispatch_failed` otherwise (with whether it will be retried).
+pub struct AsyncOutcomes(pub LogWriter);
+
+impl actionflow_triggers::AttemptObserver for AsyncOutcomes {
+    fn recorded(&self, job: &Execution, finished: &FinishedAttempt) {
+        let (status, retried) = match &finished.end {
+            AttemptEnd::Complete(outcome) => {
+                let status = match outcome {
+                    Outcome::Final => "final",
+                    Outcome::Partial => "partial",
+                    Outcome::Failed => "failed",
+                };
+                (status.to_owned(), false)
+            }
+            AttemptEnd::Fail { next, .. } => {
+                ("failed".to_owned(), matches!(next, NextAttempt::After(_)))
+            }
+        };
+        let (code, level) = if status == "final" {
+            ("af_dispatch", 1)
+        } else {
+            ("af_dispatch_failed", 3)
+        };
+        let results = Value::Array(finished.results.clone());
+        let details = json!({"trigger_id": job.trigger_id, "mode": "async",
+            "execution_id": job.id, "attempt": finished.attempt, "status": status,
+            "retried": retried, "actions": outcomes(&results)});
+        let description = format!(
+            "{} execution {} attempt {}: {status}",
+            job.trigger_id, job.id, finished.attempt
+        );
+        self.0
+            .record(&job.tenant_id, event(code, level, description, details));
+    }
 }
 
 /// A deploy ended: a version, or build errors.

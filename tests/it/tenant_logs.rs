@@ -276,3 +276,68 @@ on_both_backends!(
     ingest_read_search_and_streams,
     kill_9_during_delivery_loses_nothing
 );
+
+/// Actionflow writes its own events: an async dispatch's outcome, attempt by attempt, with each
+/// action's status, once the worker recorded it.
+async fn async_outcomes_are_in_the_tenant_log(db: Db) {
+    let server = Server::in_process(&db, |s| {
+        s.flows.dispatch.attempts_max = 1;
+        s.flows.worker.poll_interval = Duration::from_millis(50);
+    })
+    .await;
+    let mut scopes = vec!["actions:write", "bindings:write", "dispatch"];
+    scopes.extend_from_slice(SCOPES);
+    let (_, api) = server.tenant("acme", &scopes).await;
+    let code = "exports.onExecutePostUserRegistration = async (event) => { if (event.user.user_id === 'bad') throw new Error('no'); };";
+    let (_, action) = api
+        .post("/v1/actions", json!({"name": "welcome", "supported_triggers": [{"id": "post-user-registration"}], "code": code}))
+        .await;
+    let id = action["id"].as_str().unwrap();
+    let (status, _) = api
+        .post(&format!("/v1/actions/{id}/deploy"), json!({}))
+        .await;
+    assert_eq!(status, 201);
+    let bindings = json!({"bindings": [{"ref": {"type": "action_id", "value": id}}]});
+    let (status, _) = api
+        .patch("/v1/triggers/post-user-registration/bindings", bindings)
+        .await;
+    assert_eq!(status, 200);
+    let mut executions = HashMap::new();
+    for user in ["good", "bad"] {
+        let event = json!({"event": {"id": user, "user": {"user_id": user}}});
+        let (status, body) = api
+            .post("/v1/triggers/post-user-registration/dispatch", event)
+            .await;
+        assert_eq!(status, 202, "{body}");
+        executions.insert(user, body["execution_id"].as_str().unwrap().to_owned());
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, found) = api
+            .get("/v1/logs?q=type:af_dispatch%20OR%20type:af_dispatch_failed&per_page=50")
+            .await;
+        let events = found["logs"].as_array().cloned().unwrap_or_default();
+        let outcome = |execution: &str| {
+            events.iter().find(|e| {
+                e["details"]["execution_id"] == execution && e["details"]["attempt"].is_number()
+            })
+        };
+        if let (Some(good), Some(bad)) = (outcome(&executions["good"]), outcome(&executions["bad"]))
+        {
+            assert_eq!(good["type"], "af_dispatch", "{good}");
+            assert_eq!(good["details"]["status"], "final", "{good}");
+            assert_eq!(
+                good["details"]["actions"][0]["status"], "completed",
+                "{good}"
+            );
+            assert_eq!(bad["type"], "af_dispatch_failed", "{bad}");
+            assert_eq!(bad["details"]["actions"][0]["status"], "threw", "{bad}");
+            assert_eq!(bad["details"]["retried"], false, "{bad}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no async outcomes: {found}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+on_both_backends!(async_outcomes_are_in_the_tenant_log);

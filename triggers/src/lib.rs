@@ -42,4 +42,4 @@ pub use flow::{
 pub use idempotency::{KeySource, IDEMPOTENCY_KEY_CHARS_MAX};
 pub use logs::{LiveLog, LogHub, LIVE_LINES_BUFFERED_MAX};
 pub use worker::backoff::Backoff;
-pub use worker::{Worker, WorkerSettings};
+pub use worker::{AttemptObserver, Worker, WorkerSettings};

@@ -64,12 +64,19 @@ impl Default for WorkerSettings {
     }
 }
 
+/// Told of every attempt a worker recorded (the embedder's tenant log): called after the store
+/// took the record, on the worker's task, so it must not wait.
+pub trait AttemptObserver: Send + Sync {
+    fn recorded(&self, job: &Execution, finished: &FinishedAttempt);
+}
+
 /// One worker loop over the store's queue.
 #[derive(Clone)]
 pub struct Worker {
     dispatcher: Dispatcher,
     settings: Arc<WorkerSettings>,
     versions: Arc<VersionCache>,
+    observer: Option<Arc<dyn AttemptObserver>>,
 }
 
 impl Worker {
@@ -78,7 +85,14 @@ impl Worker {
             dispatcher,
             settings: Arc::new(settings),
             versions: Arc::new(VersionCache::default()),
+            observer: None,
         }
+    }
+
+    /// Tells `observer` of every attempt this worker records.
+    pub fn with_observer(mut self, observer: Arc<dyn AttemptObserver>) -> Self {
+        self.observer = Some(observer);
+        self
     }
 
     /// Runs until `shutdown` becomes `true` (or its sender is dropped), then stops claiming and
@@ -180,8 +194,13 @@ impl Worker {
             }
             Err(error) => self.engine_failure(&job, &error),
         };
+        let observed = self.observer.as_ref().map(|o| (o, finished.clone()));
         match recorder.record(finished).await {
-            Ok(true) => {}
+            Ok(true) => {
+                if let Some((observer, finished)) = observed {
+                    observer.recorded(&job, &finished);
+                }
+            }
             // Another worker took the job over after our lease expired; its record stands.
             Ok(false) => tracing::warn!(execution_id = %job.id, "lease lost: attempt not recorded"),
             Err(error) => tracing::warn!(%error, execution_id = %job.id, "attempt not recorded"),
