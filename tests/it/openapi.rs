@@ -81,6 +81,14 @@ async fn openapi_document(db: Db) {
     );
     let secret = &schemas["SecretInput"]["properties"]["name"];
     assert!(secret["pattern"].is_string(), "{secret}");
+    // Each trigger's dispatch documents the event fields the server requires.
+    let login = &doc["paths"]["/v1/triggers/post-login/dispatch"]["post"];
+    let body = &login["requestBody"]["content"]["application/json"]["schema"];
+    assert_eq!(
+        body["properties"]["event"]["required"],
+        serde_json::json!(["user", "client"])
+    );
+    assert!(login["security"].is_array(), "{login}");
 }
 
 /// Whether a property's schema admits `null` (OpenAPI 3.0 `nullable`, 3.1 type lists or `oneOf`).
