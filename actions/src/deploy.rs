@@ -132,6 +132,7 @@ impl Actions {
                 build_error(format!("dependencies: {message}")),
             )
         })?;
+        let limits = self.execution_limits(&action.tenant_id).await;
         for trigger_id in &action.supported_triggers {
             let request = ExecutionRequest {
                 tenant: action.tenant_id.clone(),
@@ -142,7 +143,7 @@ impl Actions {
                 trigger_id: trigger_id.clone(),
                 event: Event::empty(),
                 secrets: Secrets::default(),
-                limits: self.limits().execution.clone(),
+                limits: limits.clone(),
             };
             let outcome = self.inner.tests.check(request).await.map_err(|error| {
                 tracing::error!(%error, action_id = %action.id, "the runtime failed a build check");

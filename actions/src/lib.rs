@@ -92,6 +92,8 @@ struct Inner {
     tests: Runtime,
     test_places: Arc<places::TestPlaces>,
     limits: ActionLimits,
+    /// Tenants' own execution limits over `limits.execution`.
+    tenant_limits: Arc<actionflow_triggers::TenantLimits>,
 }
 
 impl Actions {
@@ -104,6 +106,7 @@ impl Actions {
         tests: Runtime,
         tests_waiting_max: usize,
         limits: ActionLimits,
+        tenant_limits: Arc<actionflow_triggers::TenantLimits>,
     ) -> Actions {
         let preparer = Arc::new(Preparer::new(store.clone(), sealer, Arc::new(packages)));
         Actions {
@@ -113,6 +116,7 @@ impl Actions {
                 tests,
                 test_places: places::TestPlaces::new(tests_waiting_max),
                 limits,
+                tenant_limits,
             }),
         }
     }
@@ -128,5 +132,12 @@ impl Actions {
 
     pub fn store(&self) -> &SharedStore {
         &self.inner.store
+    }
+
+    /// The limits one of `tenant_id`'s test runs or deploy checks runs under.
+    async fn execution_limits(&self, tenant_id: &str) -> Limits {
+        let mut limits = self.limits().execution.clone();
+        self.inner.tenant_limits.apply(tenant_id, &mut limits).await;
+        limits
     }
 }

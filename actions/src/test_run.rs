@@ -73,6 +73,7 @@ impl Actions {
         for s in run.secrets {
             secrets.0.insert(s.name, s.value);
         }
+        let limits = self.execution_limits(tenant_id).await;
         let request = ExecutionRequest {
             tenant: tenant_id.to_owned(),
             action: action_id.to_owned(),
@@ -82,7 +83,7 @@ impl Actions {
             trigger_id: trigger_id.clone(),
             event: run.event,
             secrets,
-            limits: self.limits().execution.clone(),
+            limits,
         };
         let values: Vec<String> = request
             .secrets

@@ -10,7 +10,7 @@ use actionflow_actions::Preparer;
 use actionflow_logs::{Deliverer, DeliverySettings};
 use actionflow_runtime::{Limits, Runtime};
 use actionflow_store::SharedStore;
-use actionflow_triggers::{retention, Dispatcher, LogHub, RuntimeExecutor, Worker};
+use actionflow_triggers::{retention, Dispatcher, LogHub, RuntimeExecutor, TenantLimits, Worker};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -36,19 +36,22 @@ impl Dispatchers {
     pub fn new(
         store: SharedStore,
         preparer: Arc<Preparer>,
+        tenant_limits: Arc<TenantLimits>,
         limits: Limits,
         sync_runtime: Runtime,
         async_runtime: Runtime,
         settings: FlowSettings,
     ) -> Dispatchers {
-        let executor = RuntimeExecutor::new(sync_runtime, preparer.clone(), limits.clone());
+        let executor = RuntimeExecutor::new(sync_runtime, preparer.clone(), limits.clone())
+            .with_tenant_limits(tenant_limits.clone());
         let sync = Dispatcher::new(
             store,
             Arc::new(executor),
             LogHub::default(),
             settings.dispatch.clone(),
         );
-        let async_executor = RuntimeExecutor::new(async_runtime, preparer, limits);
+        let async_executor =
+            RuntimeExecutor::new(async_runtime, preparer, limits).with_tenant_limits(tenant_limits);
         let queued = sync.with_executor(Arc::new(async_executor));
         Dispatchers {
             sync,

@@ -65,6 +65,7 @@ mod versions;
 use actionflow_actions::{master_key, Actions, Packages};
 use actionflow_runtime::{PoolConfig, Runtime};
 use actionflow_store::SharedStore;
+use actionflow_triggers::{TenantLimits, TENANT_LIMITS_TTL};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use std::os::unix::fs::DirBuilderExt;
@@ -91,6 +92,8 @@ pub struct ServerState {
     pub dispatchers: Dispatchers,
     /// The tenant log, its streams and the writer of Actionflow's own events.
     pub logs: TenantLogs,
+    /// Tenants' own execution limits, as executions read them (forgotten here when changed).
+    pub tenant_limits: Arc<TenantLimits>,
 }
 
 /// The router's state: cheap to clone.
@@ -167,6 +170,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         settings.logs.clone(),
         settings.allow_private_network,
     );
+    let tenant_limits = TenantLimits::new(store.clone(), TENANT_LIMITS_TTL);
     let actions = Actions::new(
         store.clone(),
         sealer,
@@ -174,10 +178,12 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         tests,
         settings.tests.waiting_max,
         settings.action_limits.clone(),
+        tenant_limits.clone(),
     );
     let dispatchers = Dispatchers::new(
         store.clone(),
         actions.preparer(),
+        tenant_limits.clone(),
         settings.action_limits.execution.clone(),
         sync_runtime,
         async_runtime,
@@ -191,6 +197,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         limits: settings.api_limits.clone(),
         dispatchers,
         logs,
+        tenant_limits,
     });
     Ok((state, admin))
 }

@@ -19,6 +19,7 @@ use utoipa_axum::routes;
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(create_tenant, list_tenants))
+        .routes(routes!(patch_tenant))
         .routes(routes!(create_token, list_tokens))
         .routes(routes!(revoke_token))
 }
@@ -36,6 +37,8 @@ pub struct TenantBody {
     pub id: String,
     pub name: String,
     pub created_at: DateTime<Utc>,
+    /// The tenant's own CPU limit per execution, in milliseconds; `null`: the server's default.
+    pub cpu_ms_max: Option<i64>,
 }
 
 impl From<Tenant> for TenantBody {
@@ -44,8 +47,50 @@ impl From<Tenant> for TenantBody {
             id: t.id,
             name: t.name,
             created_at: t.created_at,
+            cpu_ms_max: t.cpu_ms_max,
         }
     }
+}
+
+/// A tenant's own limits.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchTenant {
+    /// CPU time one execution of this tenant's actions may use, in milliseconds (at least 1, at
+    /// most the server's wall-clock limit); `null` or absent: the server's default.
+    #[schema(minimum = 1)]
+    pub cpu_ms_max: Option<u64>,
+}
+
+/// Set a tenant's own limits (admin): its executions, test runs and deploy checks run under them
+/// (at once on this node, within 5 s on others).
+#[utoipa::path(patch, path = "/v1/tenants/{tenant_id}", tag = "tenants",
+    params(("tenant_id" = String, Path)), request_body = PatchTenant,
+    responses((status = 200, body = TenantBody), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = [])))]
+async fn patch_tenant(
+    _: Admin,
+    State(state): State<AppState>,
+    Path(tenant_id): Path<String>,
+    JsonBody(body): JsonBody<PatchTenant>,
+) -> ApiResult<Json<TenantBody>> {
+    let wall_ms_max = state.actions.limits().execution.wall_ms_max;
+    let cpu_ms_max = match body.cpu_ms_max {
+        None => None,
+        Some(ms) if ms == 0 || ms > wall_ms_max => {
+            let message =
+                format!("cpu_ms_max must be between 1 and {wall_ms_max} (the wall-clock limit)");
+            return Err(ApiError::invalid("cpu_ms_max", message));
+        }
+        Some(ms) => Some(i64::try_from(ms).unwrap_or(i64::MAX)),
+    };
+    let tenant = state
+        .store
+        .set_tenant_cpu_ms_max(&tenant_id, cpu_ms_max)
+        .await
+        .map_err(|e| ApiError::from(e).field("tenant_id"))?;
+    state.tenant_limits.forget(&tenant_id);
+    Ok(Json(tenant.into()))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -81,6 +81,12 @@ pub trait TenantStore: Send + Sync {
     /// `Conflict` when the name is taken.
     async fn create_tenant(&self, name: &str) -> Result<Tenant>;
     async fn get_tenant(&self, tenant_id: &str) -> Result<Tenant>;
+    /// Sets (or, with `None`, clears) the tenant's own CPU limit; `NotFound` for an unknown tenant.
+    async fn set_tenant_cpu_ms_max(
+        &self,
+        tenant_id: &str,
+        cpu_ms_max: Option<i64>,
+    ) -> Result<Tenant>;
     async fn list_tenants(&self, page: Page) -> Result<Paged<Tenant>>;
     /// `NotFound` when the tenant does not exist; `Conflict` when the hash is already stored.
     async fn create_token(

@@ -16,6 +16,7 @@ impl TenantStore for SqlStore {
             id: new_id(),
             name: name.to_owned(),
             created_at: now(),
+            cpu_ms_max: None,
         };
         with_pool!(self.db, write, |pool, _pg| {
             sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)")
@@ -31,10 +32,30 @@ impl TenantStore for SqlStore {
 
     async fn get_tenant(&self, tenant_id: &str) -> Result<Tenant> {
         with_pool!(self.db, read, |pool, _pg| {
-            sqlx::query_as::<_, Tenant>("SELECT id, name, created_at FROM tenants WHERE id = $1")
-                .bind(tenant_id)
-                .fetch_optional(pool)
-                .await?
+            sqlx::query_as::<_, Tenant>(
+                "SELECT id, name, created_at, cpu_ms_max FROM tenants WHERE id = $1",
+            )
+            .bind(tenant_id)
+            .fetch_optional(pool)
+            .await?
+        })
+        .ok_or(Error::not_found("tenant"))
+    }
+
+    async fn set_tenant_cpu_ms_max(
+        &self,
+        tenant_id: &str,
+        cpu_ms_max: Option<i64>,
+    ) -> Result<Tenant> {
+        with_pool!(self.db, write, |pool, _pg| {
+            sqlx::query_as::<_, Tenant>(
+                "UPDATE tenants SET cpu_ms_max = $2 WHERE id = $1 \
+                 RETURNING id, name, created_at, cpu_ms_max",
+            )
+            .bind(tenant_id)
+            .bind(cpu_ms_max)
+            .fetch_optional(pool)
+            .await?
         })
         .ok_or(Error::not_found("tenant"))
     }
@@ -42,7 +63,7 @@ impl TenantStore for SqlStore {
     async fn list_tenants(&self, page: Page) -> Result<Paged<Tenant>> {
         let (items, total) = with_pool!(self.db, read, |pool, _pg| {
             let items = sqlx::query_as::<_, Tenant>(
-                "SELECT id, name, created_at FROM tenants ORDER BY created_at, id LIMIT $1 OFFSET $2",
+                "SELECT id, name, created_at, cpu_ms_max FROM tenants ORDER BY created_at, id LIMIT $1 OFFSET $2",
             )
             .bind(page.limit())
             .bind(page.offset())

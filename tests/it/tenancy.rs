@@ -323,3 +323,53 @@ async fn a_test_run_flood_is_refused_for_its_tenant_only(db: Db) {
 }
 
 on_both_backends!(a_test_run_flood_is_refused_for_its_tenant_only);
+
+/// The admin gives a tenant its own CPU limit: that tenant's loops stop at it, another tenant's
+/// executions keep the server's default.
+async fn a_tenant_has_its_own_cpu_limit(db: Db) {
+    let server = Server::in_process(&db, |_| {}).await;
+    let admin = server.admin();
+    let scopes = ["actions:read", "actions:write"];
+    let (strict_id, strict) = server.tenant("strict", &scopes).await;
+    let (_, relaxed) = server.tenant("relaxed", &scopes).await;
+    let refused = admin
+        .patch(
+            &format!("/v1/tenants/{strict_id}"),
+            json!({"cpu_ms_max": 0}),
+        )
+        .await;
+    assert_error(&refused, 422, "invalid_value", "cpu_ms_max");
+    let unknown = admin
+        .patch("/v1/tenants/nope", json!({"cpu_ms_max": 100}))
+        .await;
+    assert_error(&unknown, 404, "not_found", "tenant_id");
+    let (status, tenant) = admin
+        .patch(
+            &format!("/v1/tenants/{strict_id}"),
+            json!({"cpu_ms_max": 100}),
+        )
+        .await;
+    assert_eq!(
+        (status, tenant["cpu_ms_max"].as_i64()),
+        (200, Some(100)),
+        "{tenant}"
+    );
+
+    // 400 ms of computing: over the strict tenant's 100 ms, under the default 5 s.
+    let busy = "exports.onExecutePostLogin = async () => { const end = Date.now() + 400; while (Date.now() < end) {} };";
+    let run = |api: Api| async move {
+        let body =
+            json!({"name": "busy", "supported_triggers": [{"id": "post-login"}], "code": busy});
+        let (_, action) = api.post("/v1/actions", body).await;
+        let path = format!("/v1/actions/{}/test", action["id"].as_str().unwrap());
+        api.post(&path, json!({})).await
+    };
+    let (status, strict_run) = run(strict).await;
+    assert_eq!(status, 200, "{strict_run}");
+    assert_eq!(strict_run["status"], "cpu_limit", "{strict_run}");
+    let (status, relaxed_run) = run(relaxed).await;
+    assert_eq!(status, 200, "{relaxed_run}");
+    assert_eq!(relaxed_run["status"], "completed", "{relaxed_run}");
+}
+
+on_both_backends!(a_tenant_has_its_own_cpu_limit);

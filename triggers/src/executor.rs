@@ -67,6 +67,7 @@ pub struct RuntimeExecutor {
     runtime: Runtime,
     resources: Arc<dyn VersionResources>,
     limits: Limits,
+    tenant_limits: Option<Arc<crate::TenantLimits>>,
 }
 
 impl RuntimeExecutor {
@@ -76,7 +77,14 @@ impl RuntimeExecutor {
             runtime,
             resources,
             limits,
+            tenant_limits: None,
         }
+    }
+
+    /// Tenants' own limits (see [`crate::TenantLimits`]) over `limits`.
+    pub fn with_tenant_limits(mut self, tenant_limits: Arc<crate::TenantLimits>) -> Self {
+        self.tenant_limits = Some(tenant_limits);
+        self
     }
 }
 
@@ -88,6 +96,9 @@ impl Executor for RuntimeExecutor {
             .prepare(&call.tenant_id, &call.version)
             .await?;
         let mut limits = self.limits.clone();
+        if let Some(tenant_limits) = &self.tenant_limits {
+            tenant_limits.apply(&call.tenant_id, &mut limits).await;
+        }
         limits.wall_ms_max = limits.wall_ms_max.min(call.wall_ms_max);
         let request = ExecutionRequest {
             tenant: call.tenant_id,

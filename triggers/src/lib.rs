@@ -22,6 +22,7 @@ pub mod flow_cache;
 mod idempotency;
 mod logs;
 pub mod retention;
+mod tenant_limits;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 pub mod worker;
@@ -41,5 +42,6 @@ pub use flow::{
 };
 pub use idempotency::{KeySource, IDEMPOTENCY_KEY_CHARS_MAX};
 pub use logs::{LiveLog, LogHub, LIVE_LINES_BUFFERED_MAX};
+pub use tenant_limits::{TenantLimits, TENANT_LIMITS_TTL};
 pub use worker::backoff::Backoff;
 pub use worker::{AttemptObserver, Worker, WorkerSettings};

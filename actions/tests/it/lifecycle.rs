@@ -7,7 +7,7 @@ use actionflow_actions::{
 };
 use actionflow_registry::DiscoveryInputs;
 use actionflow_runtime::{Event, PoolConfig, Runtime};
-use actionflow_triggers::VersionResources;
+use actionflow_triggers::{TenantLimits, VersionResources, TENANT_LIMITS_TTL};
 
 const GOOD: &str = "exports.onExecutePostLogin = async (event, api) => {
   console.log('key is ' + event.secrets.API_KEY);
@@ -24,6 +24,7 @@ async fn lifecycle() -> (Actions, String, tempfile::TempDir) {
     };
     let packages = Packages::open(&dir.path().join("npm"), discovery).unwrap();
     let runtime = Runtime::new(PoolConfig::default()).unwrap();
+    let limits = TenantLimits::new(store.clone(), TENANT_LIMITS_TTL);
     let actions = Actions::new(
         store,
         Sealer::new([3; 32]),
@@ -31,6 +32,7 @@ async fn lifecycle() -> (Actions, String, tempfile::TempDir) {
         runtime,
         4,
         ActionLimits::default(),
+        limits,
     );
     (actions, tenant, dir)
 }

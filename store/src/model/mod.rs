@@ -19,6 +19,8 @@ pub struct Tenant {
     pub id: String,
     pub name: String,
     pub created_at: Timestamp,
+    /// The tenant's own CPU limit per execution, in milliseconds; `None`: the server's default.
+    pub cpu_ms_max: Option<i64>,
 }
 
 /// A tenant API token. The store only ever sees the hash of the token.
