@@ -4,6 +4,7 @@
 //! too large) — with an empty body. [`JsonErrors`] recognizes such an answer (one of those statuses
 //! with `content-length: 0`, which the router never sends: its errors carry a JSON body) in what
 //! hyper writes and sends `{"error": {code, message, field}}` instead, then closes, as hyper would.
+//! Every other write goes through untouched, vectored ones included: answers cost nothing more.
 
 use std::io::{self, IoSlice};
 use std::pin::Pin;
@@ -123,13 +124,14 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
         Poll::Ready(Ok(0))
     }
 
-    /// hyper then writes each answer's head in one buffer, which is what [`rewrite`] reads.
     fn is_write_vectored(&self) -> bool {
-        false
+        self.inner.is_write_vectored()
     }
 
+    /// hyper writes an answer's head as one slice (its body, if any, in the next ones): a head
+    /// [`rewrite`] recognizes is replaced as in `poll_write`; everything else goes through as it is.
     fn poll_write_vectored(
-        self: Pin<&mut Self>,
+        mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<io::Result<usize>> {
@@ -137,7 +139,10 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for JsonErrors<S> {
             .iter()
             .find(|b| !b.is_empty())
             .map_or(&[][..], |b| &**b);
-        self.poll_write(cx, first)
+        if self.replacing.is_some() || rewrite(first).is_some() {
+            return self.poll_write(cx, first);
+        }
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
