@@ -199,14 +199,11 @@ impl ExecutionQuery {
     }
 
     fn page(&self, per_page_max: u32) -> ApiResult<Page> {
-        let per_page = self.per_page.unwrap_or(50);
-        if per_page == 0 || per_page > per_page_max {
-            return Err(ApiError::invalid(
-                "per_page",
-                format!("per_page must be between 1 and {per_page_max}"),
-            ));
-        }
-        Ok(Page::new(self.page.unwrap_or(0), per_page))
+        let page = super::tenants::PageQuery {
+            page: self.page,
+            per_page: self.per_page,
+        };
+        page.page(per_page_max)
     }
 }
 
