@@ -194,15 +194,16 @@ impl Worker {
             }
             Err(error) => self.engine_failure(&job, &error),
         };
-        let observed = self.observer.as_ref().map(|o| (o, finished.clone()));
         match recorder.record(finished).await {
-            Ok(true) => {
-                if let Some((observer, finished)) = observed {
+            Ok((true, finished)) => {
+                if let Some(observer) = &self.observer {
                     observer.recorded(&job, &finished);
                 }
             }
             // Another worker took the job over after our lease expired; its record stands.
-            Ok(false) => tracing::warn!(execution_id = %job.id, "lease lost: attempt not recorded"),
+            Ok((false, _)) => {
+                tracing::warn!(execution_id = %job.id, "lease lost: attempt not recorded")
+            }
             Err(error) => tracing::warn!(%error, execution_id = %job.id, "attempt not recorded"),
         }
     }

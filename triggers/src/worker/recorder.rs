@@ -13,7 +13,8 @@ use crate::Error;
 /// Attempts' ends written in one transaction at most.
 pub const FINISHED_PER_BATCH_MAX: usize = 256;
 
-type Ack = oneshot::Sender<Result<bool, String>>;
+/// How the batch holding an attempt went, with the attempt handed back (for observers, no copy).
+type Ack = oneshot::Sender<(Result<bool, String>, FinishedAttempt)>;
 
 /// A handle to the recording task; cheap to clone. The task ends when every handle is dropped.
 #[derive(Clone)]
@@ -28,8 +29,9 @@ impl Recorder {
         (Recorder { sender }, task)
     }
 
-    /// Records one attempt's end; `Ok(false)` when its lease was lost meanwhile.
-    pub async fn record(&self, attempt: FinishedAttempt) -> Result<bool, Error> {
+    /// Records one attempt's end; `false` when its lease was lost meanwhile. The attempt comes
+    /// back with the answer.
+    pub async fn record(&self, attempt: FinishedAttempt) -> Result<(bool, FinishedAttempt), Error> {
         let (ack, answer) = oneshot::channel();
         let gone = || Error::Prepare {
             action_id: String::new(),
@@ -37,10 +39,10 @@ impl Recorder {
         };
         self.sender.send((attempt, ack)).map_err(|_| gone())?;
         match answer.await.map_err(|_| gone())? {
-            Ok(recorded) => Ok(recorded),
-            Err(message) => {
+            (Ok(recorded), attempt) => Ok((recorded, attempt)),
+            (Err(message), attempt) => {
                 tracing::warn!(%message, "recording a batch of attempts failed");
-                Ok(false)
+                Ok((false, attempt))
             }
         }
     }
@@ -62,27 +64,27 @@ async fn run(
         let (attempts, acks): (Vec<FinishedAttempt>, Vec<Ack>) = batch.into_iter().unzip();
         match store.finish_attempts(&worker_id, &attempts).await {
             Ok(recorded) => {
-                for (ack, recorded) in acks.into_iter().zip(recorded) {
-                    let _ = ack.send(Ok(recorded));
+                for ((ack, recorded), attempt) in acks.into_iter().zip(recorded).zip(attempts) {
+                    let _ = ack.send((Ok(recorded), attempt));
                 }
             }
             // One unstorable result must not take the batch down with it: record them one by one.
             Err(_) if attempts.len() > 1 => {
-                for (attempt, ack) in attempts.iter().zip(acks) {
+                for (attempt, ack) in attempts.into_iter().zip(acks) {
                     let one = store
-                        .finish_attempts(&worker_id, std::slice::from_ref(attempt))
+                        .finish_attempts(&worker_id, std::slice::from_ref(&attempt))
                         .await;
-                    let _ = ack.send(
-                        one.map(|r| r.first().copied().unwrap_or(false))
-                            .map_err(|e| e.to_string()),
-                    );
+                    let one = one
+                        .map(|r| r.first().copied().unwrap_or(false))
+                        .map_err(|e| e.to_string());
+                    let _ = ack.send((one, attempt));
                 }
             }
             Err(error) => {
                 // The lease stays with this worker until it expires; the job is then re-run.
                 let message = error.to_string();
-                for ack in acks {
-                    let _ = ack.send(Err(message.clone()));
+                for (ack, attempt) in acks.into_iter().zip(attempts) {
+                    let _ = ack.send((Err(message.clone()), attempt));
                 }
             }
         }
