@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 const LOOP: &str = "exports.onExecutePostLogin = async () => { while (true) {} };";
 const LOGIN: &str = "exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('email', event.user.email); };";
-const SLOW: &str = "exports.onExecutePostLogin = async (event, api) => { await new Promise((r) => setTimeout(r, 60)); api.idToken.setCustomClaim('n', event.n); };";
+/// Long enough that all eleven callers are queued while A's first still runs, even on a loaded
+/// CI machine (at 60 ms, A's first once ended before B was queued).
+const SLOW: &str = "exports.onExecutePostLogin = async (event, api) => { await new Promise((r) => setTimeout(r, 250)); api.idToken.setCustomClaim('n', event.n); };";
 
 /// Tenant A's looping login, stopped by its CPU time (2 s here, to keep the suite short).
 fn a_loop() -> ExecutionRequest {
