@@ -61,6 +61,9 @@ enum Command {
     /// Streams of the tenant log to webhooks: create, ls, show, pause, resume, replay, health,
     /// rotate, delete.
     LogStreams(client::log_streams::LogStreamsArgs),
+    /// Worker mode: a sandbox process started by `serve` (not for direct use).
+    #[command(hide = true)]
+    Sandbox,
 }
 
 /// A bad input from the user: printed as one line, exit code 2.
@@ -91,6 +94,7 @@ fn main() -> ExitCode {
         Command::Executions(a) => client::triggers::executions(a),
         Command::Logs(a) => client::logs::main(a),
         Command::LogStreams(a) => client::log_streams::main(a),
+        Command::Sandbox => integrations::sandbox(),
     };
     match result {
         Ok(code) => code,

@@ -87,6 +87,27 @@ impl fmt::Debug for ExecutionRequest {
     }
 }
 
+/// What runs executions: the in-process [`Runtime`], or an embedder's engine that runs one in another
+/// process (sandboxes) and answers the same way. Callers (dispatch, test runs, deploy checks) hold an
+/// `Arc<dyn Engine>` and do not know which.
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync {
+    /// As [`Runtime::execute`].
+    async fn execute(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError>;
+    /// As [`Runtime::check`].
+    async fn check(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError>;
+}
+
+#[async_trait::async_trait]
+impl Engine for Runtime {
+    async fn execute(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
+        Runtime::execute(self, request).await
+    }
+    async fn check(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
+        Runtime::check(self, request).await
+    }
+}
+
 /// What [`Runtime::back_to_back`] measured.
 #[derive(Debug)]
 pub struct BackToBack {

@@ -1,11 +1,12 @@
 //! The seam between dispatch and the engine: an [`Executor`] runs one deployed version on one event.
-//! [`RuntimeExecutor`] is the production one, over the V8 [`Runtime`]; what a version needs besides its
+//! [`RuntimeExecutor`] is the production one, over an [`Engine`] (the V8 runtime, in-process or in
+//! sandbox processes); what a version needs besides its
 //! code (installed packages, decrypted secrets) comes from the embedder through [`VersionResources`].
 
 use std::sync::Arc;
 
 use actionflow_runtime::{
-    Event, ExecutionRequest, Limits, ModuleFiles, NoFiles, Outcome, Runtime, Secrets,
+    Engine, Event, ExecutionRequest, Limits, ModuleFiles, NoFiles, Outcome, Secrets,
 };
 use actionflow_store::ActionVersion;
 use async_trait::async_trait;
@@ -62,23 +63,35 @@ impl VersionResources for WithoutResources {
     }
 }
 
-/// The production executor: the V8 runtime with per-execution limits.
+/// The production executor: the engine with per-execution limits.
 pub struct RuntimeExecutor {
-    runtime: Runtime,
+    runtime: Arc<dyn Engine>,
     resources: Arc<dyn VersionResources>,
     limits: Limits,
     tenant_limits: Option<Arc<crate::TenantLimits>>,
+    quarantines: Option<Arc<crate::Quarantines>>,
 }
 
 impl RuntimeExecutor {
     /// `limits` apply to every action; `wall_ms_max` is further capped by the flow's budget.
-    pub fn new(runtime: Runtime, resources: Arc<dyn VersionResources>, limits: Limits) -> Self {
+    pub fn new(
+        runtime: Arc<dyn Engine>,
+        resources: Arc<dyn VersionResources>,
+        limits: Limits,
+    ) -> Self {
         RuntimeExecutor {
             runtime,
             resources,
             limits,
             tenant_limits: None,
+            quarantines: None,
         }
+    }
+
+    /// Versions that crash their sandboxes are recorded there, and quarantined ones do not run.
+    pub fn with_quarantines(mut self, quarantines: Arc<crate::Quarantines>) -> Self {
+        self.quarantines = Some(quarantines);
+        self
     }
 
     /// Tenants' own limits (see [`crate::TenantLimits`]) over `limits`.
@@ -91,6 +104,12 @@ impl RuntimeExecutor {
 #[async_trait]
 impl Executor for RuntimeExecutor {
     async fn execute(&self, call: ActionCall) -> Result<Outcome, Error> {
+        if let Some(quarantines) = &self.quarantines {
+            if let Some(quarantine) = quarantines.of(&call.version.id).await {
+                return Ok(crate::quarantined(call.version.number, &quarantine));
+            }
+        }
+        let version = Arc::clone(&call.version);
         let prepared = self
             .resources
             .prepare(&call.tenant_id, &call.version)
@@ -112,6 +131,13 @@ impl Executor for RuntimeExecutor {
             secrets: prepared.secrets,
             limits,
         };
-        Ok(self.runtime.execute(request).await?)
+        let outcome = self.runtime.execute(request).await?;
+        if outcome.status == actionflow_runtime::Status::Crashed {
+            if let Some(quarantines) = &self.quarantines {
+                let how = outcome.error.as_ref().map_or("", |e| e.message.as_str());
+                quarantines.crashed(&version.id, how).await;
+            }
+        }
+        Ok(outcome)
     }
 }

@@ -29,7 +29,7 @@ async fn lifecycle() -> (Actions, String, tempfile::TempDir) {
         store,
         Sealer::new([3; 32]),
         packages,
-        runtime,
+        Arc::new(runtime),
         4,
         ActionLimits::default(),
         limits,

@@ -212,5 +212,6 @@ pub(crate) fn status_of(outcome: &Outcome) -> ResultStatus {
         Status::CpuLimit => ResultStatus::CpuLimit,
         Status::OutOfMemory => ResultStatus::OutOfMemory,
         Status::InvalidCode => ResultStatus::InvalidCode,
+        Status::Crashed => ResultStatus::Crashed,
     }
 }
