@@ -1,5 +1,5 @@
 //! `actionflow-bench sandboxes`: what running actions in sandbox processes costs on the HTTP
-//! dispatch path. Sync dispatch of post-login with one bound action, measured on a server whose
+//! dispatch path. Sync dispatch of post-login with one (or up to three) bound actions, measured on a server whose
 //! isolates run in its own process and on one whose isolates run in sandbox processes, in
 //! alternating rounds (the machine's speed drifts over minutes: only interleaved runs compare), on
 //! SQLite. Prints one row per round and engine, then the median ratio.
@@ -22,6 +22,10 @@ pub struct BenchSandboxesArgs {
     /// Rounds; each measures both engines, in alternating order.
     #[arg(long, default_value_t = 3)]
     rounds: usize,
+    /// Actions bound to post-login (1 to 3; with more than one, a flow's actions go to a sandbox as
+    /// one chain).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u8).range(1..=3))]
+    actions: u8,
     /// Sandbox processes for sync flows [default: the number of cores].
     #[arg(long)]
     sandboxes: Option<usize>,
@@ -29,10 +33,6 @@ pub struct BenchSandboxesArgs {
     #[arg(long)]
     actionflow: Option<PathBuf>,
 }
-
-const ACTION: &str = r#"exports.onExecutePostLogin = async (event, api) => {
-  api.accessToken.setCustomClaim("https://example.com/roles", event.user.app_metadata.roles);
-};"#;
 
 pub fn main(args: BenchSandboxesArgs) -> anyhow::Result<ExitCode> {
     let program = match &args.actionflow {
@@ -57,6 +57,10 @@ pub fn main(args: BenchSandboxesArgs) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
+    println!(
+        "Sync post-login over HTTP, {} bound action(s), {} clients, SQLite.\n",
+        args.actions, args.concurrency
+    );
     println!("| round | engine | requests/s | p50 ms | p99 ms |");
     println!("|---:|---|---:|---:|---:|");
     let mut ratios = Vec::new();
@@ -102,8 +106,25 @@ async fn measure(
     let (base, admin_token) = (server.base.as_str(), &server.admin_token);
     let http = reqwest::Client::new();
     let token = setup_tenant(&http, base, admin_token).await?;
-    let id = deploy(&http, base, &token, "login", "post-login", ACTION).await?;
-    bind(&http, base, &token, "post-login", &[id]).await?;
+    let mut ids = Vec::new();
+    for (i, code) in crate::flows::SYNC_ACTIONS
+        .iter()
+        .take(usize::from(args.actions))
+        .enumerate()
+    {
+        ids.push(
+            deploy(
+                &http,
+                base,
+                &token,
+                &format!("login-{i}"),
+                "post-login",
+                code,
+            )
+            .await?,
+        );
+    }
+    bind(&http, base, &token, "post-login", &ids).await?;
     let path = format!("{base}/v1/triggers/post-login/dispatch");
     let body = json!({"event": crate::event()});
     let send = |_| timed(http.post(&path).bearer_auth(&token).json(&body));

@@ -132,6 +132,15 @@ impl Outcome {
         }
     }
 
+    /// Whether nothing after this execution runs in its flow: it did not complete, or denied access.
+    pub fn ends_chain(&self) -> bool {
+        self.status != Status::Completed
+            || self
+                .api_calls
+                .iter()
+                .any(|c| c.method == crate::effects::DENY)
+    }
+
     /// Records how the execution failed.
     pub(crate) fn fail(&mut self, (status, error): (Status, ActionError)) {
         self.status = status;

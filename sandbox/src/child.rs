@@ -5,7 +5,7 @@
 use crate::lockdown;
 use crate::wire::{self, FromSandbox, Init, Request, ToSandbox};
 use crate::SandboxError;
-use actionflow_runtime::{HostModule, Runtime, RuntimeError};
+use actionflow_runtime::{Chain, Engine, HostModule, Runtime, RuntimeError};
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
@@ -75,6 +75,31 @@ async fn run(runtime: Runtime, socket: tokio::net::UnixStream) -> Result<(), San
         match wire::decode::<ToSandbox>(&frame).map_err(SandboxError::io("decoding a message"))? {
             ToSandbox::Ping { id } => {
                 let _ = answers.send(FromSandbox::Pong { id });
+            }
+            ToSandbox::Chain {
+                id,
+                steps,
+                budget_ms,
+            } => {
+                let (runtime, answers) = (runtime.clone(), answers.clone());
+                tokio::spawn(async move {
+                    let steps: Result<Vec<_>, RuntimeError> = steps
+                        .into_iter()
+                        .map(|step| {
+                            Arc::try_unwrap(step)
+                                .map_err(|_| {
+                                    RuntimeError::Sandbox("a request still shared".to_owned())
+                                })
+                                .and_then(Request::into_execution)
+                        })
+                        .collect();
+                    let results = match steps {
+                        Ok(steps) => runtime.execute_chain(Chain { steps, budget_ms }).await,
+                        Err(error) => vec![Err(error)],
+                    };
+                    let results = results.into_iter().map(|r| r.map_err(Into::into)).collect();
+                    let _ = answers.send(FromSandbox::ChainDone { id, results });
+                });
             }
             ToSandbox::Run { id, check, request } => {
                 let (runtime, answers) = (runtime.clone(), answers.clone());

@@ -12,7 +12,9 @@
 use crate::process::{Answer, Launch, Process};
 use crate::wire::Request;
 use crate::SandboxError;
-use actionflow_runtime::{ActionError, Engine, ExecutionRequest, Outcome, RuntimeError, Status};
+use actionflow_runtime::{
+    run_chain, ActionError, Chain, Engine, ExecutionRequest, Outcome, RuntimeError, Status,
+};
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
@@ -111,6 +113,7 @@ impl Sandboxes {
             };
             return match answer.await {
                 Ok(Answer::Done(result)) => result,
+                Ok(Answer::ChainDone(_)) => Err(unexpected()),
                 Ok(Answer::Died { how, alone }) => {
                     self.inner.replace_if_ended(&process);
                     if alone {
@@ -140,6 +143,60 @@ impl Engine for Sandboxes {
     async fn check(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
         self.run(request, true).await
     }
+
+    /// The whole chain in one hand-off to one sandbox. When that sandbox ends under it, which step
+    /// ended it is not known: the chain runs again step by step, each alone in the probe.
+    async fn execute_chain(&self, chain: Chain) -> Vec<Result<Outcome, RuntimeError>> {
+        let steps: Result<Vec<Arc<Request>>, RuntimeError> = chain
+            .steps
+            .into_iter()
+            .map(|step| Request::from_execution(step).map(Arc::new))
+            .collect();
+        let steps = match steps {
+            Ok(steps) => steps,
+            Err(error) => return vec![Err(error)],
+        };
+        let Some(tenant) = steps.first().map(|s| s.tenant.clone()) else {
+            return Vec::new();
+        };
+        for _ in 0..3 {
+            let process = self.inner.place(&tenant);
+            let Some(answer) = process.submit_chain(steps.clone(), chain.budget_ms) else {
+                self.inner.replace_if_ended(&process);
+                continue;
+            };
+            return match answer.await {
+                Ok(Answer::ChainDone(results)) => results,
+                Ok(Answer::Done(_)) => vec![Err(unexpected())],
+                Ok(Answer::Died { .. }) => {
+                    self.inner.replace_if_ended(&process);
+                    let steps = steps.iter().map(|s| s.to_execution()).collect();
+                    let chain = Chain {
+                        steps,
+                        budget_ms: chain.budget_ms,
+                    };
+                    let inner = &self.inner;
+                    run_chain(chain, |step| async move {
+                        let step = Arc::new(Request::from_execution(step)?);
+                        inner.run_alone(step, false).await
+                    })
+                    .await
+                }
+                Err(_) => vec![Err(dropped())],
+            };
+        }
+        vec![Err(RuntimeError::Sandbox(
+            "no sandbox could be started".into(),
+        ))]
+    }
+}
+
+fn unexpected() -> RuntimeError {
+    RuntimeError::Sandbox("the sandbox answered another kind of request".into())
+}
+
+fn dropped() -> RuntimeError {
+    RuntimeError::Sandbox("the sandbox dropped the execution".into())
 }
 
 impl Inner {
@@ -216,6 +273,11 @@ impl Inner {
 
     /// Runs `request` alone in the probe process; an execution that ends it too is `crashed`.
     async fn run_alone(&self, request: Arc<Request>, check: bool) -> Result<Outcome, RuntimeError> {
+        if self.is_culprit(&request) {
+            return Ok(crashed(
+                "the same version ended a sandbox within the last minute",
+            ));
+        }
         let mut probe = self.probe.lock().await;
         for _ in 0..2 {
             let process = match probe.as_ref().filter(|p| p.is_usable()) {
@@ -233,6 +295,7 @@ impl Inner {
             };
             return match answer.await {
                 Ok(Answer::Done(result)) => result,
+                Ok(Answer::ChainDone(_)) => Err(unexpected()),
                 Ok(Answer::Died { how, .. }) => {
                     probe.take();
                     self.found_culprit(&request);

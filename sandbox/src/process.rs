@@ -28,6 +28,8 @@ pub struct Launch {
 #[derive(Debug)]
 pub enum Answer {
     Done(Result<Outcome, RuntimeError>),
+    /// A chain's results, one per step that ran.
+    ChainDone(Vec<Result<Outcome, RuntimeError>>),
     /// The process ended before answering: `how` it ended, and whether this execution was the only
     /// one running there (then it surely is what ended it).
     Died {
@@ -121,6 +123,23 @@ impl Process {
 
     /// Sends one execution; `None` when the process has already ended (the caller places it again).
     pub fn submit(&self, request: Arc<Request>, check: bool) -> Option<oneshot::Receiver<Answer>> {
+        self.call(|id| ToSandbox::Run { id, check, request })
+    }
+
+    /// Sends a chain of executions, as [`Process::submit`].
+    pub fn submit_chain(
+        &self,
+        steps: Vec<Arc<Request>>,
+        budget_ms: u64,
+    ) -> Option<oneshot::Receiver<Answer>> {
+        self.call(|id| ToSandbox::Chain {
+            id,
+            steps,
+            budget_ms,
+        })
+    }
+
+    fn call(&self, message: impl FnOnce(u64) -> ToSandbox) -> Option<oneshot::Receiver<Answer>> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
         {
@@ -130,7 +149,7 @@ impl Process {
             }
             waiting.callers.insert(id, tx);
         }
-        self.send(ToSandbox::Run { id, check, request });
+        self.send(message(id));
         Some(rx)
     }
 
@@ -197,11 +216,11 @@ impl Process {
             }
             match wire::decode::<FromSandbox>(&frame) {
                 Ok(FromSandbox::Done { id, result }) => {
-                    let caller = self.lock_waiting().callers.remove(&id);
-                    if let Some(caller) = caller {
-                        let _ = caller.send(Answer::Done(result.map_err(Into::into)));
-                    }
-                    self.close_if_idle();
+                    self.answer(id, Answer::Done(result.map_err(Into::into)));
+                }
+                Ok(FromSandbox::ChainDone { id, results }) => {
+                    let results = results.into_iter().map(|r| r.map_err(Into::into)).collect();
+                    self.answer(id, Answer::ChainDone(results));
                 }
                 Ok(FromSandbox::Ready | FromSandbox::Pong { .. }) => {}
                 Err(e) => {
@@ -210,6 +229,14 @@ impl Process {
                 }
             }
         }
+    }
+
+    fn answer(&self, id: u64, answer: Answer) {
+        let caller = self.lock_waiting().callers.remove(&id);
+        if let Some(caller) = caller {
+            let _ = caller.send(answer);
+        }
+        self.close_if_idle();
     }
 
     fn ended(&self, how: &str) {

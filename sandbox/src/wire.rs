@@ -64,6 +64,21 @@ impl Request {
         })
     }
 
+    /// The execution this request describes, keeping the request (to run it again elsewhere).
+    pub fn to_execution(&self) -> ExecutionRequest {
+        ExecutionRequest {
+            tenant: self.tenant.clone(),
+            action: self.action.clone(),
+            version: self.version.clone(),
+            code: Arc::clone(&self.code),
+            files: Arc::new(PackageMounts::new(self.mounts.clone())),
+            trigger_id: self.trigger_id.clone(),
+            event: Event::from_json(self.event.get()).unwrap_or_else(|_| Event::empty()),
+            secrets: Secrets(self.secrets.clone()),
+            limits: self.limits.clone(),
+        }
+    }
+
     /// The execution this request describes, inside the sandbox.
     pub fn into_execution(self) -> Result<ExecutionRequest, RuntimeError> {
         let files: Arc<dyn ModuleFiles> = Arc::new(PackageMounts::new(self.mounts));
@@ -89,6 +104,13 @@ pub enum ToSandbox {
         check: bool,
         request: Arc<Request>,
     },
+    /// Run a chain of executions (a flow's actions, each seeing the event with the earlier ones'
+    /// metadata changes); the answer is `ChainDone` with the same id.
+    Chain {
+        id: u64,
+        steps: Vec<Arc<Request>>,
+        budget_ms: u64,
+    },
     /// Answered at once with `Pong`: the sandbox is not stuck.
     Ping { id: u64 },
 }
@@ -100,6 +122,10 @@ pub enum FromSandbox {
     Done {
         id: u64,
         result: Result<Outcome, WireError>,
+    },
+    ChainDone {
+        id: u64,
+        results: Vec<Result<Outcome, WireError>>,
     },
     Pong {
         id: u64,
@@ -177,4 +203,67 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
 pub fn decode<'a, T: Deserialize<'a>>(frame: &'a [u8]) -> std::io::Result<T> {
     serde_json::from_slice(frame)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actionflow_runtime::NoFiles;
+
+    #[tokio::test]
+    async fn frames_round_trip_batched_and_bounded() {
+        let request = ExecutionRequest {
+            tenant: "t".into(),
+            action: "a".into(),
+            version: "v".into(),
+            code: Arc::from("exports.onExecutePostLogin = async () => {};"),
+            files: Arc::new(NoFiles),
+            trigger_id: "post-login".into(),
+            event: Event::from_json(r#"{"user":{"id":"ü\n"}}"#).expect("an event"),
+            secrets: Secrets([("K".to_owned(), "v".to_owned())].into()),
+            limits: Limits::default(),
+        };
+        let request = Arc::new(Request::from_execution(request).expect("a request"));
+        let mut buf = Vec::new();
+        for id in [1, 2] {
+            let message = ToSandbox::Run {
+                id,
+                check: false,
+                request: Arc::clone(&request),
+            };
+            encode(&message, &mut buf).expect("encoded");
+        }
+        let mut reader = buf.as_slice();
+        let mut frame = Vec::new();
+        for id in [1, 2] {
+            assert!(read_frame(&mut reader, &mut frame).await.expect("a frame"));
+            let ToSandbox::Run {
+                id: got, request, ..
+            } = decode(&frame).expect("decoded")
+            else {
+                panic!("not a run");
+            };
+            assert_eq!(got, id);
+            let execution = Arc::try_unwrap(request)
+                .expect("owned")
+                .into_execution()
+                .expect("ok");
+            assert_eq!(execution.event.as_json(), r#"{"user":{"id":"ü\n"}}"#);
+            assert_eq!(execution.secrets.0["K"], "v");
+        }
+        assert!(!read_frame(&mut reader, &mut frame).await.expect("the end"));
+        let huge = (u32::try_from(FRAME_BYTES_MAX).expect("fits") + 1).to_le_bytes();
+        let err = read_frame(&mut huge.as_slice(), &mut frame)
+            .await
+            .expect_err("too big");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn engine_errors_cross_as_themselves() {
+        let back: RuntimeError = WireError::from(RuntimeError::TenantBusy(7)).into();
+        assert!(matches!(back, RuntimeError::TenantBusy(7)));
+        let back: RuntimeError = WireError::from(RuntimeError::WorkerLost).into();
+        assert!(matches!(back, RuntimeError::Sandbox(m) if m.contains("stopped unexpectedly")));
+    }
 }
