@@ -337,3 +337,43 @@ fn memory_holds(pid: u32, needle: &[u8]) -> bool {
     }
     false
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_past_its_memory_bound_is_replaced_without_losing_a_login() {
+    let db = Db::sqlite();
+    let server = start(&db, &["--sandboxes", "1", "--sandbox-memory-mb", "96"]).await;
+    let (_, a) = server.tenant("t", ALL_SCOPES).await;
+    // Each isolate of this action keeps 64 MiB: its sandbox soon passes its bound.
+    let hog = "globalThis.kept = new Float64Array(8 * 1024 * 1024).fill(1); \
+        exports.onExecutePostLogin = async (event, api) => { api.idToken.setCustomClaim('n', kept.length); };";
+    let id = deploy(&a, "hog", "post-login", hog).await;
+    bind(&a, "post-login", &[&id]).await;
+    let before = children(server.pid());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let (status, flow) = login(&a).await;
+        assert_eq!(
+            (status, &flow["status"]),
+            (200, &json!("completed")),
+            "{flow}"
+        );
+        let now = children(server.pid());
+        if before.iter().any(|pid| !now.contains(pid)) {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no sandbox was replaced: {before:?} {now:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The replacement serves at once.
+    for _ in 0..20 {
+        let (status, flow) = login(&a).await;
+        assert_eq!(
+            (status, &flow["status"]),
+            (200, &json!("completed")),
+            "{flow}"
+        );
+    }
+}
