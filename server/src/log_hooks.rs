@@ -184,10 +184,23 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
     }) else {
         return next.run(request).await;
     };
+    // Whatever it changed is committed once it answers: this node's next dispatch checks its flow.
+    let response = audited(&state, request, next, method, route).await;
+    state.dispatchers.sync.flows_changed();
+    response
+}
+
+async fn audited(
+    state: &AppState,
+    request: Request,
+    next: Next,
+    method: Method,
+    route: String,
+) -> Response {
     let (mut parts, body) = request.into_parts();
     let tenant =
         <super::auth::Tenant as axum::extract::FromRequestParts<AppState>>::from_request_parts(
-            &mut parts, &state,
+            &mut parts, state,
         )
         .await;
     let path = parts.uri.path().to_owned();

@@ -73,6 +73,7 @@ impl Default for FlowSettings {
             dispatch: DispatchSettings {
                 flow_ms_max: FLOW_MS_MAX,
                 attempts_max: ATTEMPTS_MAX,
+                ..DispatchSettings::default()
             },
             worker: WorkerSettings::new(),
             retention: RETENTION_DEFAULT,

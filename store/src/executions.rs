@@ -93,8 +93,11 @@ impl ExecutionStore for SqlStore {
         }
         with_pool!(self.db, write, |pool, pg| {
             let mut tx = begin_write!(pool, pg);
-            // 18 parameters a row: well under either database's limit per statement.
-            for chunk in records.chunks(200) {
+            // PostgreSQL: many rows per statement (one round trip each). SQLite has no round trip,
+            // and binding slows down with the number of parameters in a statement (measured: 6% of
+            // the writer's time at 200 rows): one cached statement per row.
+            let rows = if pg { 200 } else { 1 };
+            for chunk in records.chunks(rows) {
                 let mut insert = sqlx::QueryBuilder::new(format!(
                     "INSERT INTO executions ({EXECUTION_COLUMNS}) "
                 ));

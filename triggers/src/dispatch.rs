@@ -3,6 +3,7 @@
 //! a pending execution for the workers (async triggers).
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use actionflow_runtime::Delivery;
 use actionflow_store::{ExecutionStatus, Inserted, NewExecution, Store, SyncExecution};
@@ -12,7 +13,7 @@ use tokio::sync::Notify;
 use crate::catalog::{self, TriggerSpec};
 use crate::executor::Executor;
 use crate::flow::{self, FlowInput, FlowReport, FlowStatus, PlannedStep, FLOW_MS_MAX};
-use crate::flow_cache::{CachedFlow, FlowCache};
+use crate::flow_cache::{CachedFlow, FlowCache, FLOW_FRESH_FOR};
 use crate::idempotency::idempotency_key_of;
 use crate::logs::LogHub;
 use crate::sync_records::SyncRecords;
@@ -28,6 +29,9 @@ pub struct DispatchSettings {
     pub flow_ms_max: u64,
     /// Attempts of an async execution before it goes `dead`.
     pub attempts_max: u32,
+    /// How long a flow checked current is run without checking again, unless a change went
+    /// through this process (see [`crate::flow_cache`]).
+    pub flow_fresh_for: Duration,
 }
 
 impl Default for DispatchSettings {
@@ -35,6 +39,7 @@ impl Default for DispatchSettings {
         DispatchSettings {
             flow_ms_max: FLOW_MS_MAX,
             attempts_max: ATTEMPTS_MAX,
+            flow_fresh_for: FLOW_FRESH_FOR,
         }
     }
 }
@@ -114,6 +119,12 @@ impl Dispatcher {
         &self.settings
     }
 
+    /// Something that may change a flow (bindings, a deploy, a rollback, a deletion) went through
+    /// this process: the next dispatch checks every flow's stamp.
+    pub fn flows_changed(&self) {
+        self.flows.changed();
+    }
+
     /// Dispatches `event` to the tenant's flow of `trigger_id`. The idempotency key (or else the
     /// event's `id`; the two are separate namespaces, see [`crate::KeySource`]) makes a repeated async
     /// dispatch return the first execution.
@@ -158,13 +169,19 @@ impl Dispatcher {
         tenant_id: &str,
         trigger_id: &str,
     ) -> Result<Arc<CachedFlow>, Error> {
+        let fresh_for = self.settings.flow_fresh_for;
+        if let Some(flow) = self.flows.fresh(tenant_id, trigger_id, fresh_for) {
+            return Ok(flow);
+        }
+        let generation = self.flows.generation();
         let stamp = self.store.flow_stamp(tenant_id, trigger_id).await?;
-        if let Some(flow) = self.flows.get(tenant_id, trigger_id, &stamp) {
+        if let Some(flow) = self.flows.get(tenant_id, trigger_id, &stamp, generation) {
             return Ok(flow);
         }
         let flow = self.store.current_flow(tenant_id, trigger_id).await?;
         let flow = Arc::new(CachedFlow::new(flow));
-        self.flows.put(tenant_id, trigger_id, flow.clone());
+        self.flows
+            .put(tenant_id, trigger_id, flow.clone(), generation);
         Ok(flow)
     }
 

@@ -252,7 +252,7 @@ impl Deliverer {
                     .await
                 {
                     tracing::info!(%error, stream_id = %stream.id, "log streams: stream changed or lease lost");
-                    return;
+                    break;
                 }
             }
             let id = webhook_id(&stream.id, stream.generation, first, batch.end);
@@ -265,10 +265,11 @@ impl Deliverer {
                 .await
             {
                 tracing::info!(%error, stream_id = %stream.id, "log streams: stream changed or lease lost");
-                return;
+                break;
             }
             (checkpoint, in_flight) = (batch.end, None);
         }
+        // Also when the stream changed under it (a replay): the next claim takes it at once.
         let _ = store.release_log_stream(&stream, worker).await;
     }
 

@@ -222,13 +222,19 @@ impl SqlStore {
         stream: &LogStreamRow,
         worker_id: &str,
     ) -> Result<()> {
-        self.held_update(
-            stream,
-            worker_id,
-            "lease_owner = NULL, lease_expires_at = NULL",
-            Vec::new(),
-        )
-        .await
+        // Whatever the generation: a replay or an edit bumps it under a running delivery, and the
+        // lease is still this worker's to give back (else the stream waits for the lease to expire).
+        with_pool!(self.db, write, |pool, _pg| {
+            sqlx::query(
+                "UPDATE log_streams SET lease_owner = NULL, lease_expires_at = NULL
+                 WHERE id = $1 AND lease_owner = $2",
+            )
+            .bind(&stream.id)
+            .bind(worker_id)
+            .execute(pool)
+            .await?;
+        });
+        Ok(())
     }
 
     /// Up to `take` matching events after `after` and at most `until` (the batch in flight, or

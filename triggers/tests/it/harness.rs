@@ -60,7 +60,13 @@ pub fn runtime() -> Runtime {
         .clone()
 }
 
+/// A dispatcher that checks every flow's stamp at each dispatch: these tests change flows through
+/// the store directly, not through a server that would report each change.
 pub fn dispatcher(store: &Shared, settings: DispatchSettings) -> Dispatcher {
+    let settings = DispatchSettings {
+        flow_fresh_for: std::time::Duration::ZERO,
+        ..settings
+    };
     let executor = RuntimeExecutor::new(
         Arc::new(runtime()),
         Arc::new(WithoutResources),

@@ -37,6 +37,7 @@ async fn two_workers_share_the_queue(a: Shared, b: Shared) {
         DispatchSettings {
             flow_ms_max: 5_000,
             attempts_max: 3,
+            ..DispatchSettings::default()
         },
     );
     let mut ids = Vec::with_capacity(JOBS);

@@ -63,6 +63,7 @@ pub async fn setup(store: &Shared, t: &str, fail_before: u32, attempts_max: u32)
         DispatchSettings {
             flow_ms_max: 5_000,
             attempts_max,
+            ..DispatchSettings::default()
         },
     )
 }
