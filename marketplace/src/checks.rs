@@ -1,0 +1,370 @@
+//! The automated checks, the same for `actionflow integration test` and the server: the files and
+//! their sizes, the manifest's schema, the version against every version of the slug ever
+//! submitted, what the code reads against what it declares, breaking changes against the latest
+//! published version, then (in the runtime) that the code loads and exports its handlers and that
+//! its tests pass.
+
+use std::sync::Arc;
+
+use actionflow_runtime::{Event, ExecutionRequest, Limits, NoFiles, Runtime, Secrets, Status};
+
+use crate::harness::run_tests;
+use crate::manifest::{Manifest, Version, MANIFEST_FILE};
+use crate::package::{Package, PackageLimits, CODE_FILE, GUIDE_FILE, LOGO_FILE, TESTS_DIR};
+use crate::report::{Finding, Report};
+use crate::scan;
+use crate::wrap::{esm_line, wrap, Mode};
+
+/// What the checks compare a submission with.
+#[derive(Debug, Clone, Default)]
+pub struct History {
+    /// Every version of the slug ever submitted (whatever became of it).
+    pub versions: Vec<Version>,
+    /// The manifest of the latest published version.
+    pub latest_published: Option<Manifest>,
+}
+
+const PNG_SIGNATURE: &[u8] = b"\x89PNG\r\n\x1a\n";
+
+/// The checks that need no runtime. The manifest is returned when it parsed.
+pub fn static_checks(
+    package: &Package,
+    limits: &PackageLimits,
+    history: &History,
+) -> (Report, Option<Manifest>) {
+    let mut report = Report::default();
+    for (file, what) in [
+        (MANIFEST_FILE, "the manifest"),
+        (CODE_FILE, "the action's code"),
+        (GUIDE_FILE, "the installation guide"),
+        (LOGO_FILE, "the logo (PNG)"),
+    ] {
+        if package.file(file).is_none() {
+            report.push(
+                Finding::error("file_missing", format!("{file} ({what}) is missing")).in_file(file),
+            );
+        }
+    }
+    if package.tests().next().is_none() {
+        report.push(
+            Finding::error("tests_missing", "the package has no tests/*.json").in_file(TESTS_DIR),
+        );
+    }
+    for path in package.files.keys() {
+        let known = [MANIFEST_FILE, CODE_FILE, GUIDE_FILE, LOGO_FILE, "README.md"]
+            .contains(&path.as_str())
+            || (path.starts_with(TESTS_DIR) && path.ends_with(".json"));
+        if !known {
+            report.push(
+                Finding::warning(
+                    "unexpected_file",
+                    format!("{path} is not part of a package and is ignored"),
+                )
+                .in_file(path),
+            );
+        }
+    }
+    if let Some(logo) = package.file(LOGO_FILE) {
+        if !logo.starts_with(PNG_SIGNATURE) {
+            report.push(
+                Finding::error("logo_not_png", "logo.png is not a PNG image").in_file(LOGO_FILE),
+            );
+        }
+        if logo.len() > limits.logo_bytes_max {
+            let message = format!(
+                "the logo is {} bytes, more than {}",
+                logo.len(),
+                limits.logo_bytes_max
+            );
+            report.push(Finding::error("logo_too_large", message).in_file(LOGO_FILE));
+        }
+    }
+    let code = match package.file(CODE_FILE) {
+        Some(bytes) if bytes.len() > limits.code_bytes_max => {
+            let message = format!(
+                "the code is {} bytes, more than {}",
+                bytes.len(),
+                limits.code_bytes_max
+            );
+            report.push(Finding::error("code_too_large", message).in_file(CODE_FILE));
+            None
+        }
+        Some(bytes) => match std::str::from_utf8(bytes) {
+            Ok(code) => Some(code),
+            Err(_) => {
+                report.push(
+                    Finding::error("code_invalid", "the code is not UTF-8 text").in_file(CODE_FILE),
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let manifest = match package.file(MANIFEST_FILE).map(Manifest::parse) {
+        Some(Ok(manifest)) => Some(manifest),
+        Some(Err(finding)) => {
+            report.push(finding);
+            None
+        }
+        None => None,
+    };
+    let Some(manifest) = manifest else {
+        return (report, None);
+    };
+    report.extend(manifest.check());
+    if let Some(version) = manifest.semver() {
+        report.extend(version_findings(version, history));
+        if let Some(previous) = &history.latest_published {
+            report.extend(breaking_findings(previous, &manifest, version));
+        }
+    }
+    if let Some(code) = code {
+        report.extend(read_findings(code, &manifest));
+    }
+    (report, Some(manifest))
+}
+
+fn version_findings(version: Version, history: &History) -> Vec<Finding> {
+    let highest = history.versions.iter().max();
+    match highest {
+        Some(h) if history.versions.contains(&version) => vec![Finding::error(
+            "version_reused",
+            format!("version {version} was already submitted; versions are never reused (the highest is {h})"),
+        )
+        .in_file(MANIFEST_FILE)],
+        Some(h) if *h > version => vec![Finding::error(
+            "version_not_higher",
+            format!("version {version} is not higher than {h}, already submitted"),
+        )
+        .in_file(MANIFEST_FILE)],
+        _ => Vec::new(),
+    }
+}
+
+/// Each change a tenant's installed copy could break on, listed for the reviewer.
+pub fn breaking_changes(previous: &Manifest, next: &Manifest) -> Vec<String> {
+    let mut out = Vec::new();
+    for trigger in &previous.supported_triggers {
+        if !next.supported_triggers.contains(trigger) {
+            out.push(format!("trigger {trigger} removed"));
+        }
+    }
+    let fields = |m: &Manifest| -> Vec<(String, &'static str, bool)> {
+        let secrets = m
+            .secrets
+            .iter()
+            .map(|s| (s.name.clone(), "secret", s.required));
+        let config = m.configuration.iter().map(|c| {
+            (
+                c.name.clone(),
+                "configuration",
+                c.required && c.default_value.is_none(),
+            )
+        });
+        secrets.chain(config).collect()
+    };
+    let (old, new) = (fields(previous), fields(next));
+    for (name, kind, _) in &old {
+        if !new.iter().any(|(n, k, _)| n == name && k == kind) {
+            out.push(format!("{kind} {name} removed"));
+        }
+    }
+    for (name, kind, required) in &new {
+        let before = old.iter().find(|(n, k, _)| n == name && k == kind);
+        match before {
+            None if *required => out.push(format!("new required {kind} {name}")),
+            Some((_, _, false)) if *required => out.push(format!("{kind} {name} became required")),
+            _ => {}
+        }
+    }
+    out
+}
+
+fn breaking_findings(previous: &Manifest, next: &Manifest, version: Version) -> Vec<Finding> {
+    let Some(before) = previous.semver() else {
+        return Vec::new();
+    };
+    if version.major > before.major {
+        return Vec::new();
+    }
+    breaking_changes(previous, next)
+        .into_iter()
+        .map(|change| {
+            let message =
+                format!("{change} since {before}: a breaking change needs a new major version");
+            Finding::error("breaking_change", message).in_file(MANIFEST_FILE)
+        })
+        .collect()
+}
+
+/// What the code reads against what the manifest declares.
+fn read_findings(code: &str, manifest: &Manifest) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Some(line) = esm_line(code) {
+        let message =
+            "ES modules are not supported yet for integrations: use CommonJS (exports.onExecute…)";
+        out.push(
+            Finding::error("esm_not_supported", message)
+                .in_file(CODE_FILE)
+                .at_line(line),
+        );
+    }
+    for (object, declared) in [
+        (
+            "secrets",
+            manifest
+                .secrets
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "configuration",
+            manifest
+                .configuration
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect(),
+        ),
+    ] {
+        let reads = scan::reads(code, object);
+        let singular = if object == "secrets" {
+            "secret"
+        } else {
+            "configuration"
+        };
+        for (name, line) in &reads.names {
+            if !declared.contains(&name.as_str()) {
+                let message = format!(
+                    "the code reads event.{object}.{name}, which integration.json does not declare"
+                );
+                out.push(
+                    Finding::error(&format!("{singular}_not_declared"), message)
+                        .in_file(CODE_FILE)
+                        .at_line(*line),
+                );
+            }
+        }
+        for name in declared {
+            if !reads.names.contains_key(name) && reads.dynamic.is_empty() {
+                let message = format!("{object} {name} is declared but the code never reads it");
+                out.push(
+                    Finding::warning(&format!("{singular}_not_read"), message)
+                        .in_file(MANIFEST_FILE),
+                );
+            }
+        }
+        for line in reads.dynamic {
+            let message = format!(
+                "event.{object} is read with a computed name: the reviewer checks it by hand"
+            );
+            out.push(
+                Finding::warning("dynamic_read", message)
+                    .in_file(CODE_FILE)
+                    .at_line(line),
+            );
+        }
+    }
+    out
+}
+
+/// Every check: [`static_checks`], then in `runtime` (under `limits`) the code loads and exports
+/// each supported trigger's handler, and the tests pass with one success path among them.
+pub async fn check_package(
+    runtime: &Runtime,
+    package: &Package,
+    package_limits: &PackageLimits,
+    history: &History,
+    limits: &Limits,
+) -> Report {
+    let (mut report, manifest) = static_checks(package, package_limits, history);
+    let Some(manifest) = manifest else {
+        return report.sorted();
+    };
+    let code = package.text(CODE_FILE);
+    let runnable = code.is_some()
+        && !report.has("code_too_large")
+        && !report.has("esm_not_supported")
+        && !report.has("manifest_invalid");
+    if !runnable {
+        return report.sorted();
+    }
+    let code = code.unwrap_or_default();
+    if !load_findings(runtime, code, &manifest, limits, &mut report).await {
+        return report.sorted();
+    }
+    let results = run_tests(runtime, package, &manifest, limits).await;
+    if !results.is_empty() && !results.iter().any(|r| r.success_path && r.passed) {
+        let message = "no passing test covers a success path (a run that completes without a deny)";
+        report.push(Finding::error("no_success_test", message).in_file(TESTS_DIR));
+    }
+    for result in results {
+        report.extend(result.findings);
+    }
+    report.sorted()
+}
+
+/// Loads the code for each trigger; false when it does not load.
+async fn load_findings(
+    runtime: &Runtime,
+    code: &str,
+    manifest: &Manifest,
+    limits: &Limits,
+    report: &mut Report,
+) -> bool {
+    let fixtures = serde_json::Value::Array(Vec::new());
+    let wrapped: Arc<str> = Arc::from(wrap(
+        code,
+        &manifest.supported_triggers,
+        &Default::default(),
+        &manifest.network.hosts,
+        Mode::Test {
+            fixtures: &fixtures,
+        },
+    ));
+    let mut loads = true;
+    for trigger in &manifest.supported_triggers {
+        let request = ExecutionRequest {
+            tenant: "marketplace-checks".to_owned(),
+            action: manifest.slug.clone(),
+            version: String::new(),
+            code: wrapped.clone(),
+            files: Arc::new(NoFiles),
+            trigger_id: trigger.clone(),
+            event: Event::empty(),
+            secrets: Secrets::default(),
+            limits: limits.clone(),
+        };
+        match runtime.check(request).await {
+            Ok(outcome) if outcome.status == Status::Completed => {}
+            Ok(outcome) => {
+                loads = false;
+                let (message, line) = outcome
+                    .error
+                    .map(|e| (format!("{}: {}", e.name, e.message), e.line))
+                    .unwrap_or_else(|| {
+                        (
+                            format!("the code did not load ({:?})", outcome.status),
+                            None,
+                        )
+                    });
+                let mut finding =
+                    Finding::error("code_invalid", format!("for {trigger}: {message}"))
+                        .in_file(CODE_FILE);
+                // A line past the partner's code is the wrapper's own.
+                if let Some(line) = line.filter(|l| (*l as usize) <= code.lines().count()) {
+                    finding = finding.at_line(line);
+                }
+                report.push(finding);
+            }
+            Err(e) => {
+                loads = false;
+                report.push(
+                    Finding::error("code_invalid", format!("for {trigger}: {e}"))
+                        .in_file(CODE_FILE),
+                );
+            }
+        }
+    }
+    loads
+}
