@@ -8,15 +8,28 @@
 //! the store and every limit. Installed copies are actions made through the `actions` lifecycle,
 //! the same path as any action.
 
+mod catalog;
 pub mod checks;
+mod error;
 pub mod harness;
+mod install;
 pub mod manifest;
 pub mod package;
 pub mod report;
+pub mod review;
+pub mod scaffold;
 pub mod scan;
+mod service;
 pub mod wrap;
 
+pub use catalog::{CatalogQuery, ListedVersion, Listing, ListingDetail};
 pub use checks::{breaking_changes, check_package, static_checks, History};
+pub use error::{Error, Result};
+pub use install::{Bind, InstallRequest, InstalledView, UpgradeRequest};
 pub use manifest::{Manifest, Version};
 pub use package::{digest, Package, PackageLimits};
 pub use report::{Finding, Report, Severity};
+pub use review::{Decision, State};
+pub use service::{
+    report_of, Actor, Marketplace, MarketplaceLimits, ReviewMaterial, SubmissionView, Viewer,
+};

@@ -9,6 +9,10 @@
 
 use serde_json::json;
 
+/// Room the wrapper takes beside the partner's code (its own code and a configuration of usual
+/// size): a package's code may use the actions' code limit less this.
+pub const WRAPPER_BYTES_MAX: usize = 8 * 1024;
+
 /// The marker of the lines the test mode logs for the harness (requests made, emails recorded).
 pub const TEST_MARK: &str = "[actionflow-test] ";
 

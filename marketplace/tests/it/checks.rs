@@ -207,3 +207,14 @@ async fn code_without_the_handler_does_not_load() {
     let report = check(&package, &History::default()).await;
     assert!(report.has("code_invalid"), "{}", report.to_text());
 }
+
+#[tokio::test]
+async fn every_scaffold_passes_its_own_checks() {
+    for trigger in actionflow_runtime::TRIGGERS {
+        let package =
+            actionflow_marketplace::scaffold::scaffold(trigger.id, "my-integration", "acme-labs")
+                .expect("a known trigger");
+        let report = check(&package, &History::default()).await;
+        assert!(!report.has_errors(), "{}: {}", trigger.id, report.to_text());
+    }
+}
