@@ -172,6 +172,17 @@ async fn patch_action(
     JsonBody(body): JsonBody<PatchAction>,
 ) -> ApiResult<Json<ActionBody>> {
     tenant.require(ACTIONS_WRITE)?;
+    // An installed integration's code is the reviewed package's: only its values change.
+    let touches_code = body.code.is_some()
+        || body.dependencies.is_some()
+        || body.supported_triggers.is_some()
+        || body.runtime.is_some();
+    if touches_code {
+        state
+            .marketplace
+            .guard_action_edit(&tenant.tenant_id, &id)
+            .await?;
+    }
     let change = DraftPatch {
         name: body.name,
         supported_triggers: body.supported_triggers.map(into_all),
