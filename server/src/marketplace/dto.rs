@@ -253,7 +253,7 @@ pub struct ListingList {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct VersionBody {
+pub struct ListedVersionBody {
     pub version: String,
     pub sha256: String,
     pub published_at: DateTime<Utc>,
@@ -261,9 +261,9 @@ pub struct VersionBody {
     pub yanked: bool,
 }
 
-impl From<ListedVersion> for VersionBody {
+impl From<ListedVersion> for ListedVersionBody {
     fn from(v: ListedVersion) -> Self {
-        VersionBody {
+        ListedVersionBody {
             version: v.version,
             sha256: v.sha256,
             published_at: v.published_at,
@@ -277,7 +277,7 @@ impl From<ListedVersion> for VersionBody {
 pub struct ListingDetailBody {
     #[serde(flatten)]
     pub listing: ListingBody,
-    pub versions: Vec<VersionBody>,
+    pub versions: Vec<ListedVersionBody>,
     pub installation_guide: String,
 }
 
