@@ -3,6 +3,7 @@
 
 mod archive;
 mod checks;
+mod wrap;
 
 use std::path::PathBuf;
 
