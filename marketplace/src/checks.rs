@@ -6,7 +6,10 @@
 
 use std::sync::Arc;
 
-use actionflow_runtime::{Event, ExecutionRequest, Limits, NoFiles, Runtime, Secrets, Status};
+use actionflow_actions::Packages;
+use actionflow_runtime::{
+    Event, ExecutionRequest, Limits, ModuleFiles, NoFiles, Runtime, Secrets, Status,
+};
 
 use crate::harness::run_tests;
 use crate::manifest::{Manifest, Version, MANIFEST_FILE};
@@ -268,14 +271,65 @@ fn read_findings(code: &str, manifest: &Manifest) -> Vec<Finding> {
     out
 }
 
-/// Every check: [`static_checks`], then in `runtime` (under `limits`) the code loads and exports
-/// each supported trigger's handler, and the tests pass with one success path among them.
+/// Longest the dependencies of a package may take to resolve and download.
+pub const DEPENDENCIES_MS_MAX: u64 = 60_000;
+
+/// Resolves the pinned dependencies with `packages` (when given): each must resolve and be locked
+/// with an integrity; the installed files are what the code loads and the tests run with.
+async fn dependency_files(
+    manifest: &Manifest,
+    packages: Option<&Packages>,
+    report: &mut Report,
+) -> Option<Arc<dyn ModuleFiles>> {
+    if manifest.dependencies.is_empty() {
+        return Some(Arc::new(NoFiles));
+    }
+    let Some(packages) = packages else {
+        let message = "the dependencies were not resolved here; the server resolves them";
+        report.push(Finding::warning("dependencies_not_resolved", message).in_file(MANIFEST_FILE));
+        return Some(Arc::new(NoFiles));
+    };
+    let wanted = manifest
+        .dependencies
+        .iter()
+        .map(|d| (d.name.clone(), d.version.clone()))
+        .collect();
+    let wall = std::time::Duration::from_millis(DEPENDENCIES_MS_MAX);
+    let installed = match tokio::time::timeout(wall, packages.install(&wanted)).await {
+        Ok(Ok(installed)) => installed,
+        Ok(Err(error)) => {
+            let message = actionflow_actions::packages::tenant_safe_message(&error, &manifest.slug);
+            report.push(Finding::error("dependency_unresolvable", message).in_file(MANIFEST_FILE));
+            return None;
+        }
+        Err(_) => {
+            let message =
+                format!("the dependencies took longer than {DEPENDENCIES_MS_MAX} ms to install");
+            report.push(Finding::error("dependency_unresolvable", message).in_file(MANIFEST_FILE));
+            return None;
+        }
+    };
+    let (lockfile, tree) = installed;
+    for (key, entry) in &lockfile.packages {
+        if !key.is_empty() && entry.integrity.is_none() {
+            let message =
+                format!("{key} has no integrity in the registry's answer: it cannot be locked");
+            report.push(Finding::error("dependency_not_locked", message).in_file(MANIFEST_FILE));
+        }
+    }
+    Some(actionflow_actions::packages::module_files(&tree))
+}
+
+/// Every check: [`static_checks`], the dependencies resolved (with `packages`), then in `runtime`
+/// (under `limits`) the code loads and exports each supported trigger's handler, and the tests pass
+/// with one success path among them.
 pub async fn check_package(
     runtime: &Runtime,
     package: &Package,
     package_limits: &PackageLimits,
     history: &History,
     limits: &Limits,
+    packages: Option<&Packages>,
 ) -> Report {
     let (mut report, manifest) = static_checks(package, package_limits, history);
     let Some(manifest) = manifest else {
@@ -290,10 +344,13 @@ pub async fn check_package(
         return report.sorted();
     }
     let code = code.unwrap_or_default();
-    if !load_findings(runtime, code, &manifest, limits, &mut report).await {
+    let Some(files) = dependency_files(&manifest, packages, &mut report).await else {
+        return report.sorted();
+    };
+    if !load_findings(runtime, code, &manifest, limits, files.clone(), &mut report).await {
         return report.sorted();
     }
-    let results = run_tests(runtime, package, &manifest, limits).await;
+    let results = run_tests(runtime, package, &manifest, limits, files).await;
     if !results.is_empty() && !results.iter().any(|r| r.success_path && r.passed) {
         let message = "no passing test covers a success path (a run that completes without a deny)";
         report.push(Finding::error("no_success_test", message).in_file(TESTS_DIR));
@@ -310,6 +367,7 @@ async fn load_findings(
     code: &str,
     manifest: &Manifest,
     limits: &Limits,
+    files: Arc<dyn ModuleFiles>,
     report: &mut Report,
 ) -> bool {
     let fixtures = serde_json::Value::Array(Vec::new());
@@ -329,7 +387,7 @@ async fn load_findings(
             action: manifest.slug.clone(),
             version: String::new(),
             code: wrapped.clone(),
-            files: Arc::new(NoFiles),
+            files: files.clone(),
             trigger_id: trigger.clone(),
             event: Event::empty(),
             secrets: Secrets::default(),

@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use actionflow_runtime::{
-    Event, ExecutionRequest, Limits, NoFiles, Outcome, Runtime, Secrets, Status,
+    Event, ExecutionRequest, Limits, ModuleFiles, Outcome, Runtime, Secrets, Status,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -89,12 +89,13 @@ pub async fn run_tests(
     package: &Package,
     manifest: &Manifest,
     limits: &Limits,
+    files: Arc<dyn ModuleFiles>,
 ) -> Vec<TestResult> {
     let code = package.text(CODE_FILE).unwrap_or_default();
     let mut results = Vec::new();
     for (file, bytes) in package.tests() {
         let result = match serde_json::from_slice::<TestCase>(bytes) {
-            Ok(case) => run_one(runtime, code, manifest, limits, file, case).await,
+            Ok(case) => run_one(runtime, code, manifest, limits, files.clone(), file, case).await,
             Err(e) => TestResult {
                 file: file.to_owned(),
                 name: file.to_owned(),
@@ -113,6 +114,7 @@ async fn run_one(
     code: &str,
     manifest: &Manifest,
     limits: &Limits,
+    files: Arc<dyn ModuleFiles>,
     file: &str,
     case: TestCase,
 ) -> TestResult {
@@ -164,7 +166,7 @@ async fn run_one(
         action: manifest.slug.clone(),
         version: identity,
         code: Arc::from(wrapped),
-        files: Arc::new(NoFiles),
+        files,
         trigger_id: trigger,
         event,
         secrets: Secrets(case.secrets.clone()),

@@ -228,6 +228,7 @@ impl Marketplace {
             &limits.package,
             &history,
             &limits.execution,
+            Some(self.inner.actions.preparer().packages()),
         )
         .await;
         let next = if report.has_errors() {

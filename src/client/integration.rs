@@ -37,6 +37,12 @@ enum IntegrationCommand {
     Test {
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// The npm registry for the dependencies (default: from your npm configuration).
+        #[arg(long)]
+        registry: Option<String>,
+        /// Where packages are cached (default: ~/.cache/actionflow/npm).
+        #[arg(long)]
+        cache_dir: Option<PathBuf>,
     },
     /// Pack the folder into a deterministic .tgz; prints its path and sha256.
     Pack {
@@ -76,7 +82,11 @@ pub fn main(args: IntegrationArgs) -> anyhow::Result<ExitCode> {
             slug,
             publisher,
         } => return init(&dir, &trigger, slug, &publisher),
-        IntegrationCommand::Test { dir } => return test(&dir, &limits),
+        IntegrationCommand::Test {
+            dir,
+            registry,
+            cache_dir,
+        } => return test(&dir, &limits, registry, cache_dir),
         IntegrationCommand::Pack { dir, out } => return pack(&dir, out, &limits),
         IntegrationCommand::Submit { package } => {
             let bytes = package_bytes(&package, &limits)?;
@@ -178,8 +188,19 @@ fn init(
     Ok(ExitCode::SUCCESS)
 }
 
-fn test(dir: &Path, limits: &MarketplaceLimits) -> anyhow::Result<ExitCode> {
+fn test(
+    dir: &Path,
+    limits: &MarketplaceLimits,
+    registry: Option<String>,
+    cache_dir: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let package = read_package(dir, limits)?;
+    let cache_dir = cache_dir.unwrap_or_else(crate::config::default_cache_dir);
+    let packages =
+        actionflow_actions::Packages::open(&cache_dir, crate::config::npm_discovery(registry))
+            .map_err(|e| {
+                anyhow::anyhow!("opening the package cache at {}: {e}", cache_dir.display())
+            })?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -191,6 +212,7 @@ fn test(dir: &Path, limits: &MarketplaceLimits) -> anyhow::Result<ExitCode> {
         &limits.package,
         &History::default(),
         &limits.execution,
+        Some(&packages),
     ));
     print!("{}", report.to_text());
     let errors = report.errors().count();

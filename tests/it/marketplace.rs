@@ -240,10 +240,19 @@ fn variant(edit: impl FnOnce(&mut Value), code: impl FnOnce(String) -> String) -
 }
 
 async fn refusals(db: Db) {
+    let mut registry = crate::support::registry::Registry::default();
+    registry.publish(
+        "greeting",
+        "1.2.3",
+        "exports.greet = (who) => `hello ${who}`;",
+    );
+    let registry = registry.serve().await;
     // The package requires `actionflow:ses`, as the binary gives it to every runtime.
+    let registry_url = registry.url.clone();
     let server = Server::in_process(&db, |s| {
         let ses = actionflow_ses::SesModule::new(actionflow_ses::SesConfig::default());
         s.host_modules = vec![std::sync::Arc::new(ses)];
+        s.npm_discovery.registry_flag = Some(registry_url);
     })
     .await;
     let (partner_id, partner, reviewer) = partner_and_reviewer(&server).await;
@@ -304,6 +313,46 @@ async fn refusals(db: Db) {
         .get(&format!("/v1/marketplace/submissions/{id}"))
         .await;
     assert_error(&hidden, 404, "not_found", "id");
+
+    // Dependencies: resolved from the registry and locked; the tests run with them.
+    let with_dependency = |version: &str, dependency: &str| {
+        let (version, dependency) = (version.to_owned(), dependency.to_owned());
+        variant(
+            move |m| {
+                m["version"] = json!(version);
+                m["dependencies"] = json!([{"name": dependency, "version": "1.2.3"}]);
+            },
+            |c| {
+                c.replace(
+                    "const ses = require(\"actionflow:ses\");",
+                    "const ses = require(\"actionflow:ses\");\nconst { greet } = require(\"greeting\");",
+                )
+                .replace("console.log(`welcome", "console.log(greet(\"x\"), `welcome")
+            },
+        )
+    };
+    let (_, missing) = partner
+        .post(
+            "/v1/marketplace/submissions",
+            submit_body(&with_dependency("0.9.1", "no-such-package")),
+        )
+        .await;
+    assert_eq!(missing["state"], "checks_failed", "{missing}");
+    assert!(
+        missing["report"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "dependency_unresolvable"),
+        "{missing}"
+    );
+    let (_, resolved) = partner
+        .post(
+            "/v1/marketplace/submissions",
+            submit_body(&with_dependency("0.9.2", "greeting")),
+        )
+        .await;
+    assert_eq!(resolved["state"], "in_review", "{resolved}");
 
     // 1.0.0 passes and is published; reusing it or going lower is refused.
     let (status, ok) = partner

@@ -13,6 +13,7 @@ async fn check(package: &Package, history: &History) -> Report {
         &PackageLimits::default(),
         history,
         &limits(),
+        None,
     )
     .await
 }
