@@ -179,7 +179,13 @@ async fn the_ses_welcome_email_goes_from_partner_to_a_sent_email() {
     );
     assert_eq!(sent[0]["subject"], "New registration: ada");
 
-    // Its code is read-only to the tenant.
+    // The action says where it comes from; its code is read-only to the tenant.
+    let (_, action) = acme.get(&format!("/v1/actions/{action_id}")).await;
+    assert_eq!(
+        action["installed_from"],
+        json!({"integration": "ses-welcome-email", "version": "1.0.0",
+               "installed_id": installed["id"]})
+    );
     let refused = acme
         .patch(
             &format!("/v1/actions/{action_id}"),
