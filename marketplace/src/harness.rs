@@ -142,6 +142,15 @@ async fn run_one(
             .push(fail(format!("{trigger:?} is not a supported trigger")));
         return result;
     }
+    // The event the trigger would send: a test of an impossible event proves nothing.
+    if let Err(e) =
+        actionflow_triggers::find(&trigger).and_then(|spec| spec.validate_event(&case.event))
+    {
+        result
+            .findings
+            .push(fail(format!("its event is not a {trigger} event: {e}")));
+        return result;
+    }
     let event = match Event::new(&case.event) {
         Ok(event) => event,
         Err(e) => {

@@ -43,7 +43,12 @@ pub fn scaffold(trigger: &str, slug: &str, publisher: &str) -> Option<Package> {
     );
     let test = serde_json::json!({
         "name": "the service answers",
-        "event": {"user": {"user_id": "auth0|1", "email": "ada@example.com"}},
+        // What every trigger's event requires; trim it to what yours sends.
+        "event": {
+            "user": {"user_id": "auth0|1", "email": "ada@example.com"},
+            "client": {"client_id": "app-1", "name": "My app"},
+            "message_options": {"recipient": "+15555550100", "text": "Your code is 123456"},
+        },
         "secrets": {"API_KEY": "test-key"},
         "configuration": {"GREETING": "hi"},
         "fixtures": [{"request": {"method": "GET", "url": "https://api.example.com/ping"},

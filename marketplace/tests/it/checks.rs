@@ -219,3 +219,25 @@ async fn every_scaffold_passes_its_own_checks() {
         assert!(!report.has_errors(), "{}: {}", trigger.id, report.to_text());
     }
 }
+
+#[tokio::test]
+async fn a_test_event_the_trigger_would_never_send_fails() {
+    let mut package = ses_package();
+    let test = serde_json::json!({"event": {"user": {"email": 42}}, "expect": {"status": "threw"}});
+    package.files.insert(
+        "tests/odd.json".into(),
+        serde_json::to_vec(&test).expect("JSON"),
+    );
+    let report = check(&package, &History::default()).await;
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.file.as_deref() == Some("tests/odd.json"))
+        .expect("flagged");
+    assert!(
+        finding
+            .message
+            .contains("not a post-user-registration event"),
+        "{finding:?}"
+    );
+}
