@@ -421,13 +421,16 @@ impl Marketplace {
         })
     }
 
-    /// A reviewer's decision; approval publishes at once (an immutable listing version).
+    /// A reviewer's decision; approval publishes at once (an immutable listing version), and
+    /// needs `acknowledged` when the checks left warnings (named in the refusal and kept in the
+    /// transition's reason).
     pub async fn review(
         &self,
         actor: &Actor,
         id: &str,
         decision: Decision,
         comment: Option<&str>,
+        acknowledged: bool,
     ) -> Result<SubmissionView> {
         let comment = comment.map(str::trim).filter(|c| !c.is_empty());
         if decision.needs_comment() && comment.is_none() {
@@ -436,8 +439,29 @@ impl Marketplace {
                 "say what the partner must change, or why it is rejected",
             ));
         }
+        let submission = self.store().get_submission(id).await?;
+        let mut warnings: Vec<String> = report_of(&submission)
+            .findings
+            .into_iter()
+            .filter(|f| f.severity == crate::report::Severity::Warning)
+            .map(|f| f.code)
+            .collect();
+        warnings.dedup();
+        let mut reason = comment.map(str::to_owned);
+        if decision == Decision::Approve && !warnings.is_empty() {
+            let codes = warnings.join(", ");
+            if !acknowledged {
+                let message = format!(
+                    "the checks left warnings ({codes}): read them and approve with \
+                     acknowledge_warnings"
+                );
+                return Err(Error::invalid("acknowledge_warnings", message));
+            }
+            let said = reason.map(|c| format!("{c}; ")).unwrap_or_default();
+            reason = Some(format!("{said}warnings acknowledged: {codes}"));
+        }
         let label = actor.label();
-        self.change(id, decision.state(), &label, comment, None)
+        self.change(id, decision.state(), &label, reason.as_deref(), None)
             .await
             .map_err(|e| match e {
                 Error::Conflict { message, .. } => Error::conflict("decision", message),

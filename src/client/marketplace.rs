@@ -70,6 +70,9 @@ enum MarketplaceCommand {
         id: String,
         #[arg(long)]
         comment: Option<String>,
+        /// The checks' warnings were read (needed when there are some).
+        #[arg(long)]
+        acknowledge_warnings: bool,
     },
     /// Reviewer: send back with what to change.
     RequestChanges {
@@ -124,11 +127,12 @@ fn query(params: &[(&str, Option<String>)]) -> String {
 
 pub fn main(args: MarketplaceArgs) -> anyhow::Result<ExitCode> {
     use MarketplaceCommand as C;
-    let decide = |id: &str, decision: &str, comment: Option<String>| {
+    let decide = |id: &str, decision: &str, comment: Option<String>, acknowledge: bool| {
         (
             Method::POST,
             format!("/v1/marketplace/submissions/{id}/review"),
-            Some(json!({"decision": decision, "comment": comment})),
+            Some(json!({"decision": decision, "comment": comment,
+                        "acknowledge_warnings": acknowledge})),
         )
     };
     let (method, path, body) = match args.command {
@@ -213,9 +217,13 @@ pub fn main(args: MarketplaceArgs) -> anyhow::Result<ExitCode> {
             format!("/v1/marketplace/submissions/{id}/review"),
             None,
         ),
-        C::Approve { id, comment } => decide(&id, "approve", comment),
-        C::RequestChanges { id, comment } => decide(&id, "request_changes", Some(comment)),
-        C::Reject { id, comment } => decide(&id, "reject", Some(comment)),
+        C::Approve {
+            id,
+            comment,
+            acknowledge_warnings,
+        } => decide(&id, "approve", comment, acknowledge_warnings),
+        C::RequestChanges { id, comment } => decide(&id, "request_changes", Some(comment), false),
+        C::Reject { id, comment } => decide(&id, "reject", Some(comment), false),
         C::Publishers { name: None, .. } => {
             (Method::GET, "/v1/marketplace/publishers".to_owned(), None)
         }

@@ -360,6 +360,55 @@ async fn refusals(db: Db) {
         .await;
     assert_eq!(resolved["state"], "in_review", "{resolved}");
 
+    // Warnings need the reviewer's acknowledgement, kept in the transition.
+    let unused = variant(
+        |m| {
+            m["version"] = json!("0.9.3");
+            m["configuration"].as_array_mut().unwrap().push(json!({
+                "name": "UNUSED_OPTION", "label": "Unused", "required": false, "type": "string"}));
+        },
+        |c| c,
+    );
+    let (_, warned) = partner
+        .post("/v1/marketplace/submissions", submit_body(&unused))
+        .await;
+    assert_eq!(warned["state"], "in_review", "{warned}");
+    let warned_path = format!(
+        "/v1/marketplace/submissions/{}/review",
+        warned["id"].as_str().unwrap()
+    );
+    let refused = reviewer
+        .post(&warned_path, json!({"decision": "approve"}))
+        .await;
+    assert_error(&refused, 422, "invalid_value", "acknowledge_warnings");
+    assert!(refused.1["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("configuration_not_read"));
+    let (status, approved) = reviewer
+        .post(
+            &warned_path,
+            json!({"decision": "approve", "acknowledge_warnings": true}),
+        )
+        .await;
+    assert_eq!(
+        (status, approved["state"].as_str()),
+        (200, Some("published")),
+        "{approved}"
+    );
+    let reasons: Vec<&str> = approved["transitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| t["reason"].as_str())
+        .collect();
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.contains("warnings acknowledged: configuration_not_read")),
+        "{reasons:?}"
+    );
+
     // 1.0.0 passes and is published; reusing it or going lower is refused.
     let (status, ok) = partner
         .post("/v1/marketplace/submissions", submit_body(&v1))

@@ -175,6 +175,9 @@ pub struct Review {
     pub decision: String,
     /// Required unless approving.
     pub comment: Option<String>,
+    /// Approving a submission whose checks left warnings needs `true`.
+    #[serde(default)]
+    pub acknowledge_warnings: bool,
 }
 
 #[derive(Deserialize, ToSchema, Default)]

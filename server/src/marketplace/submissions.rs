@@ -153,8 +153,9 @@ async fn get_review(
     Ok(Json(state.marketplace.review_material(&id).await?.into()))
 }
 
-/// Decide on a submission in review: `approve` publishes it (an immutable listing version),
-/// `request_changes` and `reject` need a comment.
+/// Decide on a submission in review: `approve` publishes it (an immutable listing version; with
+/// `acknowledge_warnings` when the checks left warnings), `request_changes` and `reject` need a
+/// comment.
 #[utoipa::path(post, path = "/v1/marketplace/submissions/{id}/review", tag = "marketplace",
     params(("id" = String, Path)), request_body = Review,
     responses((status = 200, body = SubmissionBody), (status = "4XX", body = ErrorBody)),
@@ -170,7 +171,13 @@ async fn review(
         .ok_or_else(|| ApiError::invalid("decision", "use approve, request_changes or reject"))?;
     let view = state
         .marketplace
-        .review(&actor(&tenant), &id, decision, body.comment.as_deref())
+        .review(
+            &actor(&tenant),
+            &id,
+            decision,
+            body.comment.as_deref(),
+            body.acknowledge_warnings,
+        )
         .await?;
     Ok(Json(view.into()))
 }
