@@ -133,26 +133,50 @@ async fn the_ses_welcome_email_goes_from_partner_to_a_sent_email() {
         .contains("SES console"));
     assert_eq!(detail["versions"][0]["sha256"], sha256);
 
-    let install = json!({
+    let missing = json!({
         "integration": "ses-welcome-email",
         "secrets": {"AWS_SES_KEY": moto.tenant.key, "AWS_SES_SECRET": moto.tenant.secret},
-        "configuration": {"FROM_ADDRESS": "welcome@yourdomain.example",
-                          "TO_ADDRESS": "owner@yourdomain.example", "SES_ENDPOINT": moto.url},
-        "bind": {"trigger": "post-user-registration"},
+        "configuration": {"FROM_ADDRESS": "welcome@yourdomain.example"},
     });
-    let mut missing = install.clone();
-    missing["configuration"]
-        .as_object_mut()
-        .unwrap()
-        .remove("TO_ADDRESS");
     let refused = acme.post("/v1/integrations/installed", missing).await;
     assert_error(&refused, 422, "invalid_value", "configuration.TO_ADDRESS");
-    let (status, installed) = acme.post("/v1/integrations/installed", install).await;
-    assert_eq!(status, 201, "{installed}");
+    // Installed with the CLI, as a tenant would.
+    let tenant_cli = Cli {
+        url: server.url.clone(),
+        token: acme.token().to_owned(),
+        dir: db.dir.path().to_path_buf(),
+    };
+    let secret_key = format!("AWS_SES_KEY={}", moto.tenant.key);
+    let secret = format!("AWS_SES_SECRET={}", moto.tenant.secret);
+    let endpoint = format!("SES_ENDPOINT={}", moto.url);
+    let installed = tenant_cli.json(&[
+        "marketplace",
+        "install",
+        "ses-welcome-email",
+        "--bind",
+        "post-user-registration",
+        "--secret",
+        &secret_key,
+        "--secret",
+        &secret,
+        "--config",
+        "FROM_ADDRESS=welcome@yourdomain.example",
+        "--config",
+        "TO_ADDRESS=owner@yourdomain.example",
+        "--config",
+        &endpoint,
+    ]);
     assert_eq!(installed["version"], "1.0.0");
     assert_eq!(
         installed["secret_names"],
         json!(["AWS_SES_KEY", "AWS_SES_SECRET"])
+    );
+    let (_, flow) = acme
+        .get("/v1/triggers/post-user-registration/bindings")
+        .await;
+    assert_eq!(
+        flow["bindings"][0]["action_id"], installed["action_id"],
+        "{flow}"
     );
     let action_id = installed["action_id"].as_str().unwrap().to_owned();
 
