@@ -250,6 +250,22 @@ async fn the_ses_welcome_email_goes_from_partner_to_a_sent_email() {
     let _ = bytes;
 }
 
+/// A `.tgz` of one regular file whose raw name we choose (the tar builder refuses `..`).
+fn raw_tgz(name: &[u8], data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut header = tar::Header::new_old();
+    header.as_old_mut().name[..name.len()].copy_from_slice(name);
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append(&header, data).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&builder.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
 /// Edits the reference package's manifest and code, and packs it.
 fn variant(edit: impl FnOnce(&mut Value), code: impl FnOnce(String) -> String) -> Vec<u8> {
     let limits = actionflow_marketplace::PackageLimits::default();
@@ -383,6 +399,71 @@ async fn refusals(db: Db) {
         )
         .await;
     assert_eq!(resolved["state"], "in_review", "{resolved}");
+
+    // A reviewer sends it back with a comment the partner sees; the partner withdraws it.
+    let resolved_id = resolved["id"].as_str().unwrap();
+    let review_path = format!("/v1/marketplace/submissions/{resolved_id}/review");
+    let refused = reviewer
+        .post(&review_path, json!({"decision": "request_changes"}))
+        .await;
+    assert_error(&refused, 422, "invalid_value", "comment");
+    let (status, sent_back) = reviewer
+        .post(
+            &review_path,
+            json!({"decision": "request_changes", "comment": "pin greeting to 1.2.4"}),
+        )
+        .await;
+    assert_eq!(
+        (status, sent_back["state"].as_str()),
+        (200, Some("changes_requested"))
+    );
+    let (_, seen) = partner
+        .get(&format!("/v1/marketplace/submissions/{resolved_id}"))
+        .await;
+    let last = seen["transitions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["to"].as_str(), last["reason"].as_str()),
+        (Some("changes_requested"), Some("pin greeting to 1.2.4"))
+    );
+    let (status, withdrawn) = partner
+        .post(
+            &format!("/v1/marketplace/submissions/{resolved_id}/withdraw"),
+            json!({"reason": "replaced"}),
+        )
+        .await;
+    assert_eq!(
+        (status, withdrawn["state"].as_str()),
+        (200, Some("withdrawn"))
+    );
+    let refused = reviewer
+        .post(&review_path, json!({"decision": "approve"}))
+        .await;
+    assert_error(&refused, 409, "conflict", "decision");
+
+    // Archives that would escape or explode are refused before anything is stored.
+    for (name, data, code) in [
+        (&b"../../etc/cron.d/evil"[..], vec![b'x'], "path_traversal"),
+        (
+            &b"tests/huge.json"[..],
+            vec![0u8; 64 * 1024 * 1024],
+            "decompression_limit",
+        ),
+    ] {
+        let refused = partner
+            .post(
+                "/v1/marketplace/submissions",
+                submit_body(&raw_tgz(name, &data)),
+            )
+            .await;
+        assert_error(&refused, 422, "invalid_value", "package");
+        let message = refused.1["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(code), "{message}");
+    }
 
     // Warnings need the reviewer's acknowledgement, kept in the transition.
     let unused = variant(
