@@ -54,6 +54,10 @@ pub struct UpgradeRequest {
 pub struct InstalledView {
     pub installation: Installation,
     pub secret_names: Vec<String>,
+    /// The integration version the action's deployed version runs: the installed one, or an
+    /// older one after the tenant rolled the action back.
+    pub running_version: Option<String>,
+    /// Whether the running version is deprecated or yanked.
     pub deprecated: bool,
     pub yanked: bool,
 }
@@ -204,15 +208,34 @@ impl Marketplace {
             &manifest.supported_triggers,
             configuration,
             &manifest.network.hosts,
-            Mode::Installed,
+            Mode::Installed {
+                integration: &manifest.slug,
+                version: &manifest.version,
+            },
         ))
     }
 
     async fn installed_view(&self, installation: Installation) -> Result<InstalledView> {
-        let submission = self
+        let running_version = self.running_version(&installation).await?;
+        let mut submission = self
             .store()
             .get_submission(&installation.submission_id)
             .await?;
+        if let Some(running) = running_version
+            .as_ref()
+            .filter(|v| **v != installation.version)
+        {
+            let published = self
+                .store()
+                .list_submissions(None, Some("published"))
+                .await?;
+            let found = published
+                .into_iter()
+                .find(|s| s.slug == installation.slug && s.version == *running);
+            if let Some(found) = found {
+                submission = found;
+            }
+        }
         let secrets = self
             .inner
             .actions
@@ -220,10 +243,26 @@ impl Marketplace {
             .await?;
         Ok(InstalledView {
             secret_names: secrets.into_iter().map(|s| s.name).collect(),
+            running_version,
             deprecated: submission.deprecated_at.is_some(),
             yanked: submission.yanked_at.is_some(),
             installation,
         })
+    }
+
+    /// What the action's deployed version runs, read from its code.
+    async fn running_version(&self, installation: &Installation) -> Result<Option<String>> {
+        let store = self.store();
+        let action = store
+            .get_action(&installation.tenant_id, &installation.action_id)
+            .await?;
+        let Some(number) = action.deployed_version else {
+            return Ok(None);
+        };
+        let version = store
+            .get_version(&installation.tenant_id, &installation.action_id, number)
+            .await?;
+        Ok(crate::wrap::running_integration(&version.code).map(|(_, v)| v))
     }
 
     pub async fn installed(&self, tenant_id: &str, id: &str) -> Result<InstalledView> {

@@ -18,8 +18,12 @@ pub const TEST_MARK: &str = "[actionflow-test] ";
 
 /// How the wrapped code reaches the network.
 pub enum Mode<'a> {
-    /// Installed in a tenant: `fetch` reaches the declared hosts only.
-    Installed,
+    /// Installed in a tenant: `fetch` reaches the declared hosts only. The integration and its
+    /// version are written into the code, so each action version tells what it runs.
+    Installed {
+        integration: &'a str,
+        version: &'a str,
+    },
     /// Test run: `fetch` answers from `fixtures` (`[{request: {method, url}, response}]`).
     Test { fixtures: &'a serde_json::Value },
 }
@@ -43,7 +47,11 @@ pub fn wrap(
         "hosts": hosts,
         "handlers": handlers,
         "test": matches!(mode, Mode::Test { .. }),
-        "fixtures": match mode { Mode::Test { fixtures } => fixtures.clone(), Mode::Installed => json!([]) },
+        "fixtures": match mode { Mode::Test { fixtures } => fixtures.clone(), Mode::Installed { .. } => json!([]) },
+        "integration": match mode {
+            Mode::Installed { integration, version } => json!({"slug": integration, "version": version}),
+            Mode::Test { .. } => json!(null),
+        },
     });
     // Everything of ours before the partner's code sits on line 1, so the partner's lines keep
     // their numbers, and the original `fetch` is captured in a closure the partner's code cannot
@@ -65,6 +73,20 @@ pub fn wrap(
     );
     out.push_str(EXPORTS_JS);
     out
+}
+
+const SETTINGS_START: &str = "function __af_settings() { return ";
+
+/// The integration slug and version an installed copy's code runs (`None` for other code).
+pub fn running_integration(code: &str) -> Option<(String, String)> {
+    let settings = code.strip_prefix(SETTINGS_START)?;
+    let mut values = serde_json::Deserializer::from_str(settings).into_iter::<serde_json::Value>();
+    let settings = values.next()?.ok()?;
+    let integration = &settings["integration"];
+    Some((
+        integration["slug"].as_str()?.to_owned(),
+        integration["version"].as_str()?.to_owned(),
+    ))
 }
 
 /// Joined into one line: statements end with `;` or `}`, and no `//` comments.

@@ -634,6 +634,18 @@ async fn refusals(db: Db) {
         versions["total"], 2,
         "every upgrade is a new action version: {versions}"
     );
+    assert_eq!(upgraded["running_version"], "2.0.0");
+    // Rolled back like any action: the copy says it runs 1.0.0 again; forward to 2.0.0 again.
+    for (number, running) in [(1, "1.0.0"), (2, "2.0.0")] {
+        let rollback = format!("/v1/actions/{action}/versions/{number}/deploy");
+        let (status, rolled) = acme.post(&rollback, json!({})).await;
+        assert_eq!(status, 201, "{rolled}");
+        let (_, now) = acme.get(&path).await;
+        assert_eq!(
+            (now["version"].as_str(), now["running_version"].as_str()),
+            (Some("2.0.0"), Some(running))
+        );
+    }
 
     // Yanked: no new installs, the installed copy is flagged.
     let (status, _) = partner

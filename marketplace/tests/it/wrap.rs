@@ -18,7 +18,14 @@ async fn run_installed(code: &str, hosts: &[&str]) -> actionflow_runtime::Outcom
         &["post-login".to_owned()],
         &configuration,
         &hosts,
-        Mode::Installed,
+        Mode::Installed {
+            integration: "greeter",
+            version: "1.2.3",
+        },
+    );
+    assert_eq!(
+        actionflow_marketplace::wrap::running_integration(&wrapped),
+        Some(("greeter".to_owned(), "1.2.3".to_owned()))
     );
     let request = ExecutionRequest {
         tenant: "t".into(),

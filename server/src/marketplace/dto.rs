@@ -345,13 +345,17 @@ pub struct InstalledBody {
     pub id: String,
     pub action_id: String,
     pub integration: String,
+    /// The version installed (and upgraded to).
     pub version: String,
+    /// The version the action's deployed version runs: `version`, or an older one after a
+    /// rollback of the action.
+    pub running_version: Option<String>,
     #[schema(value_type = Object)]
     pub configuration: serde_json::Value,
     pub secret_names: Vec<String>,
-    /// The version is deprecated: it keeps running; upgrade when you can.
+    /// The running version is deprecated: it keeps running; upgrade when you can.
     pub deprecated: bool,
-    /// The publisher yanked the version: upgrade or uninstall it.
+    /// The publisher yanked the running version: upgrade or uninstall it.
     pub yanked: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -365,6 +369,7 @@ impl From<InstalledView> for InstalledBody {
             action_id: i.action_id,
             integration: i.slug,
             version: i.version,
+            running_version: v.running_version,
             configuration: i.configuration,
             secret_names: v.secret_names,
             deprecated: v.deprecated,
