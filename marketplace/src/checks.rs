@@ -48,6 +48,11 @@ pub fn static_checks(
             );
         }
     }
+    let tests = package.tests().count();
+    if tests > limits.tests_max {
+        let message = format!("{tests} tests, more than the limit of {}", limits.tests_max);
+        report.push(Finding::error("too_many_tests", message).in_file(TESTS_DIR));
+    }
     if package.tests().next().is_none() {
         report.push(
             Finding::error("tests_missing", "the package has no tests/*.json").in_file(TESTS_DIR),
@@ -338,6 +343,7 @@ pub async fn check_package(
     let code = package.text(CODE_FILE);
     let runnable = code.is_some()
         && !report.has("code_too_large")
+        && !report.has("too_many_tests")
         && !report.has("esm_not_supported")
         && !report.has("manifest_invalid");
     if !runnable {

@@ -364,7 +364,16 @@ fn valid_host(text: &str) -> bool {
 
 /// A name whose words include KEY, SECRET, TOKEN, PASSWORD, …
 pub fn looks_secret(name: &str) -> bool {
-    name.split('_').any(|word| SECRET_WORDS.contains(&word))
+    // Whole words (`API_KEY`), and glued ones (`APIKEY`, `CLIENTSECRET`) except for KEY, which
+    // too many plain words end with (MONKEY).
+    name.split('_').any(|word| {
+        SECRET_WORDS.contains(&word)
+            || SECRET_WORDS
+                .iter()
+                .filter(|w| **w != "KEY")
+                .any(|w| word.contains(w))
+            || word.ends_with("APIKEY")
+    })
 }
 
 /// Whether `host` is allowed by `patterns` (`api.example.com`, or `*.example.com` for subdomains).
@@ -397,6 +406,9 @@ mod tests {
         assert!(looks_secret("API_KEY"));
         assert!(looks_secret("CLIENT_SECRET"));
         assert!(!looks_secret("MONKEY_NAME"));
+        assert!(looks_secret("APIKEY"));
+        assert!(looks_secret("CLIENTSECRET"));
+        assert!(looks_secret("DB_PASSWORD_2"));
         assert!(host_allowed(&["*.example.com".into()], "api.example.com"));
         assert!(!host_allowed(
             &["*.example.com".into()],

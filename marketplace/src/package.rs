@@ -26,6 +26,8 @@ pub struct PackageLimits {
     pub unpacked_bytes_max: u64,
     pub logo_bytes_max: usize,
     pub files_max: usize,
+    /// `tests/*.json`: each one runs in the checks.
+    pub tests_max: usize,
 }
 
 impl Default for PackageLimits {
@@ -36,6 +38,7 @@ impl Default for PackageLimits {
             unpacked_bytes_max: 20 * 1024 * 1024,
             logo_bytes_max: 512 * 1024,
             files_max: 200,
+            tests_max: 20,
         }
     }
 }

@@ -223,7 +223,10 @@ fn marketplace_limits(
     limits.package.code_bytes_max = action_limits
         .code_bytes_max
         .saturating_sub(actionflow_marketplace::wrap::WRAPPER_BYTES_MAX);
+    // Each test is bounded like any tenant's execution, and a submission's checks (its tests one
+    // after another, within the request) by at most 10 s of wall time per test.
     limits.execution = action_limits.execution.clone();
+    limits.execution.wall_ms_max = limits.execution.wall_ms_max.min(10_000);
     limits
 }
 

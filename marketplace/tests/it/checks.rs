@@ -241,3 +241,20 @@ async fn a_test_event_the_trigger_would_never_send_fails() {
         "{finding:?}"
     );
 }
+
+#[tokio::test]
+async fn more_tests_than_the_limit_are_refused_without_running_them() {
+    let mut package = ses_package();
+    let test = package
+        .file("tests/sends-welcome-email.json")
+        .expect("a test")
+        .to_vec();
+    for i in 0..PackageLimits::default().tests_max {
+        package
+            .files
+            .insert(format!("tests/copy-{i}.json"), test.clone());
+    }
+    let report = check(&package, &History::default()).await;
+    assert!(report.has("too_many_tests"), "{}", report.to_text());
+    assert!(!report.has("test_failed"));
+}
