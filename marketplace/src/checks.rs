@@ -11,12 +11,13 @@ use actionflow_runtime::{
     Event, ExecutionRequest, Limits, ModuleFiles, NoFiles, Runtime, Secrets, Status,
 };
 
+use crate::compat::{breaking_findings, version_findings};
 use crate::harness::run_tests;
 use crate::manifest::{Manifest, Version, MANIFEST_FILE};
 use crate::package::{Package, PackageLimits, CODE_FILE, GUIDE_FILE, LOGO_FILE, TESTS_DIR};
+use crate::reads::read_findings;
 use crate::report::{Finding, Report};
-use crate::scan;
-use crate::wrap::{esm_line, wrap, Mode};
+use crate::wrap::{wrap, Mode};
 
 /// What the checks compare a submission with.
 #[derive(Debug, Clone, Default)]
@@ -130,150 +131,6 @@ pub fn static_checks(
         report.extend(read_findings(code, &manifest));
     }
     (report, Some(manifest))
-}
-
-fn version_findings(version: Version, history: &History) -> Vec<Finding> {
-    let highest = history.versions.iter().max();
-    match highest {
-        Some(h) if history.versions.contains(&version) => vec![Finding::error(
-            "version_reused",
-            format!("version {version} was already submitted; versions are never reused (the highest is {h})"),
-        )
-        .in_file(MANIFEST_FILE)],
-        Some(h) if *h > version => vec![Finding::error(
-            "version_not_higher",
-            format!("version {version} is not higher than {h}, already submitted"),
-        )
-        .in_file(MANIFEST_FILE)],
-        _ => Vec::new(),
-    }
-}
-
-/// Each change a tenant's installed copy could break on, listed for the reviewer.
-pub fn breaking_changes(previous: &Manifest, next: &Manifest) -> Vec<String> {
-    let mut out = Vec::new();
-    for trigger in &previous.supported_triggers {
-        if !next.supported_triggers.contains(trigger) {
-            out.push(format!("trigger {trigger} removed"));
-        }
-    }
-    let fields = |m: &Manifest| -> Vec<(String, &'static str, bool)> {
-        let secrets = m
-            .secrets
-            .iter()
-            .map(|s| (s.name.clone(), "secret", s.required));
-        let config = m.configuration.iter().map(|c| {
-            (
-                c.name.clone(),
-                "configuration",
-                c.required && c.default_value.is_none(),
-            )
-        });
-        secrets.chain(config).collect()
-    };
-    let (old, new) = (fields(previous), fields(next));
-    for (name, kind, _) in &old {
-        if !new.iter().any(|(n, k, _)| n == name && k == kind) {
-            out.push(format!("{kind} {name} removed"));
-        }
-    }
-    for (name, kind, required) in &new {
-        let before = old.iter().find(|(n, k, _)| n == name && k == kind);
-        match before {
-            None if *required => out.push(format!("new required {kind} {name}")),
-            Some((_, _, false)) if *required => out.push(format!("{kind} {name} became required")),
-            _ => {}
-        }
-    }
-    out
-}
-
-fn breaking_findings(previous: &Manifest, next: &Manifest, version: Version) -> Vec<Finding> {
-    let Some(before) = previous.semver() else {
-        return Vec::new();
-    };
-    if version.major > before.major {
-        return Vec::new();
-    }
-    breaking_changes(previous, next)
-        .into_iter()
-        .map(|change| {
-            let message =
-                format!("{change} since {before}: a breaking change needs a new major version");
-            Finding::error("breaking_change", message).in_file(MANIFEST_FILE)
-        })
-        .collect()
-}
-
-/// What the code reads against what the manifest declares.
-fn read_findings(code: &str, manifest: &Manifest) -> Vec<Finding> {
-    let mut out = Vec::new();
-    if let Some(line) = esm_line(code) {
-        let message =
-            "ES modules are not supported yet for integrations: use CommonJS (exports.onExecute…)";
-        out.push(
-            Finding::error("esm_not_supported", message)
-                .in_file(CODE_FILE)
-                .at_line(line),
-        );
-    }
-    for (object, declared) in [
-        (
-            "secrets",
-            manifest
-                .secrets
-                .iter()
-                .map(|s| s.name.as_str())
-                .collect::<Vec<_>>(),
-        ),
-        (
-            "configuration",
-            manifest
-                .configuration
-                .iter()
-                .map(|c| c.name.as_str())
-                .collect(),
-        ),
-    ] {
-        let reads = scan::reads(code, object);
-        let singular = if object == "secrets" {
-            "secret"
-        } else {
-            "configuration"
-        };
-        for (name, line) in &reads.names {
-            if !declared.contains(&name.as_str()) {
-                let message = format!(
-                    "the code reads event.{object}.{name}, which integration.json does not declare"
-                );
-                out.push(
-                    Finding::error(&format!("{singular}_not_declared"), message)
-                        .in_file(CODE_FILE)
-                        .at_line(*line),
-                );
-            }
-        }
-        for name in declared {
-            if !reads.names.contains_key(name) && reads.dynamic.is_empty() {
-                let message = format!("{object} {name} is declared but the code never reads it");
-                out.push(
-                    Finding::warning(&format!("{singular}_not_read"), message)
-                        .in_file(MANIFEST_FILE),
-                );
-            }
-        }
-        for line in reads.dynamic {
-            let message = format!(
-                "event.{object} is read with a computed name: the reviewer checks it by hand"
-            );
-            out.push(
-                Finding::warning("dynamic_read", message)
-                    .in_file(CODE_FILE)
-                    .at_line(line),
-            );
-        }
-    }
-    out
 }
 
 /// Longest the dependencies of a package may take to resolve and download.

@@ -10,20 +10,26 @@
 
 mod catalog;
 pub mod checks;
+mod compat;
+mod decide;
 mod error;
 pub mod harness;
 mod install;
 pub mod manifest;
 pub mod package;
+mod reads;
 pub mod report;
 pub mod review;
 pub mod scaffold;
 pub mod scan;
 mod service;
+mod submit;
+mod values;
 pub mod wrap;
 
 pub use catalog::{CatalogQuery, ListedVersion, Listing, ListingDetail};
-pub use checks::{breaking_changes, check_package, static_checks, History};
+pub use checks::{check_package, static_checks, History};
+pub use compat::breaking_changes;
 pub use error::{Error, Result};
 pub use install::{Bind, InstallRequest, InstalledView, UpgradeRequest};
 pub use manifest::{Manifest, Version};
