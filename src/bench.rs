@@ -5,7 +5,7 @@
 mod node;
 
 use actionflow_runtime::{
-    Event, ExecutionRequest, Limits, NoFiles, PoolConfig, Runtime, Secrets, Status,
+    Engine, Event, ExecutionRequest, Limits, NoFiles, PoolConfig, Runtime, Secrets, Status,
 };
 use anyhow::{bail, Context};
 use std::process::ExitCode;
@@ -108,6 +108,9 @@ pub struct Measured {
     pub own_us: f64,
     /// One run per concurrency level.
     pub runs: Vec<Throughput>,
+    /// Warm executions sent to a sandbox process (as `actionflow serve` runs them), in µs.
+    pub sandbox_warm_p50_us: f64,
+    pub sandbox_warm_p99_us: f64,
 }
 
 impl Measured {
@@ -179,7 +182,7 @@ fn request(version: &str, event: &Event) -> ExecutionRequest {
     }
 }
 
-async fn once(rt: &Runtime, version: &str, event: &Event) -> anyhow::Result<Duration> {
+async fn once(rt: &dyn Engine, version: &str, event: &Event) -> anyhow::Result<Duration> {
     let start = Instant::now();
     let outcome = rt.execute(request(version, event)).await?;
     let took = start.elapsed();
@@ -245,7 +248,11 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
         created.push(once(&no_spares, &format!("created-{i}"), &ev).await?);
     }
     created.sort();
+    drop(no_spares);
+    let sandboxed = warm_in_a_sandbox(args, cores, &ev).await?;
     Ok(Measured {
+        sandbox_warm_p50_us: percentile(&sandboxed, 0.5),
+        sandbox_warm_p99_us: percentile(&sandboxed, 0.99),
         cold_ms: percentile(&cold, 0.5) / 1000.0,
         cold_created_ms: percentile(&created, 0.5) / 1000.0,
         warm_p50_us: percentile(&warm, 0.5),
@@ -253,6 +260,43 @@ async fn measure_actionflow(args: &BenchArgs, cores: usize) -> anyhow::Result<Me
         own_us,
         runs,
     })
+}
+
+/// Sequential warm executions through one sandbox process (this binary in worker mode), as
+/// `actionflow serve` runs them: the socket round trip on top of the pool's.
+async fn warm_in_a_sandbox(
+    args: &BenchArgs,
+    cores: usize,
+    ev: &Event,
+) -> anyhow::Result<Vec<Duration>> {
+    use actionflow_sandbox::{GroupConfig, Init, Launch, Sandboxes};
+    let launch = Launch {
+        program: std::env::current_exe()?,
+        args: vec!["sandbox".to_owned()],
+        init: Init {
+            pool: PoolConfig {
+                concurrency_max: cores,
+                tenant_concurrency_max: Some(args.tenant_concurrency.unwrap_or(cores)),
+                ..PoolConfig::default()
+            },
+            readable: Vec::new(),
+            test_ops: false,
+        },
+    };
+    let group = GroupConfig {
+        processes: 1,
+        ..GroupConfig::default()
+    };
+    let sandboxes = Sandboxes::start("bench", launch, group)?;
+    for _ in 0..2_000 {
+        once(&sandboxes, "warm", ev).await?;
+    }
+    let mut warm = Vec::with_capacity(args.warm);
+    for _ in 0..args.warm {
+        warm.push(once(&sandboxes, "warm", ev).await?);
+    }
+    warm.sort();
+    Ok(warm)
 }
 
 pub fn main(args: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -296,6 +340,10 @@ fn print_table(args: &BenchArgs, cores: usize, ours: &Measured, node: Option<&Me
             ratio(value, theirs, higher_is_better)
         );
     }
+    println!(
+        "| warm execution p50 / p99 through a sandbox process (`serve`'s engine) | {:.1} / {:.1} µs | - | - |",
+        ours.sandbox_warm_p50_us, ours.sandbox_warm_p99_us
+    );
     println!("\nThroughput by concurrency (callers submitting at once):\n");
     println!("| concurrency | Actionflow | Node.js webhook baseline | ratio |");
     println!("|---:|---:|---:|---:|");

@@ -1,5 +1,6 @@
 //! The built-in integrations actions can load (`actionflow:ses`, …): the one place that lists them, used
-//! wherever the binary builds a [`Runtime`] (`actionflow run`, `actionflow serve` and its async workers).
+//! wherever the binary builds a [`Runtime`] (`actionflow run`, `actionflow serve` in-process, and
+//! the sandboxes' worker mode).
 
 use actionflow_runtime::{HostModule, PoolConfig, Runtime, RuntimeError};
 use actionflow_ses::{SesConfig, SesModule};
@@ -14,6 +15,16 @@ pub fn host_modules(allow_private_network: bool) -> Vec<Arc<dyn HostModule>> {
         ..SesConfig::default()
     });
     vec![Arc::new(ses)]
+}
+
+/// Worker mode: serves one sandbox for `actionflow serve`, over the socket it was started with.
+pub fn sandbox() -> anyhow::Result<std::process::ExitCode> {
+    actionflow_sandbox::serve(&|init| {
+        let mut modules = host_modules(init.pool.allow_private_network);
+        modules.extend(actionflow_sandbox::test_modules(init));
+        modules
+    })?;
+    Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// A runtime whose actions can load every built-in integration.

@@ -67,6 +67,9 @@ enum Command {
     /// The marketplace: search, show, install, installed, upgrade, uninstall (tenant token);
     /// review, approve, request-changes, reject (reviewer token); publishers (admin token).
     Marketplace(client::marketplace::MarketplaceArgs),
+    /// Worker mode: a sandbox process started by `serve` (not for direct use).
+    #[command(hide = true)]
+    Sandbox,
 }
 
 /// A bad input from the user: printed as one line, exit code 2.
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
         Command::LogStreams(a) => client::log_streams::main(a),
         Command::Integration(a) => client::integration::main(a),
         Command::Marketplace(a) => client::marketplace::main(a),
+        Command::Sandbox => integrations::sandbox(),
     };
     match result {
         Ok(code) => code,

@@ -29,7 +29,7 @@ mod view;
 
 use std::sync::Arc;
 
-use actionflow_runtime::{Limits, Runtime};
+use actionflow_runtime::{Engine, Limits};
 use actionflow_store::SharedStore;
 
 pub use deploy::INTERRUPTED;
@@ -89,7 +89,7 @@ struct Inner {
     /// Test runs and deploy checks: a pool of their own, so a tenant's tests never take the places
     /// dispatched flows need; `test_places` bounds how many wait for it, overall and per tenant
     /// (beyond: [`Error::Busy`]).
-    tests: Runtime,
+    tests: Arc<dyn Engine>,
     test_places: Arc<places::TestPlaces>,
     limits: ActionLimits,
     /// Tenants' own execution limits over `limits.execution`.
@@ -103,7 +103,7 @@ impl Actions {
         store: SharedStore,
         sealer: Sealer,
         packages: Packages,
-        tests: Runtime,
+        tests: Arc<dyn Engine>,
         tests_waiting_max: usize,
         limits: ActionLimits,
         tenant_limits: Arc<actionflow_triggers::TenantLimits>,

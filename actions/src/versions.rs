@@ -2,7 +2,7 @@
 //! older one becomes current, the draft untouched), and diff two snapshots (either may be the
 //! draft).
 
-use actionflow_store::{ActionVersion, Page, Paged};
+use actionflow_store::{ActionVersion, Page, Paged, Quarantine};
 
 use crate::diff::{diff, Diff, Snapshot};
 use crate::error::{Error, Result};
@@ -37,6 +37,14 @@ impl Actions {
         Ok(self
             .store()
             .get_version(tenant_id, action_id, number)
+            .await?)
+    }
+
+    /// The action's versions quarantined for crashing their sandboxes.
+    pub async fn quarantines(&self, tenant_id: &str, action_id: &str) -> Result<Vec<Quarantine>> {
+        Ok(self
+            .store()
+            .action_quarantines(tenant_id, action_id)
             .await?)
     }
 

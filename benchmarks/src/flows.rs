@@ -38,7 +38,7 @@ pub struct BenchFlowsArgs {
 }
 
 /// The three actions of the sync flow: a claim, a metadata change the next one reads, a check.
-const SYNC_ACTIONS: [&str; 3] = [
+pub(crate) const SYNC_ACTIONS: [&str; 3] = [
     r#"exports.onExecutePostLogin = async (event, api) => {
   api.accessToken.setCustomClaim("https://example.com/roles", event.user.app_metadata.roles);
 };"#,

@@ -1,12 +1,15 @@
 //! `actionflow-bench`: the API and flow benchmarks, kept out of the shipped `actionflow` binary.
 //! `actionflow-bench api` measures test runs and action lists; `actionflow-bench flows` sync
 //! dispatch over HTTP and async delivery; both on SQLite and, with `--postgres-url`, PostgreSQL,
-//! against a server started in this process (`server.rs`). Each prints a Markdown table.
+//! against a server started in this process (`server.rs`); `actionflow-bench sandboxes` sync
+//! dispatch with isolates in-process and in sandbox processes, interleaved. Each prints a Markdown
+//! table.
 
 mod api;
 mod flows;
 mod flows_setup;
 mod http;
+mod sandboxes;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -32,6 +35,9 @@ enum Command {
     Api(api::BenchApiArgs),
     /// Sync dispatch over HTTP and async delivery on SQLite and PostgreSQL.
     Flows(flows::BenchFlowsArgs),
+    /// Sync dispatch over HTTP with isolates in the server's process and in sandbox processes,
+    /// interleaved.
+    Sandboxes(sandboxes::BenchSandboxesArgs),
 }
 
 /// The action every benchmark runs and the event it gets (the same as `actionflow bench`).
@@ -46,6 +52,7 @@ fn main() -> ExitCode {
     let result = match Args::parse().command {
         Command::Api(a) => api::main(a),
         Command::Flows(a) => flows::main(a),
+        Command::Sandboxes(a) => sandboxes::main(a),
     };
     match result {
         Ok(code) => code,

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use actionflow_actions::Packages;
 use actionflow_runtime::{
-    Event, ExecutionRequest, Limits, ModuleFiles, NoFiles, Runtime, Secrets, Status,
+    Engine, Event, ExecutionRequest, Limits, ModuleFiles, NoFiles, Secrets, Status,
 };
 
 use crate::compat::{breaking_findings, version_findings};
@@ -186,7 +186,7 @@ async fn dependency_files(
 /// (under `limits`) the code loads and exports each supported trigger's handler, and the tests pass
 /// with one success path among them.
 pub async fn check_package(
-    runtime: &Runtime,
+    runtime: &dyn Engine,
     package: &Package,
     package_limits: &PackageLimits,
     history: &History,
@@ -226,7 +226,7 @@ pub async fn check_package(
 
 /// Loads the code for each trigger; false when it does not load.
 async fn load_findings(
-    runtime: &Runtime,
+    runtime: &dyn Engine,
     code: &str,
     manifest: &Manifest,
     limits: &Limits,

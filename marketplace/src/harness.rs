@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use actionflow_runtime::{
-    Event, ExecutionRequest, Limits, ModuleFiles, Outcome, Runtime, Secrets, Status,
+    Engine, Event, ExecutionRequest, Limits, ModuleFiles, Outcome, Secrets, Status,
 };
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -85,7 +85,7 @@ pub struct TestResult {
 
 /// Runs every test of the package; the findings of all of them.
 pub async fn run_tests(
-    runtime: &Runtime,
+    runtime: &dyn Engine,
     package: &Package,
     manifest: &Manifest,
     limits: &Limits,
@@ -110,7 +110,7 @@ pub async fn run_tests(
 }
 
 async fn run_one(
-    runtime: &Runtime,
+    runtime: &dyn Engine,
     code: &str,
     manifest: &Manifest,
     limits: &Limits,
@@ -234,6 +234,7 @@ fn judge(
         Status::CpuLimit => "cpu_limit",
         Status::OutOfMemory => "out_of_memory",
         Status::InvalidCode => "invalid_code",
+        Status::Crashed => "crashed",
     };
     let wanted = expect.status.as_deref().unwrap_or("completed");
     if status != wanted {

@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use actionflow_actions::Actions;
-use actionflow_runtime::{Limits, Runtime};
+use actionflow_runtime::{Engine, Limits};
 use actionflow_store::{Publisher, SharedStore, StateChange, Submission, Transition};
 
 use crate::error::{Error, Result};
@@ -82,7 +82,7 @@ pub struct Marketplace {
 pub(crate) struct Inner {
     pub(crate) store: SharedStore,
     pub(crate) actions: Actions,
-    pub(crate) checks: Runtime,
+    pub(crate) checks: Arc<dyn Engine>,
     pub(crate) limits: MarketplaceLimits,
 }
 
@@ -91,7 +91,7 @@ impl Marketplace {
     pub fn new(
         store: SharedStore,
         actions: Actions,
-        checks: Runtime,
+        checks: Arc<dyn Engine>,
         limits: MarketplaceLimits,
     ) -> Marketplace {
         Marketplace {

@@ -91,7 +91,7 @@ impl Marketplace {
         self.change(&id, State::Checking, "checks", None, None)
             .await?;
         let report = check_package(
-            &self.inner.checks,
+            self.inner.checks.as_ref(),
             &package,
             &limits.package,
             &history,

@@ -28,6 +28,10 @@ pub enum RuntimeError {
     /// HTTP server answers it with 429 and `Retry-After`.
     #[error("the tenant already has {0} executions waiting for an isolate; try again shortly")]
     TenantBusy(usize),
+    /// An engine running isolates in other processes could not hand the execution over or get its
+    /// answer (a failure of the engine, not of the action: a crash under the action is an outcome).
+    #[error("sandbox: {0}")]
+    Sandbox(String),
 }
 
 pub(crate) fn action_error(name: &str, message: &str) -> ActionError {

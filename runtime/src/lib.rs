@@ -14,6 +14,7 @@
 mod allocator;
 mod cache;
 mod digest;
+pub mod effects;
 mod errors;
 mod event;
 mod host;
@@ -84,6 +85,94 @@ impl fmt::Debug for ExecutionRequest {
             .field("trigger_id", &self.trigger_id)
             .field("secrets", &self.secrets)
             .finish_non_exhaustive()
+    }
+}
+
+/// The actions of one flow run back to back: each sees the event with the metadata changes of the
+/// ones before ([`effects`]). The first step's event is the chain's; later steps' `event` is replaced.
+#[derive(Debug)]
+pub struct Chain {
+    pub steps: Vec<ExecutionRequest>,
+    /// The wall clock left for the whole chain: each step's `wall_ms_max` is capped by what remains.
+    pub budget_ms: u64,
+}
+
+/// What runs executions: the in-process [`Runtime`], or an embedder's engine that runs one in another
+/// process (sandboxes) and answers the same way. Callers (dispatch, test runs, deploy checks) hold an
+/// `Arc<dyn Engine>` and do not know which.
+#[async_trait::async_trait]
+pub trait Engine: Send + Sync {
+    /// As [`Runtime::execute`].
+    async fn execute(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError>;
+    /// As [`Runtime::check`].
+    async fn check(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError>;
+
+    /// Runs the chain's steps in order, one result each, and stops after the first that does not
+    /// complete, that denies access, or that finds the budget spent (then fewer results than steps
+    /// come back). An engine in another process runs the whole chain in one hand-off.
+    async fn execute_chain(&self, chain: Chain) -> Vec<Result<Outcome, RuntimeError>> {
+        run_chain(chain, |request| self.execute(request)).await
+    }
+}
+
+/// The chain's steps run one after another through `execute` (see [`Engine::execute_chain`]).
+pub async fn run_chain<F, Fut>(chain: Chain, execute: F) -> Vec<Result<Outcome, RuntimeError>>
+where
+    F: Fn(ExecutionRequest) -> Fut,
+    Fut: std::future::Future<Output = Result<Outcome, RuntimeError>>,
+{
+    let started = std::time::Instant::now();
+    let mut results = Vec::with_capacity(chain.steps.len());
+    let mut event: Option<Event> = None;
+    // The event as a value, parsed only once a step changes it.
+    let mut value: Option<serde_json::Value> = None;
+    for mut step in chain.steps {
+        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let remaining = chain.budget_ms.saturating_sub(elapsed);
+        if remaining == 0 {
+            break;
+        }
+        step.limits.wall_ms_max = step.limits.wall_ms_max.min(remaining);
+        if let Some(event) = &event {
+            step.event = event.clone();
+        }
+        let current = step.event.clone();
+        let outcome = match execute(step).await {
+            Ok(outcome) => outcome,
+            Err(error) => {
+                results.push(Err(error));
+                break;
+            }
+        };
+        let stop = outcome.ends_chain();
+        if !stop {
+            let mut changed = false;
+            for call in &outcome.api_calls {
+                let value = value.get_or_insert_with(|| {
+                    serde_json::from_str(current.as_json()).unwrap_or_default()
+                });
+                changed |= effects::apply(value, call);
+            }
+            event = match (changed, &value) {
+                (true, Some(value)) => Event::new(value).ok(),
+                _ => Some(current),
+            };
+        }
+        results.push(Ok(outcome));
+        if stop {
+            break;
+        }
+    }
+    results
+}
+
+#[async_trait::async_trait]
+impl Engine for Runtime {
+    async fn execute(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
+        Runtime::execute(self, request).await
+    }
+    async fn check(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
+        Runtime::check(self, request).await
     }
 }
 

@@ -1,9 +1,10 @@
 //! Limits on one execution and on the pool of isolates. Units are part of every name.
 
+use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
 /// Bounds on one execution. Every field can be set by the embedder; defaults follow Auth0 Actions.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// Wall clock for loading (first run) plus running the handler and its pending work.
     pub wall_ms_max: u64,
@@ -64,7 +65,7 @@ impl Limits {
 }
 
 /// Bounds on `api.cache`, which lives in the pool and is shared by the isolates of one action.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CacheLimits {
     pub entries_per_action_max: usize,
     pub key_bytes_max: usize,
@@ -89,7 +90,7 @@ impl Default for CacheLimits {
 }
 
 /// Settings of the pool of isolates.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PoolConfig {
     /// Executions running at once; more wait their turn.
     pub concurrency_max: usize,

@@ -15,6 +15,10 @@ pub enum Status {
     OutOfMemory,
     /// The code could not be loaded: too large, a syntax error, a throw at load time, or no handler.
     InvalidCode,
+    /// The process running the execution ended under it (a V8 fatal error, a segfault, the OOM
+    /// killer, a kill from outside), or the version is quarantined for doing so. Only an engine that
+    /// runs isolates in sandbox processes reports it; an in-process one would have gone down too.
+    Crashed,
 }
 
 impl Status {
@@ -128,13 +132,23 @@ impl Outcome {
         }
     }
 
+    /// Whether nothing after this execution runs in its flow: it did not complete, or denied access.
+    pub fn ends_chain(&self) -> bool {
+        self.status != Status::Completed
+            || self
+                .api_calls
+                .iter()
+                .any(|c| c.method == crate::effects::DENY)
+    }
+
     /// Records how the execution failed.
     pub(crate) fn fail(&mut self, (status, error): (Status, ActionError)) {
         self.status = status;
         self.error = Some(error);
     }
 
-    pub(crate) fn empty(status: Status) -> Outcome {
+    /// An outcome with no output: how an engine reports an execution it could not run to its end.
+    pub fn empty(status: Status) -> Outcome {
         Outcome {
             status,
             error: None,

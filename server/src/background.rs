@@ -8,9 +8,11 @@ use std::time::Duration;
 
 use actionflow_actions::Preparer;
 use actionflow_logs::{Deliverer, DeliverySettings};
-use actionflow_runtime::{Limits, Runtime};
+use actionflow_runtime::{Engine, Limits};
 use actionflow_store::SharedStore;
-use actionflow_triggers::{retention, Dispatcher, LogHub, RuntimeExecutor, TenantLimits, Worker};
+use actionflow_triggers::{
+    retention, Dispatcher, LogHub, Quarantines, RuntimeExecutor, TenantLimits, Worker,
+};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -29,29 +31,36 @@ pub struct Dispatchers {
     pub settings: FlowSettings,
 }
 
+/// What runs flows: `sync` the dispatched sync flows, `queued` the async jobs, so a backlog of
+/// async jobs never takes the isolates a login waits for.
+pub struct FlowEngines {
+    pub sync: Arc<dyn Engine>,
+    pub queued: Arc<dyn Engine>,
+}
+
 impl Dispatchers {
-    /// `limits` apply to every action (a flow's budget caps the wall clock further);
-    /// `sync_runtime` runs dispatched sync flows; `async_runtime` the queued jobs, so a backlog of
-    /// async jobs never takes the isolates a login waits for.
+    /// `limits` apply to every action (a flow's budget caps the wall clock further).
     pub fn new(
         store: SharedStore,
         preparer: Arc<Preparer>,
         tenant_limits: Arc<TenantLimits>,
+        quarantines: Arc<Quarantines>,
         limits: Limits,
-        sync_runtime: Runtime,
-        async_runtime: Runtime,
+        engines: FlowEngines,
         settings: FlowSettings,
     ) -> Dispatchers {
-        let executor = RuntimeExecutor::new(sync_runtime, preparer.clone(), limits.clone())
-            .with_tenant_limits(tenant_limits.clone());
+        let executor = RuntimeExecutor::new(engines.sync, preparer.clone(), limits.clone())
+            .with_tenant_limits(tenant_limits.clone())
+            .with_quarantines(quarantines.clone());
         let sync = Dispatcher::new(
             store,
             Arc::new(executor),
             LogHub::default(),
             settings.dispatch.clone(),
         );
-        let async_executor =
-            RuntimeExecutor::new(async_runtime, preparer, limits).with_tenant_limits(tenant_limits);
+        let async_executor = RuntimeExecutor::new(engines.queued, preparer, limits)
+            .with_tenant_limits(tenant_limits)
+            .with_quarantines(quarantines);
         let queued = sync.with_executor(Arc::new(async_executor));
         Dispatchers {
             sync,

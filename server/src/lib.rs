@@ -65,9 +65,10 @@ mod triggers;
 mod versions;
 
 use actionflow_actions::{master_key, Actions, Packages};
-use actionflow_runtime::{PoolConfig, Runtime};
+use actionflow_runtime::{Engine, PoolConfig, Runtime};
+use actionflow_sandbox::{GroupConfig, Init, Launch, Sandboxes};
 use actionflow_store::SharedStore;
-use actionflow_triggers::{TenantLimits, TENANT_LIMITS_TTL};
+use actionflow_triggers::{Quarantines, TenantLimits, TENANT_LIMITS_TTL};
 use axum::extract::DefaultBodyLimit;
 use axum::Router;
 use std::os::unix::fs::DirBuilderExt;
@@ -78,7 +79,10 @@ use utoipa_axum::router::OpenApiRouter;
 pub use background::{Background, Dispatchers};
 pub use error::ApiError;
 pub use log_hooks::TenantLogs;
-pub use settings::{ApiLimits, FlowSettings, LogSettings, Settings, StartError, TestPool};
+pub use settings::{
+    ApiLimits, FlowSettings, LogSettings, SandboxSettings, Settings, StartError, TestPool,
+    SANDBOX_CRASHES_MAX, SANDBOX_CRASH_WINDOW,
+};
 pub use token_cache::TOKEN_CACHE_TTL;
 
 /// Everything a handler needs, built once at startup.
@@ -134,35 +138,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
     .await?;
     let (admin_token_hash, admin) =
         admin_token(settings.admin_token.as_deref(), &settings.data_dir)?;
-    let runtime = |pool: PoolConfig, what: &'static str| {
-        let pool = PoolConfig {
-            allow_private_network: settings.allow_private_network,
-            ..pool
-        };
-        Runtime::with_host_modules(pool, settings.host_modules.clone())
-            .map_err(|error| StartError::Runtime { what, error })
-    };
-    let sized = |concurrency_max: usize| PoolConfig {
-        concurrency_max: concurrency_max.max(1),
-        ..PoolConfig::default()
-    };
-    let sync_runtime = runtime(
-        sized(settings.sync_concurrency_max),
-        "the sync flows' runtime",
-    )?;
-    let async_runtime = runtime(
-        sized(settings.async_concurrency_max),
-        "the async workers' runtime",
-    )?;
-    let tests = runtime(
-        PoolConfig {
-            concurrency_max: settings.tests.concurrency_max,
-            warm_isolates_max: settings.tests.warm_isolates_max,
-            spare_isolates: 1,
-            ..PoolConfig::default()
-        },
-        "the test runtime",
-    )?;
+    let engines = engines(&settings)?;
     let packages = Packages::open(&settings.npm_cache_dir, settings.npm_discovery.clone())
         .map_err(|error| StartError::Packages {
             dir: settings.npm_cache_dir.display().to_string(),
@@ -175,12 +151,13 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         settings.allow_private_network,
     );
     let tenant_limits = TenantLimits::new(store.clone(), TENANT_LIMITS_TTL);
-    let checks = tests.clone();
+    // A submission's checks run partners' code like any tenant's: in the test engine.
+    let checks = engines.tests.clone();
     let actions = Actions::new(
         store.clone(),
         sealer,
         packages,
-        tests,
+        engines.tests,
         settings.tests.waiting_max,
         settings.action_limits.clone(),
         tenant_limits.clone(),
@@ -189,9 +166,16 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         store.clone(),
         actions.preparer(),
         tenant_limits.clone(),
+        Quarantines::new(
+            store.clone(),
+            settings.sandboxes.crashes_max,
+            settings.sandboxes.crash_window,
+        ),
         settings.action_limits.execution.clone(),
-        sync_runtime,
-        async_runtime,
+        background::FlowEngines {
+            sync: engines.sync,
+            queued: engines.queued,
+        },
         settings.flows.clone(),
     );
     let marketplace = actionflow_marketplace::Marketplace::new(
@@ -228,6 +212,89 @@ fn marketplace_limits(
     limits.execution = action_limits.execution.clone();
     limits.execution.wall_ms_max = limits.execution.wall_ms_max.min(10_000);
     limits
+}
+
+/// What runs sync flows, async jobs, and test runs with deploy checks.
+struct Engines {
+    sync: Arc<dyn Engine>,
+    queued: Arc<dyn Engine>,
+    tests: Arc<dyn Engine>,
+}
+
+/// The three engines: groups of sandbox processes, or (with no sandboxes) runtimes in this process.
+/// A pool's places are shared among its group's processes.
+fn engines(settings: &Settings) -> Result<Engines, StartError> {
+    let pool = |concurrency_max: usize| PoolConfig {
+        concurrency_max: concurrency_max.max(1),
+        allow_private_network: settings.allow_private_network,
+        ..PoolConfig::default()
+    };
+    let tests_pool = PoolConfig {
+        warm_isolates_max: settings.tests.warm_isolates_max,
+        spare_isolates: 1,
+        ..pool(settings.tests.concurrency_max)
+    };
+    let sandboxes = &settings.sandboxes;
+    if sandboxes.processes == 0 {
+        let runtime =
+            |pool: PoolConfig, what: &'static str| -> Result<Arc<dyn Engine>, StartError> {
+                let runtime = Runtime::with_host_modules(pool, settings.host_modules.clone())
+                    .map_err(|error| StartError::Runtime { what, error })?;
+                Ok(Arc::new(runtime))
+            };
+        return Ok(Engines {
+            sync: runtime(
+                pool(settings.sync_concurrency_max),
+                "the sync flows' runtime",
+            )?,
+            queued: runtime(
+                pool(settings.async_concurrency_max),
+                "the async workers' runtime",
+            )?,
+            tests: runtime(tests_pool, "the test runtime")?,
+        });
+    }
+    let group = |what: &'static str,
+                 processes: usize,
+                 pool: PoolConfig|
+     -> Result<Arc<dyn Engine>, StartError> {
+        let processes = processes.max(1);
+        // Each process gets its part of the places, at least two (a tenant's share is half).
+        let per_process = pool.concurrency_max.div_ceil(processes).max(2);
+        let launch = Launch {
+            program: sandboxes.program.clone(),
+            args: sandboxes.args.clone(),
+            init: Init {
+                pool: PoolConfig {
+                    concurrency_max: per_process,
+                    ..pool
+                },
+                readable: vec![settings.npm_cache_dir.clone()],
+                test_ops: sandboxes.test_ops,
+            },
+        };
+        let config = GroupConfig {
+            processes,
+            memory_bytes_max: sandboxes.memory_bytes_max,
+            ..GroupConfig::default()
+        };
+        let group = Sandboxes::start(what, launch, config)
+            .map_err(|error| StartError::Sandbox { what, error })?;
+        Ok(Arc::new(group))
+    };
+    Ok(Engines {
+        sync: group(
+            "the sync flows' sandboxes",
+            sandboxes.processes,
+            pool(settings.sync_concurrency_max),
+        )?,
+        queued: group(
+            "the async workers' sandboxes",
+            sandboxes.processes / 2,
+            pool(settings.async_concurrency_max),
+        )?,
+        tests: group("the test sandbox", 1, tests_pool)?,
+    })
 }
 
 /// The admin token's hash: the configured one, the hash kept in the data dir, or a new token

@@ -81,6 +81,44 @@ impl Default for FlowSettings {
     }
 }
 
+/// Where actions run: sandbox processes (this binary in worker mode) supervised by the server, or,
+/// with `processes == 0`, isolates inside the server process (tests, benchmarks, `actionflow run`).
+#[derive(Debug, Clone)]
+pub struct SandboxSettings {
+    /// Sandbox processes for sync flows; the async workers get half as many (at least one), test
+    /// runs and deploy checks one. 0: no sandboxes.
+    pub processes: usize,
+    /// The program and arguments that start a sandbox (the binary's worker mode).
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// A sandbox whose resident memory passes it is replaced once its executions answered.
+    pub memory_bytes_max: u64,
+    /// A version that crashed its sandbox this many times within `crash_window` is quarantined.
+    pub crashes_max: u32,
+    pub crash_window: Duration,
+    /// Loads `actionflow:sandbox-test` in sandboxes (debug builds only; for the crash tests).
+    pub test_ops: bool,
+}
+
+/// A version crashing its sandbox 3 times within an hour is quarantined by default.
+pub const SANDBOX_CRASHES_MAX: u32 = 3;
+pub const SANDBOX_CRASH_WINDOW: Duration = Duration::from_secs(3600);
+
+impl SandboxSettings {
+    /// No sandboxes: isolates run in the server's process.
+    pub fn in_process() -> SandboxSettings {
+        SandboxSettings {
+            processes: 0,
+            program: PathBuf::new(),
+            args: Vec::new(),
+            memory_bytes_max: 2 * 1024 * 1024 * 1024,
+            crashes_max: SANDBOX_CRASHES_MAX,
+            crash_window: SANDBOX_CRASH_WINDOW,
+            test_ops: false,
+        }
+    }
+}
+
 /// Resolved settings of the tenant log and its streams.
 #[derive(Debug, Clone)]
 pub struct LogSettings {
@@ -134,6 +172,7 @@ pub struct Settings {
     pub flows: FlowSettings,
     /// The tenant log: retention, stream suspension.
     pub logs: LogSettings,
+    pub sandboxes: SandboxSettings,
 }
 
 impl Settings {
@@ -159,6 +198,7 @@ impl Settings {
             token_cache: crate::TOKEN_CACHE_TTL,
             flows: FlowSettings::default(),
             logs: LogSettings::default(),
+            sandboxes: SandboxSettings::in_process(),
             data_dir,
         }
     }
@@ -182,6 +222,7 @@ impl std::fmt::Debug for Settings {
             .field("tests", &self.tests)
             .field("flows", &self.flows)
             .field("logs", &self.logs)
+            .field("sandboxes", &self.sandboxes)
             .finish_non_exhaustive()
     }
 }
@@ -207,6 +248,12 @@ pub enum StartError {
     ShortAdminToken,
     #[error("{path} does not hold a SHA-256 in hex; delete it to get a new admin token")]
     BadAdminTokenFile { path: String },
+    #[error("starting {what}: {error}")]
+    Sandbox {
+        what: &'static str,
+        #[source]
+        error: actionflow_sandbox::SandboxError,
+    },
     #[error("starting {what}: {error}")]
     Runtime {
         what: &'static str,

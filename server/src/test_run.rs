@@ -48,7 +48,8 @@ pub struct TestResult {
     pub trigger_id: String,
     /// The version run; `null` for the draft.
     pub version: Option<i64>,
-    /// `completed`, `threw`, `timed_out`, `cpu_limit`, `out_of_memory` or `invalid_code`.
+    /// `completed`, `threw`, `timed_out`, `cpu_limit`, `out_of_memory`, `invalid_code`, or
+    /// `crashed` (the sandbox process running it ended: V8 aborted, it ran out of memory).
     pub status: String,
     /// `{name, message, stack, line}` when the action did not complete; `null` otherwise.
     #[schema(value_type = Option<Object>)]

@@ -9,7 +9,7 @@ use super::extract::Path;
 use super::extract::{version_number, QueryParams};
 use super::tenants::PageQuery;
 use super::AppState;
-use actionflow_store::ActionVersion;
+use actionflow_store::{ActionVersion, Quarantine};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
@@ -49,6 +49,37 @@ pub struct VersionBody {
     /// For a rollback: the number of the version it copies.
     pub copied_from: Option<i64>,
     pub created_at: DateTime<Utc>,
+    /// Set when the version crashed its sandbox too often: its executions end `crashed` without
+    /// running until a new deploy or a rollback makes another version current.
+    pub quarantine: Option<QuarantineBody>,
+}
+
+/// Why and since when a version is quarantined.
+#[derive(Serialize, ToSchema)]
+pub struct QuarantineBody {
+    pub reason: String,
+    /// Sandbox crashes within the window when it was quarantined.
+    pub crashes: i64,
+    pub at: DateTime<Utc>,
+}
+
+impl VersionBody {
+    /// The body of each version, with its quarantine among `quarantines` (the action's).
+    fn with_quarantines(versions: Vec<ActionVersion>, quarantines: &[Quarantine]) -> Vec<Self> {
+        versions
+            .into_iter()
+            .map(|v| {
+                let quarantine = quarantines.iter().find(|q| q.version_id == v.id);
+                let mut body = VersionBody::from(v);
+                body.quarantine = quarantine.map(|q| QuarantineBody {
+                    reason: q.reason.clone(),
+                    crashes: q.crashes,
+                    at: q.at,
+                });
+                body
+            })
+            .collect()
+    }
 }
 
 impl From<ActionVersion> for VersionBody {
@@ -71,6 +102,7 @@ impl From<ActionVersion> for VersionBody {
             secrets: v.secret_names,
             copied_from: v.copied_from,
             created_at: v.created_at,
+            quarantine: None,
         }
     }
 }
@@ -100,8 +132,9 @@ async fn list_versions(
         .actions
         .list_versions(&tenant.tenant_id, &id, page)
         .await?;
+    let quarantines = state.actions.quarantines(&tenant.tenant_id, &id).await?;
     Ok(Json(VersionList {
-        versions: paged.items.into_iter().map(VersionBody::from).collect(),
+        versions: VersionBody::with_quarantines(paged.items, &quarantines),
         total: paged.total,
         page: paged.page,
         per_page: paged.per_page,
@@ -124,7 +157,9 @@ async fn get_version(
         .actions
         .get_version(&tenant.tenant_id, &id, number)
         .await?;
-    Ok(Json(version.into()))
+    let quarantines = state.actions.quarantines(&tenant.tenant_id, &id).await?;
+    let mut bodies = VersionBody::with_quarantines(vec![version], &quarantines);
+    Ok(Json(bodies.remove(0)))
 }
 
 /// Roll back: a new version identical to version `number` becomes current.

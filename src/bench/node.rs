@@ -193,6 +193,7 @@ pub async fn measure(args: &BenchArgs, cores: usize) -> anyhow::Result<Measured>
         warm_p50_us: percentile(&warm, 0.5),
         warm_p99_us: percentile(&warm, 0.99),
         runs,
+        ..Measured::default()
     })
 }
 

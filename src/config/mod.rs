@@ -7,6 +7,7 @@
 
 mod flows;
 mod logs;
+mod sandboxes;
 mod secret;
 
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::BadInput;
 pub use flows::{set, FlowArgs};
 pub use logs::LogArgs;
+pub use sandboxes::SandboxArgs;
 pub use secret::Secret;
 
 /// `actionflow serve` settings; each also reads `ACTIONFLOW_<NAME>` (a flag wins over the variable)
@@ -28,8 +30,8 @@ pub use secret::Secret;
 #[derive(clap::Args, Deserialize, Serialize, Debug, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ServeConfig {
-    /// A TOML file with any of these settings (snake_case keys; `[flows]`, `[limits]`, `[pools]`
-    /// and `[logs]` tables for the grouped ones).
+    /// A TOML file with any of these settings (snake_case keys; `[flows]`, `[limits]`, `[pools]`,
+    /// `[logs]` and `[sandboxes]` tables for the grouped ones).
     #[arg(long, env = "ACTIONFLOW_CONFIG")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
@@ -84,6 +86,9 @@ pub struct ServeConfig {
     #[command(flatten)]
     #[serde(default)]
     pub logs: LogArgs,
+    #[command(flatten)]
+    #[serde(default)]
+    pub sandboxes: SandboxArgs,
 }
 
 /// Limits on what tenants send and run; in the config file, the `[limits]` table.
@@ -189,6 +194,7 @@ impl ServeConfig {
         self.pools.apply(&mut s);
         self.flows.apply(&mut s.flows);
         self.logs.apply(&mut s.logs)?;
+        self.sandboxes.apply(&mut s.sandboxes)?;
         Ok(Resolved {
             listen,
             postgres,

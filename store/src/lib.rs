@@ -24,6 +24,7 @@ mod flow_read;
 mod logs;
 mod marketplace;
 pub mod model;
+mod quarantine;
 mod queue;
 mod secrets;
 mod tenants;
@@ -51,6 +52,7 @@ pub use model::{
     Dependency, ExecutionStatus, KeyCanary, NewAction, NewSecret, NewVersion, OnError, OwnedSecret,
     Page, Paged, SealedSecret, SecretMeta, Tenant, Timestamp, UnknownValue,
 };
+pub use quarantine::Quarantine;
 
 /// A new time-ordered id, as the store gives its rows (for an action created with
 /// [`ActionStore::create_action_with_secrets`], whose secrets are sealed with its id first).
@@ -71,6 +73,7 @@ pub trait Store:
     + BindingStore
     + ExecutionStore
     + LogStore
+    + QuarantineStore
     + MarketplaceStore
 {
     /// Which database is behind this store.
@@ -82,9 +85,28 @@ pub trait Store:
 /// The traits to import to call store methods.
 pub mod prelude {
     pub use crate::{
-        ActionStore, BindingStore, ExecutionStore, LogStore, MarketplaceStore, SecretStore, Store,
-        TenantStore,
+        ActionStore, BindingStore, ExecutionStore, LogStore, MarketplaceStore, QuarantineStore,
+        SecretStore, Store, TenantStore,
     };
+}
+
+/// Sandbox crashes of action versions and the versions quarantined for them.
+#[async_trait]
+pub trait QuarantineStore: Send + Sync {
+    /// Records that version `version_id` crashed its sandbox now; once it has crashed
+    /// `crashes_max` times within `window`, quarantines it (once, with `reason`). Returns the
+    /// version's quarantine, new or earlier; `None` for an unknown version (a draft's test run).
+    async fn record_sandbox_crash(
+        &self,
+        version_id: &str,
+        reason: &str,
+        crashes_max: u32,
+        window: Duration,
+    ) -> Result<Option<Quarantine>>;
+    async fn version_quarantine(&self, version_id: &str) -> Result<Option<Quarantine>>;
+    /// The quarantined versions of an action, oldest first.
+    async fn action_quarantines(&self, tenant_id: &str, action_id: &str)
+        -> Result<Vec<Quarantine>>;
 }
 
 /// Tenants and their hashed API tokens.

@@ -21,6 +21,7 @@ mod master_key;
 #[path = "../../integrations/ses/tests/it/moto.rs"]
 mod moto;
 mod openapi;
+mod sandbox;
 mod secrets;
 mod ses;
 mod tenancy;

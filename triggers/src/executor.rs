@@ -1,11 +1,12 @@
 //! The seam between dispatch and the engine: an [`Executor`] runs one deployed version on one event.
-//! [`RuntimeExecutor`] is the production one, over the V8 [`Runtime`]; what a version needs besides its
+//! [`RuntimeExecutor`] is the production one, over an [`Engine`] (the V8 runtime, in-process or in
+//! sandbox processes); what a version needs besides its
 //! code (installed packages, decrypted secrets) comes from the embedder through [`VersionResources`].
 
 use std::sync::Arc;
 
 use actionflow_runtime::{
-    Event, ExecutionRequest, Limits, ModuleFiles, NoFiles, Outcome, Runtime, Secrets,
+    Chain, Engine, Event, ExecutionRequest, Limits, ModuleFiles, NoFiles, Outcome, Secrets,
 };
 use actionflow_store::ActionVersion;
 use async_trait::async_trait;
@@ -28,6 +29,15 @@ pub struct ActionCall {
 #[async_trait]
 pub trait Executor: Send + Sync {
     async fn execute(&self, call: ActionCall) -> Result<Outcome, Error>;
+    /// Runs the calls of one flow in order, in one hand-off to the engine where it can: each sees the
+    /// event with the earlier ones' metadata changes (only the first call's `event` is used), and the
+    /// chain stops after a step that does not complete or denies, or when `budget_ms` is spent —
+    /// fewer results than calls then come back.
+    async fn execute_chain(
+        &self,
+        calls: Vec<ActionCall>,
+        budget_ms: u64,
+    ) -> Vec<Result<Outcome, Error>>;
 }
 
 /// The files and secrets one version executes with.
@@ -62,23 +72,35 @@ impl VersionResources for WithoutResources {
     }
 }
 
-/// The production executor: the V8 runtime with per-execution limits.
+/// The production executor: the engine with per-execution limits.
 pub struct RuntimeExecutor {
-    runtime: Runtime,
+    runtime: Arc<dyn Engine>,
     resources: Arc<dyn VersionResources>,
     limits: Limits,
     tenant_limits: Option<Arc<crate::TenantLimits>>,
+    quarantines: Option<Arc<crate::Quarantines>>,
 }
 
 impl RuntimeExecutor {
     /// `limits` apply to every action; `wall_ms_max` is further capped by the flow's budget.
-    pub fn new(runtime: Runtime, resources: Arc<dyn VersionResources>, limits: Limits) -> Self {
+    pub fn new(
+        runtime: Arc<dyn Engine>,
+        resources: Arc<dyn VersionResources>,
+        limits: Limits,
+    ) -> Self {
         RuntimeExecutor {
             runtime,
             resources,
             limits,
             tenant_limits: None,
+            quarantines: None,
         }
+    }
+
+    /// Versions that crash their sandboxes are recorded there, and quarantined ones do not run.
+    pub fn with_quarantines(mut self, quarantines: Arc<crate::Quarantines>) -> Self {
+        self.quarantines = Some(quarantines);
+        self
     }
 
     /// Tenants' own limits (see [`crate::TenantLimits`]) over `limits`.
@@ -88,9 +110,15 @@ impl RuntimeExecutor {
     }
 }
 
-#[async_trait]
-impl Executor for RuntimeExecutor {
-    async fn execute(&self, call: ActionCall) -> Result<Outcome, Error> {
+impl RuntimeExecutor {
+    /// The version's quarantine outcome, when it is quarantined.
+    async fn quarantined(&self, version: &ActionVersion) -> Option<Outcome> {
+        let quarantine = self.quarantines.as_ref()?.of(&version.id).await?;
+        Some(crate::quarantined(version.number, &quarantine))
+    }
+
+    /// The request for `call`: its version's packages and secrets, the tenant's limits.
+    async fn request(&self, call: ActionCall) -> Result<ExecutionRequest, Error> {
         let prepared = self
             .resources
             .prepare(&call.tenant_id, &call.version)
@@ -100,7 +128,7 @@ impl Executor for RuntimeExecutor {
             tenant_limits.apply(&call.tenant_id, &mut limits).await;
         }
         limits.wall_ms_max = limits.wall_ms_max.min(call.wall_ms_max);
-        let request = ExecutionRequest {
+        Ok(ExecutionRequest {
             tenant: call.tenant_id,
             action: call.version.action_id.clone(),
             // Version ids are unique and versions immutable: warm isolates are reused safely.
@@ -111,7 +139,84 @@ impl Executor for RuntimeExecutor {
             event: call.event,
             secrets: prepared.secrets,
             limits,
-        };
-        Ok(self.runtime.execute(request).await?)
+        })
+    }
+
+    /// Records a crash of the version (towards its quarantine).
+    async fn record(&self, version: &ActionVersion, outcome: &Outcome) {
+        if outcome.status == actionflow_runtime::Status::Crashed {
+            if let Some(quarantines) = &self.quarantines {
+                let how = outcome.error.as_ref().map_or("", |e| e.message.as_str());
+                quarantines.crashed(&version.id, how).await;
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Executor for RuntimeExecutor {
+    async fn execute(&self, call: ActionCall) -> Result<Outcome, Error> {
+        if let Some(outcome) = self.quarantined(&call.version).await {
+            return Ok(outcome);
+        }
+        let version = Arc::clone(&call.version);
+        let request = self.request(call).await?;
+        let outcome = self.runtime.execute(request).await?;
+        self.record(&version, &outcome).await;
+        Ok(outcome)
+    }
+
+    async fn execute_chain(
+        &self,
+        calls: Vec<ActionCall>,
+        budget_ms: u64,
+    ) -> Vec<Result<Outcome, Error>> {
+        let mut steps = Vec::with_capacity(calls.len());
+        let mut versions = Vec::with_capacity(calls.len());
+        // What ends the chain before the engine sees a step: a quarantine, a failure to prepare.
+        let mut refused = None;
+        for call in calls {
+            if let Some(outcome) = self.quarantined(&call.version).await {
+                refused = Some(Ok(outcome));
+                break;
+            }
+            let version = Arc::clone(&call.version);
+            match self.request(call).await {
+                Ok(step) => {
+                    steps.push(step);
+                    versions.push(version);
+                }
+                Err(error) => {
+                    refused = Some(Err(error));
+                    break;
+                }
+            }
+        }
+        let mut results = Vec::with_capacity(steps.len() + 1);
+        if !steps.is_empty() {
+            let sent = steps.len();
+            let chain = Chain { steps, budget_ms };
+            for (result, version) in self
+                .runtime
+                .execute_chain(chain)
+                .await
+                .into_iter()
+                .zip(&versions)
+            {
+                if let Ok(outcome) = &result {
+                    self.record(version, outcome).await;
+                }
+                results.push(result.map_err(Error::from));
+            }
+            let ended = results.len() < sent
+                || results
+                    .last()
+                    .is_some_and(|r| r.as_ref().map_or(true, Outcome::ends_chain));
+            if ended {
+                return results;
+            }
+        }
+        results.extend(refused);
+        results
     }
 }

@@ -21,6 +21,7 @@ pub mod flow;
 pub mod flow_cache;
 mod idempotency;
 mod logs;
+mod quarantine;
 pub mod retention;
 mod tenant_limits;
 #[cfg(feature = "test-support")]
@@ -42,6 +43,7 @@ pub use flow::{
 };
 pub use idempotency::{KeySource, IDEMPOTENCY_KEY_CHARS_MAX};
 pub use logs::{LiveLog, LogHub, LIVE_LINES_BUFFERED_MAX};
+pub use quarantine::{quarantined, Quarantines, QUARANTINE_TTL};
 pub use tenant_limits::{TenantLimits, TENANT_LIMITS_TTL};
 pub use worker::backoff::Backoff;
 pub use worker::{AttemptObserver, Worker, WorkerSettings};

@@ -8,6 +8,7 @@ use actionflow_actions::{
 use actionflow_registry::DiscoveryInputs;
 use actionflow_runtime::{Event, PoolConfig, Runtime};
 use actionflow_triggers::{TenantLimits, VersionResources, TENANT_LIMITS_TTL};
+use std::sync::Arc;
 
 const GOOD: &str = "exports.onExecutePostLogin = async (event, api) => {
   console.log('key is ' + event.secrets.API_KEY);
@@ -29,7 +30,7 @@ async fn lifecycle() -> (Actions, String, tempfile::TempDir) {
         store,
         Sealer::new([3; 32]),
         packages,
-        runtime,
+        Arc::new(runtime),
         4,
         ActionLimits::default(),
         limits,

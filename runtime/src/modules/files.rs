@@ -8,6 +8,10 @@ pub trait ModuleFiles: Send + Sync {
     fn read(&self, path: &str) -> Option<String>;
     fn is_file(&self, path: &str) -> bool;
     fn is_dir(&self, path: &str) -> bool;
+    /// The package directories on disk behind these files, by virtual mount path, for an engine that
+    /// hands them to another process (which opens them itself, read-only). `None`: these files
+    /// cannot be described so (they are not on disk), and such an engine refuses the execution.
+    fn mounts(&self) -> Option<BTreeMap<String, PathBuf>>;
 }
 
 /// An action without packages.
@@ -22,6 +26,9 @@ impl ModuleFiles for NoFiles {
     }
     fn is_dir(&self, _: &str) -> bool {
         false
+    }
+    fn mounts(&self) -> Option<BTreeMap<String, PathBuf>> {
+        Some(BTreeMap::new())
     }
 }
 
@@ -61,6 +68,10 @@ impl PackageMounts {
 }
 
 impl ModuleFiles for PackageMounts {
+    fn mounts(&self) -> Option<BTreeMap<String, PathBuf>> {
+        Some(self.mounts.clone())
+    }
+
     fn read(&self, path: &str) -> Option<String> {
         let disk = self.disk_path(path)?;
         let meta = std::fs::symlink_metadata(&disk).ok()?;

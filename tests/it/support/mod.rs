@@ -278,6 +278,22 @@ impl Server {
         self.output.lock().unwrap().clone()
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        match &self.kind {
+            Kind::Process(child) => child.id().expect("the server process has exited"),
+            Kind::InProcess { .. } => std::process::id(),
+        }
+    }
+
+    /// Whether the server process is still running (an in-process one always is).
+    pub fn is_running(&mut self) -> bool {
+        match &mut self.kind {
+            Kind::Process(child) => child.try_wait().unwrap().is_none(),
+            Kind::InProcess { .. } => true,
+        }
+    }
+
     /// SIGKILL, and wait for the process to be gone.
     pub async fn kill_9(mut self) {
         let Kind::Process(child) = &mut self.kind else {

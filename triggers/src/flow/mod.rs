@@ -3,7 +3,7 @@
 //! `access.deny` stops the chain; a failing action fails the flow closed unless its binding says
 //! `on_error: "continue"` (a failed action's own calls are discarded either way).
 
-pub mod effects;
+pub use actionflow_runtime::effects;
 mod report;
 
 use std::sync::Arc;
@@ -50,7 +50,9 @@ pub struct FlowInput {
     pub execution_id: Option<String>,
 }
 
-/// Runs the steps in order and reports the combined effects and each action's result.
+/// Runs the steps in order and reports the combined effects and each action's result. Runnable
+/// steps in a row go to the executor as one chain (one hand-off to the engine); a chain ends early
+/// on a failure, a deny or a spent budget, and the flow goes on from there as its rules say.
 pub async fn run(
     executor: &dyn Executor,
     logs: &LogHub,
@@ -59,108 +61,168 @@ pub async fn run(
 ) -> FlowReport {
     let started = Instant::now();
     let mut event = input.event.clone();
-    // The event's JSON text, made once and given to every action until a call changes the event.
-    let mut event_text: Option<Event> = None;
     let mut report = FlowReport::new();
-    for step in steps {
+    let mut next = 0;
+    while next < steps.len() {
         let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         let remaining_ms = input.budget_ms.saturating_sub(elapsed_ms);
         if remaining_ms == 0 {
             let message = format!(
                 "the flow's budget of {} ms ran out before action `{}`",
-                input.budget_ms, step.planned.display_name
+                input.budget_ms, steps[next].planned.display_name
             );
-            report.fail(Some(&step.planned.action_id), message, true);
+            report.fail(Some(&steps[next].planned.action_id), message, true);
             break;
         }
-        let text = match event_text.take() {
-            Some(text) => text,
-            None => match Event::new(&event) {
-                Ok(text) => text,
-                Err(e) => {
-                    report.fail(Some(&step.planned.action_id), e.to_string(), false);
-                    break;
-                }
-            },
-        };
-        let result = run_step(executor, &input, step, &text, remaining_ms).await;
-        publish(logs, &input, step, &result);
-        event_text = Some(text);
-        if result.status == ResultStatus::Completed {
-            for call in &result.api_calls {
-                if effects::apply(&mut event, call) {
-                    event_text = None;
-                }
-            }
-            report.effects.extend(result.api_calls.iter().cloned());
-            let denied = result.api_calls.iter().any(|c| c.method == effects::DENY);
-            report.results.push(result);
-            if denied {
-                report.status = FlowStatus::Denied;
+        let chain: Vec<&Step> = steps[next..]
+            .iter()
+            .take_while(|step| runnable(input.trigger, step).is_some())
+            .collect();
+        if chain.is_empty() {
+            let step = &steps[next];
+            let result = ActionResult::not_runnable(step, input.trigger.id, chrono::Utc::now());
+            publish(logs, &input, step, &result);
+            next += 1;
+            if settle(&mut report, &mut event, step, result) == Settled::Stop {
                 break;
             }
             continue;
         }
-        let (message, retryable) = (result.failure_message(), result.status.is_retryable());
-        // A deny is a security decision: an action that denied and then failed still denies, even
-        // under `on_error: "continue"` (its other calls are dropped with its failure).
-        let deny = result
-            .api_calls
-            .iter()
-            .find(|c| c.method == effects::DENY)
-            .cloned();
-        report.results.push(result);
-        if let Some(deny) = deny {
-            report.effects.push(deny);
-            report.status = FlowStatus::Denied;
+        let text = match Event::new(&event) {
+            Ok(text) => text,
+            Err(e) => {
+                report.fail(Some(&chain[0].planned.action_id), e.to_string(), false);
+                break;
+            }
+        };
+        let results = run_chain(executor, &input, &chain, text, remaining_ms).await;
+        let ran = results.len();
+        let mut stopped = false;
+        for (step, result) in chain.iter().zip(results) {
+            publish(logs, &input, step, &result);
+            if settle(&mut report, &mut event, step, result) == Settled::Stop {
+                stopped = true;
+                break;
+            }
+        }
+        if stopped {
             break;
         }
-        if step.planned.on_error == OnError::Continue {
-            report.status = FlowStatus::Partial;
-            continue;
-        }
-        report.fail(Some(&step.planned.action_id), message, retryable);
-        break;
+        next += ran.max(1);
     }
     report.duration_ms = started.elapsed().as_secs_f64() * 1000.0;
     report
 }
 
-async fn run_step(
+#[derive(PartialEq, Eq)]
+enum Settled {
+    Continue,
+    Stop,
+}
+
+/// Adds one action's result to the report: its effects (and the event's metadata) when it
+/// completed; a failure stops the flow unless its binding says `on_error: "continue"`.
+fn settle(
+    report: &mut FlowReport,
+    event: &mut serde_json::Value,
+    step: &Step,
+    result: ActionResult,
+) -> Settled {
+    if result.status == ResultStatus::Completed {
+        for call in &result.api_calls {
+            effects::apply(event, call);
+        }
+        report.effects.extend(result.api_calls.iter().cloned());
+        let denied = result.api_calls.iter().any(|c| c.method == effects::DENY);
+        report.results.push(result);
+        if denied {
+            report.status = FlowStatus::Denied;
+            return Settled::Stop;
+        }
+        return Settled::Continue;
+    }
+    let (message, retryable) = (result.failure_message(), result.status.is_retryable());
+    // A deny is a security decision: an action that denied and then failed still denies, even
+    // under `on_error: "continue"` (its other calls are dropped with its failure).
+    let deny = result
+        .api_calls
+        .iter()
+        .find(|c| c.method == effects::DENY)
+        .cloned();
+    report.results.push(result);
+    if let Some(deny) = deny {
+        report.effects.push(deny);
+        report.status = FlowStatus::Denied;
+        return Settled::Stop;
+    }
+    if step.planned.on_error == OnError::Continue {
+        report.status = FlowStatus::Partial;
+        return Settled::Continue;
+    }
+    report.fail(Some(&step.planned.action_id), message, retryable);
+    Settled::Stop
+}
+
+/// Runs runnable steps in a row as one chain; one result per step that ran (at least one).
+async fn run_chain(
     executor: &dyn Executor,
     input: &FlowInput,
-    step: &Step,
-    event: &Event,
+    chain: &[&Step],
+    event: Event,
     remaining_ms: u64,
-) -> ActionResult {
+) -> Vec<ActionResult> {
+    let calls = chain
+        .iter()
+        .filter_map(|step| runnable(input.trigger, step))
+        .map(|version| ActionCall {
+            tenant_id: input.tenant_id.clone(),
+            trigger_id: input.trigger.id,
+            version: Arc::clone(version),
+            event: event.clone(),
+            wall_ms_max: remaining_ms,
+        })
+        .collect();
     let started_at = chrono::Utc::now();
-    let Some(version) = runnable(input.trigger, step) else {
-        return ActionResult::not_runnable(step, input.trigger.id, started_at);
-    };
-    let call = ActionCall {
-        tenant_id: input.tenant_id.clone(),
-        trigger_id: input.trigger.id,
-        version: version.clone(),
-        event: event.clone(),
-        wall_ms_max: remaining_ms,
-    };
     let clock = Instant::now();
-    // The runtime bounds the execution itself; this bounds everything before it too (the wait for a
-    // free isolate, packages, secrets), so the flow's budget covers the whole flow. A little grace
-    // lets the runtime report its own timeout, with the action's logs, when it is the one that ran out.
+    // The engine bounds each execution itself; this bounds everything before it too (the wait for
+    // a free isolate, packages, secrets), so the flow's budget covers the whole flow. A little grace
+    // lets the engine report its own timeout, with the action's logs, when it is the one that ran out.
     let budget = std::time::Duration::from_millis(remaining_ms.saturating_add(250));
-    let executed = tokio::time::timeout(budget, executor.execute(call)).await;
+    let executed = tokio::time::timeout(budget, executor.execute_chain(calls, remaining_ms)).await;
     let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
-    let Ok(executed) = executed else {
-        return ActionResult::out_of_budget(step, version.number, started_at, duration_ms);
+    let number = |step: &Step| step.version.as_ref().map_or(0, |v| v.number);
+    let Ok(outcomes) = executed else {
+        let first = chain[0];
+        return vec![ActionResult::out_of_budget(
+            first,
+            number(first),
+            started_at,
+            duration_ms,
+        )];
     };
-    match executed {
-        Ok(outcome) => ActionResult::of_outcome(step, version.number, started_at, outcome),
-        Err(error) => {
-            tracing::warn!(%error, action_id = %step.planned.action_id, "engine failure");
-            ActionResult::engine_error(step, version.number, started_at, duration_ms, &error)
-        }
+    if outcomes.is_empty() {
+        let first = chain[0];
+        return vec![ActionResult::out_of_budget(
+            first,
+            number(first),
+            started_at,
+            duration_ms,
+        )];
     }
+    let mut at = started_at;
+    let mut results = Vec::with_capacity(outcomes.len());
+    for (step, outcome) in chain.iter().zip(outcomes) {
+        let result = match outcome {
+            Ok(outcome) => ActionResult::of_outcome(step, number(step), at, outcome),
+            Err(error) => {
+                tracing::warn!(%error, action_id = %step.planned.action_id, "engine failure");
+                ActionResult::engine_error(step, number(step), at, duration_ms, &error)
+            }
+        };
+        at = result.ended_at;
+        results.push(result);
+    }
+    results
 }
 
 /// The step's version when it exists and supports the trigger.
@@ -212,5 +274,6 @@ pub(crate) fn status_of(outcome: &Outcome) -> ResultStatus {
         Status::CpuLimit => ResultStatus::CpuLimit,
         Status::OutOfMemory => ResultStatus::OutOfMemory,
         Status::InvalidCode => ResultStatus::InvalidCode,
+        Status::Crashed => ResultStatus::Crashed,
     }
 }

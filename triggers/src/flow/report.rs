@@ -40,6 +40,9 @@ pub enum ResultStatus {
     /// Not run: the tenant already had as many executions waiting as it may (a flood of its own);
     /// an HTTP server answers a sync flow ending so with 429.
     TenantBusy,
+    /// The sandbox process running the action ended under it (or the version is quarantined for
+    /// ending sandboxes): the flow fails closed; an async attempt is retried like any failure.
+    Crashed,
 }
 
 impl ResultStatus {
@@ -53,6 +56,7 @@ impl ResultStatus {
                 | ResultStatus::OutOfMemory
                 | ResultStatus::EngineError
                 | ResultStatus::TenantBusy
+                | ResultStatus::Crashed
         )
     }
 }

@@ -61,7 +61,11 @@ pub fn runtime() -> Runtime {
 }
 
 pub fn dispatcher(store: &Shared, settings: DispatchSettings) -> Dispatcher {
-    let executor = RuntimeExecutor::new(runtime(), Arc::new(WithoutResources), Limits::default());
+    let executor = RuntimeExecutor::new(
+        Arc::new(runtime()),
+        Arc::new(WithoutResources),
+        Limits::default(),
+    );
     Dispatcher::new(
         store.clone(),
         Arc::new(executor),

@@ -1,7 +1,8 @@
-//! What an action's `api` calls change in the event the next action of the flow sees: metadata set
-//! by `api.user.setAppMetadata` / `setUserMetadata`. Other effects only accumulate for the host.
+//! What an action's `api` calls change in the event the next action of a flow sees: metadata set
+//! by `api.user.setAppMetadata` / `setUserMetadata`. Other effects only accumulate for the host. Here
+//! (and not with flows) so that an engine can run a chain of actions in one hand-off.
 
-use actionflow_runtime::ApiCall;
+use crate::ApiCall;
 use serde_json::{Map, Value};
 
 /// The method that stops a sync flow: nothing after it runs.

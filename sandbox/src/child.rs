@@ -1,0 +1,148 @@
+//! The sandbox side: the binary started in worker mode reads its [`Init`] from the socket on fd 0,
+//! locks itself down, starts a runtime, and runs what it is sent until the socket closes. It holds
+//! no database, key or token: its environment is empty and it is told only what each execution needs.
+
+use crate::lockdown;
+use crate::wire::{self, FromSandbox, Init, Request, ToSandbox};
+use crate::SandboxError;
+use actionflow_runtime::{Chain, Engine, HostModule, Runtime, RuntimeError};
+use std::io::Read;
+use std::os::fd::AsFd;
+use std::os::unix::net::UnixStream;
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+/// Makes the host modules (`actionflow:ses`, …) a sandbox's actions can load, from its `Init`.
+pub type HostModules = dyn Fn(&Init) -> Vec<Arc<dyn HostModule>>;
+
+/// Runs the sandbox until the server closes the socket. Returns an error (to print and exit ≠ 0)
+/// when it cannot start.
+pub fn serve(host_modules: &HostModules) -> Result<(), SandboxError> {
+    let socket = std::io::stdin()
+        .as_fd()
+        .try_clone_to_owned()
+        .map_err(SandboxError::io("taking the socket on fd 0"))?;
+    let mut socket = UnixStream::from(socket);
+    let init: Init = read_init(&mut socket)?;
+    // Before any thread exists, so that every later one inherits the confinement.
+    lockdown::apply(&init.readable)?;
+    let modules = host_modules(&init);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(SandboxError::io("starting the sandbox's event loop"))?;
+    rt.block_on(async move {
+        let runtime = Runtime::with_host_modules(init.pool.clone(), modules)
+            .map_err(|e| SandboxError::Start(e.to_string()))?;
+        socket
+            .set_nonblocking(true)
+            .map_err(SandboxError::io("setting the socket non-blocking"))?;
+        let socket = tokio::net::UnixStream::from_std(socket)
+            .map_err(SandboxError::io("registering the socket"))?;
+        run(runtime, socket).await
+    })
+}
+
+fn read_init(socket: &mut UnixStream) -> Result<Init, SandboxError> {
+    let mut len = [0u8; 4];
+    socket
+        .read_exact(&mut len)
+        .map_err(SandboxError::io("reading the init message"))?;
+    let len = u32::from_le_bytes(len) as usize;
+    if len > wire::FRAME_BYTES_MAX {
+        return Err(SandboxError::Start(format!(
+            "an init message of {len} bytes"
+        )));
+    }
+    let mut frame = vec![0; len];
+    socket
+        .read_exact(&mut frame)
+        .map_err(SandboxError::io("reading the init message"))?;
+    wire::decode(&frame).map_err(SandboxError::io("decoding the init message"))
+}
+
+async fn run(runtime: Runtime, socket: tokio::net::UnixStream) -> Result<(), SandboxError> {
+    let (mut reader, writer) = socket.into_split();
+    let (answers, queued) = mpsc::unbounded_channel::<FromSandbox>();
+    let writing = tokio::spawn(write_answers(writer, queued));
+    let _ = answers.send(FromSandbox::Ready);
+    let mut frame = Vec::new();
+    while wire::read_frame(&mut reader, &mut frame)
+        .await
+        .map_err(SandboxError::io("reading from the server"))?
+    {
+        match wire::decode::<ToSandbox>(&frame).map_err(SandboxError::io("decoding a message"))? {
+            ToSandbox::Ping { id } => {
+                let _ = answers.send(FromSandbox::Pong { id });
+            }
+            ToSandbox::Chain {
+                id,
+                steps,
+                budget_ms,
+            } => {
+                let (runtime, answers) = (runtime.clone(), answers.clone());
+                tokio::spawn(async move {
+                    let steps: Result<Vec<_>, RuntimeError> = steps
+                        .into_iter()
+                        .map(|step| {
+                            Arc::try_unwrap(step)
+                                .map_err(|_| {
+                                    RuntimeError::Sandbox("a request still shared".to_owned())
+                                })
+                                .and_then(Request::into_execution)
+                        })
+                        .collect();
+                    let results = match steps {
+                        Ok(steps) => runtime.execute_chain(Chain { steps, budget_ms }).await,
+                        Err(error) => vec![Err(error)],
+                    };
+                    let results = results.into_iter().map(|r| r.map_err(Into::into)).collect();
+                    let _ = answers.send(FromSandbox::ChainDone { id, results });
+                });
+            }
+            ToSandbox::Run { id, check, request } => {
+                let (runtime, answers) = (runtime.clone(), answers.clone());
+                tokio::spawn(async move {
+                    let request = Arc::try_unwrap(request)
+                        .map_err(|_| RuntimeError::Sandbox("a request still shared".to_owned()))
+                        .and_then(Request::into_execution);
+                    let result = match request {
+                        Ok(request) if check => runtime.check(request).await,
+                        Ok(request) => runtime.execute(request).await,
+                        Err(error) => Err(error),
+                    };
+                    let _ = answers.send(FromSandbox::Done {
+                        id,
+                        result: result.map_err(Into::into),
+                    });
+                });
+            }
+        }
+    }
+    // The server closed its side: finish what is running, then end.
+    drop(answers);
+    let _ = writing.await;
+    Ok(())
+}
+
+/// Writes answers as they come, all those ready together in one write.
+async fn write_answers(
+    mut writer: tokio::net::unix::OwnedWriteHalf,
+    mut queued: mpsc::UnboundedReceiver<FromSandbox>,
+) {
+    let mut buf = Vec::new();
+    while let Some(first) = queued.recv().await {
+        buf.clear();
+        let mut next = Some(first);
+        while let Some(message) = next {
+            if let Err(e) = wire::encode(&message, &mut buf) {
+                tracing::error!("could not encode an answer: {e}");
+            }
+            next = queued.try_recv().ok();
+        }
+        if writer.write_all(&buf).await.is_err() {
+            return;
+        }
+    }
+}
