@@ -2,10 +2,11 @@
 //! `actionflow-bench api` measures test runs and action lists; `actionflow-bench flows` sync
 //! dispatch over HTTP and async delivery; both on SQLite and, with `--postgres-url`, PostgreSQL,
 //! against a server started in this process (`server.rs`); `actionflow-bench sandboxes` sync
-//! dispatch with isolates in-process and in sandbox processes, interleaved. Each prints a Markdown
-//! table.
+//! dispatch with isolates in-process and in sandbox processes, interleaved; `actionflow-bench
+//! dispatch` `actionflow serve` against the Node.js webhook it replaces. Each prints a Markdown table.
 
 mod api;
+mod dispatch;
 mod flows;
 mod flows_setup;
 mod http;
@@ -38,6 +39,9 @@ enum Command {
     /// Sync dispatch over HTTP with isolates in the server's process and in sandbox processes,
     /// interleaved.
     Sandboxes(sandboxes::BenchSandboxesArgs),
+    /// Sync dispatch over HTTP to `actionflow serve` (1 and 3 actions) against the Node.js webhook
+    /// it replaces, one load generator for all.
+    Dispatch(dispatch::BenchDispatchArgs),
 }
 
 /// The action every benchmark runs and the event it gets (the same as `actionflow bench`).
@@ -53,6 +57,7 @@ fn main() -> ExitCode {
         Command::Api(a) => api::main(a),
         Command::Flows(a) => flows::main(a),
         Command::Sandboxes(a) => sandboxes::main(a),
+        Command::Dispatch(a) => dispatch::main(a),
     };
     match result {
         Ok(code) => code,

@@ -11,7 +11,8 @@ use actionflow_logs::{Deliverer, DeliverySettings};
 use actionflow_runtime::{Engine, Limits};
 use actionflow_store::SharedStore;
 use actionflow_triggers::{
-    retention, Dispatcher, LogHub, Quarantines, RuntimeExecutor, TenantLimits, Worker,
+    retention, Dispatcher, LogHub, Quarantines, RuntimeExecutor, SyncRecords, TenantLimits, Worker,
+    SYNC_RECORDS_QUEUED_MAX,
 };
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -29,6 +30,8 @@ pub struct Dispatchers {
     /// The same, running actions on the async workers' own runtime pool.
     pub queued: Dispatcher,
     pub settings: FlowSettings,
+    /// Sync executions, recorded behind their answers.
+    pub sync_records: Arc<SyncRecords>,
 }
 
 /// What runs flows: `sync` the dispatched sync flows, `queued` the async jobs, so a backlog of
@@ -52,20 +55,25 @@ impl Dispatchers {
         let executor = RuntimeExecutor::new(engines.sync, preparer.clone(), limits.clone())
             .with_tenant_limits(tenant_limits.clone())
             .with_quarantines(quarantines.clone());
+        let sync_records = SyncRecords::new(SYNC_RECORDS_QUEUED_MAX);
         let sync = Dispatcher::new(
             store,
             Arc::new(executor),
             LogHub::default(),
             settings.dispatch.clone(),
         );
+        // The async workers' dispatcher (below) records nothing of its own: its executions are rows.
+        let queued_base = sync.clone();
+        let sync = sync.with_sync_records(sync_records.clone());
         let async_executor = RuntimeExecutor::new(engines.queued, preparer, limits)
             .with_tenant_limits(tenant_limits)
             .with_quarantines(quarantines);
-        let queued = sync.with_executor(Arc::new(async_executor));
+        let queued = queued_base.with_executor(Arc::new(async_executor));
         Dispatchers {
             sync,
             queued,
             settings,
+            sync_records,
         }
     }
 }
@@ -88,6 +96,10 @@ impl Background {
             let worker = Worker::new(dispatchers.queued.clone(), settings.worker.clone())
                 .with_observer(outcomes);
             tasks.push(tokio::spawn(worker.run(stopped.clone())));
+        }
+        let store = dispatchers.sync.store().clone();
+        if let Some(writer) = dispatchers.sync_records.writer(store, stopped.clone()) {
+            tasks.push(tokio::spawn(writer));
         }
         tasks.push(tokio::spawn(retention::purge_loop(
             dispatchers.sync.store().clone(),

@@ -34,6 +34,8 @@ pub struct DispatchRequest {
 /// A sync trigger's flow result: apply `effects` unless `status` is `failed` (fail closed).
 #[derive(Serialize, ToSchema)]
 pub struct SyncDispatched {
+    /// The execution, recorded just after this answer (`GET /v1/executions/{id}`).
+    pub execution_id: String,
     pub trigger_id: String,
     /// `completed`, `partial` (some actions failed under `on_error: continue`), `denied`, `failed`.
     pub status: String,
@@ -92,7 +94,10 @@ async fn dispatch(
         .dispatch(&tenant.tenant_id, &trigger_id, body.event, key)
         .await?
     {
-        Dispatched::Sync(report) => {
+        Dispatched::Sync {
+            execution_id,
+            report,
+        } => {
             // The tenant's own flood: refused for it alone, as 429 with Retry-After.
             let busy = report.status == FlowStatus::Failed
                 && report
@@ -113,6 +118,7 @@ async fn dispatch(
                     .unwrap_or_default()
             };
             let body = SyncDispatched {
+                execution_id,
                 trigger_id,
                 status: take("status").as_str().unwrap_or_default().to_owned(),
                 effects: take("effects"),

@@ -31,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
 pub struct ExecutionHead {
     pub id: String,
     pub trigger_id: String,
+    /// `sync` (run at dispatch: the answer carried its results; recorded just after) or `async`.
+    pub delivery: String,
     /// `pending`, `running`, `final`, `partial`, `failed` or `dead`.
     pub status: String,
     /// Attempts so far, re-drives included (the current one while `running`).
@@ -57,6 +59,7 @@ impl ExecutionHead {
         let head = ExecutionHead {
             id: e.id,
             trigger_id: e.trigger_id,
+            delivery: e.delivery,
             status: e.status.to_string(),
             attempts: e.attempts,
             max_attempts: e.max_attempts,
@@ -72,7 +75,7 @@ impl ExecutionHead {
     }
 }
 
-/// One async dispatch and its delivery.
+/// One dispatch: a sync one as it ran, an async one and its delivery.
 #[derive(Serialize, ToSchema)]
 pub struct ExecutionBody {
     #[serde(flatten)]

@@ -10,65 +10,8 @@ use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-const SERVER: &str = r#"
-const cluster = require("node:cluster");
-const fs = require("node:fs");
-const http = require("node:http");
-const path = require("node:path");
-const action = require(path.join(__dirname, "action.js"));
-
-// One execution: what the webhook does per request between reading the body and writing the answer.
-async function handle(body) {
-  const event = Object.freeze(JSON.parse(body));
-  const calls = [];
-  const rec = (method) => (...args) => { calls.push({ method, args }); };
-  const api = {
-    access: { deny: rec("access.deny") },
-    accessToken: { setCustomClaim: rec("accessToken.setCustomClaim") },
-    idToken: { setCustomClaim: rec("idToken.setCustomClaim") },
-  };
-  await action.onExecutePostLogin(event, api);
-  return JSON.stringify({ calls });
-}
-
-if (process.argv[2] === "back-to-back") {
-  // `handle` alone, n times in a row in this process: the same work with no HTTP around it.
-  const n = Number(process.argv[3]);
-  const body = fs.readFileSync(path.join(__dirname, "event.json"), "utf8");
-  (async () => {
-    let answer = await handle(body);
-    const started = process.hrtime.bigint();
-    for (let i = 0; i < n; i++) answer = await handle(body);
-    const ns = Number(process.hrtime.bigint() - started);
-    if (!answer.includes("setCustomClaim")) throw new Error(`unexpected answer ${answer}`);
-    console.log(`${ns / 1000 / n}`);
-  })();
-} else {
-  const workers = Number(process.argv[3]);
-  if (cluster.isPrimary && workers > 1) {
-    for (let i = 0; i < workers; i++) cluster.fork();
-    let ready = 0;
-    cluster.on("message", () => { if (++ready === workers) console.log("listening"); });
-  } else {
-    http.createServer((req, res) => {
-      let body = "";
-      req.on("data", (c) => (body += c));
-      req.on("end", async () => {
-        try {
-          const answer = await handle(body);
-          res.writeHead(200, { "content-type": "application/json" });
-          res.end(answer);
-        } catch (e) {
-          res.writeHead(500);
-          res.end(String(e));
-        }
-      });
-    }).listen(Number(process.argv[2]), "127.0.0.1", () => {
-      if (cluster.isWorker) process.send("ready"); else console.log("listening");
-    });
-  }
-}
-"#;
+/// The webhook script, shared with `actionflow-bench dispatch`.
+const SERVER: &str = include_str!("../../benchmarks/fixtures/webhook.js");
 
 struct Server {
     child: Child,

@@ -6,15 +6,15 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::types::Json;
 
-use crate::db::{new_id, now, truncate, with_pool};
+use crate::db::{begin_write, new_id, now, truncate, with_pool};
 use crate::{
     Error, Execution, ExecutionFilter, ExecutionStatus, ExecutionStore, FinishedAttempt, Inserted,
-    NewExecution, NextAttempt, Outcome, Page, Paged, Result, SqlStore, Timestamp,
+    NewExecution, NextAttempt, Outcome, Page, Paged, Result, SqlStore, SyncExecution, Timestamp,
 };
 
 pub(crate) const EXECUTION_COLUMNS: &str = "id, tenant_id, trigger_id, status, attempts, \
     max_attempts, idempotency_key, action_ids, event, results, last_error, next_attempt_at, \
-    lease_owner, lease_expires_at, created_at, updated_at, plan";
+    lease_owner, lease_expires_at, created_at, updated_at, plan, delivery";
 
 /// The WHERE clause of the execution list; `$1` tenant, `$2` trigger, `$3` action, `$4` status,
 /// `$5` since.
@@ -49,7 +49,7 @@ impl ExecutionStore for SqlStore {
             let insert = format!(
                 "INSERT INTO executions ({EXECUTION_COLUMNS})
                  VALUES ($1, $2, $3, 'pending', 0, $4, $5, $6, $7, '[]', NULL, {due}, NULL, NULL, $9,
-                    $9, $10)
+                    $9, $10, 'async')
                  ON CONFLICT (tenant_id, trigger_id, idempotency_key) DO NOTHING
                  RETURNING {EXECUTION_COLUMNS}"
             );
@@ -85,6 +85,49 @@ impl ExecutionStore for SqlStore {
                 created: false,
             })
         })
+    }
+
+    async fn record_sync_executions(&self, records: &[SyncExecution]) -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        with_pool!(self.db, write, |pool, pg| {
+            let mut tx = begin_write!(pool, pg);
+            // 18 parameters a row: well under either database's limit per statement.
+            for chunk in records.chunks(200) {
+                let mut insert = sqlx::QueryBuilder::new(format!(
+                    "INSERT INTO executions ({EXECUTION_COLUMNS}) "
+                ));
+                insert.push_values(chunk, |mut row, r| {
+                    row.push_bind(&r.id)
+                        .push_bind(&r.tenant_id)
+                        .push_bind(&r.trigger_id)
+                        .push_bind(r.status.as_str())
+                        .push_bind(1_i64)
+                        .push_bind(1_i64)
+                        .push_bind(None::<String>)
+                        .push_bind(Json(&r.action_ids))
+                        .push_bind(Json(&r.event))
+                        .push_bind(Json(&r.results))
+                        .push_bind(r.last_error.as_deref())
+                        .push_bind(truncate(r.created_at))
+                        .push_bind(None::<String>)
+                        .push_bind(None::<Timestamp>)
+                        .push_bind(truncate(r.created_at))
+                        .push_bind(truncate(r.ended_at))
+                        .push_bind(Json(&r.plan))
+                        .push_bind("sync");
+                });
+                insert.push(" ON CONFLICT (id) DO NOTHING");
+                insert
+                    .build()
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(crate::error::foreign_key_as_not_found("tenant"))?;
+            }
+            tx.commit().await?;
+        });
+        Ok(())
     }
 
     async fn get_execution(&self, tenant_id: &str, execution_id: &str) -> Result<Execution> {

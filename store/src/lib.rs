@@ -45,7 +45,7 @@ pub use marketplace::{
 };
 pub use model::flow::{
     AttemptEnd, Binding, BindingRevision, Bindings, Execution, ExecutionFilter, FinishedAttempt,
-    Flow, FlowStamp, FlowStep, Inserted, NewExecution, NextAttempt, Outcome,
+    Flow, FlowStamp, FlowStep, Inserted, NewExecution, NextAttempt, Outcome, SyncExecution,
 };
 pub use model::{
     Action, ActionFilter, ActionPatch, ActionVersion, ApiToken, Build, BuildError, BuildStatus,
@@ -330,6 +330,9 @@ pub trait ExecutionStore: Send + Sync {
     /// Enqueues a `pending` execution, or returns the existing one with the same idempotency key.
     async fn insert_execution(&self, tenant_id: &str, new: NewExecution) -> Result<Inserted>;
     async fn get_execution(&self, tenant_id: &str, execution_id: &str) -> Result<Execution>;
+    /// Stores sync dispatches that ran, in one transaction (an id already stored is skipped).
+    /// `NotFound` when a record's tenant no longer exists (nothing of the batch is stored).
+    async fn record_sync_executions(&self, records: &[SyncExecution]) -> Result<()>;
     /// Newest first.
     async fn list_executions(
         &self,

@@ -5,16 +5,17 @@
 use std::sync::Arc;
 
 use actionflow_runtime::Delivery;
-use actionflow_store::{Inserted, NewExecution, Store};
+use actionflow_store::{ExecutionStatus, Inserted, NewExecution, Store, SyncExecution};
 use serde_json::Value;
 use tokio::sync::Notify;
 
 use crate::catalog::{self, TriggerSpec};
 use crate::executor::Executor;
-use crate::flow::{self, FlowInput, FlowReport, PlannedStep, FLOW_MS_MAX};
+use crate::flow::{self, FlowInput, FlowReport, FlowStatus, PlannedStep, FLOW_MS_MAX};
 use crate::flow_cache::{CachedFlow, FlowCache};
 use crate::idempotency::idempotency_key_of;
 use crate::logs::LogHub;
+use crate::sync_records::SyncRecords;
 use crate::Error;
 
 /// Default of `attempts_max`: attempts of an async execution before it is dead-lettered.
@@ -41,8 +42,12 @@ impl Default for DispatchSettings {
 /// What a dispatch produced.
 #[derive(Debug, Clone)]
 pub enum Dispatched {
-    /// A sync trigger's flow ran: its report is the answer.
-    Sync(FlowReport),
+    /// A sync trigger's flow ran: its report is the answer; the execution is recorded behind it
+    /// under `execution_id` (when the dispatcher records, see [`Dispatcher::with_sync_records`]).
+    Sync {
+        execution_id: String,
+        report: FlowReport,
+    },
     /// An async trigger's execution is stored; `created` is `false` when the idempotency key
     /// matched an earlier dispatch, whose execution is returned.
     Async(Box<Inserted>),
@@ -59,6 +64,8 @@ pub struct Dispatcher {
     pub(crate) wake: Arc<Notify>,
     /// Flows read before, served while the store's stamp of them is unchanged.
     flows: Arc<FlowCache>,
+    /// Where sync executions are recorded (behind the answer).
+    records: Option<Arc<SyncRecords>>,
 }
 
 impl Dispatcher {
@@ -75,7 +82,14 @@ impl Dispatcher {
             settings,
             wake: Arc::new(Notify::new()),
             flows: Arc::new(FlowCache::default()),
+            records: None,
         }
+    }
+
+    /// Records every sync execution in `records` (written in the background, see [`SyncRecords`]).
+    pub fn with_sync_records(mut self, records: Arc<SyncRecords>) -> Dispatcher {
+        self.records = Some(records);
+        self
     }
 
     /// The same dispatcher (store, logs, settings, wake-ups) running actions on another executor: the
@@ -114,9 +128,7 @@ impl Dispatcher {
         spec.validate_event(&event)?;
         let flow = self.current_flow(tenant_id, trigger_id).await?;
         match spec.trigger.delivery {
-            Delivery::Sync => Ok(Dispatched::Sync(
-                self.run_sync(tenant_id, spec, event, flow).await,
-            )),
+            Delivery::Sync => Ok(self.run_sync(tenant_id, spec, event, flow).await),
             Delivery::Async => {
                 let key = idempotency_key_of(idempotency_key, &event)?;
                 let inserted = self.enqueue(tenant_id, spec, event, flow, key).await?;
@@ -162,15 +174,46 @@ impl Dispatcher {
         spec: TriggerSpec,
         event: Value,
         flow: Arc<CachedFlow>,
-    ) -> FlowReport {
+    ) -> Dispatched {
+        let execution_id = actionflow_store::new_id();
+        let created_at = chrono::Utc::now();
+        let recorded_event = self.records.as_ref().map(|_| event.clone());
         let input = FlowInput {
             tenant_id: tenant_id.to_owned(),
             trigger: spec.trigger,
             event,
             budget_ms: self.settings.flow_ms_max,
-            execution_id: None,
+            execution_id: Some(execution_id.clone()),
         };
-        flow::run(self.executor.as_ref(), &self.logs, input, &flow.steps).await
+        let report = flow::run(self.executor.as_ref(), &self.logs, input, &flow.steps).await;
+        if let (Some(records), Some(event)) = (&self.records, recorded_event) {
+            let plan: Vec<&PlannedStep> = flow.steps.iter().map(|s| &s.planned).collect();
+            records.record(SyncExecution {
+                id: execution_id.clone(),
+                tenant_id: tenant_id.to_owned(),
+                trigger_id: spec.trigger.id.to_owned(),
+                status: match report.status {
+                    FlowStatus::Completed | FlowStatus::Denied => ExecutionStatus::Final,
+                    FlowStatus::Partial => ExecutionStatus::Partial,
+                    FlowStatus::Failed => ExecutionStatus::Failed,
+                },
+                action_ids: plan.iter().map(|s| s.action_id.clone()).collect(),
+                event,
+                results: report
+                    .results
+                    .iter()
+                    .filter_map(|r| serde_json::to_value(r).ok())
+                    .collect(),
+                last_error: report.error.as_ref().map(|e| e.message.clone()),
+                created_at,
+                ended_at: chrono::Utc::now(),
+                plan: serde_json::to_value(&plan).unwrap_or_default(),
+            });
+        }
+        Dispatched::Sync {
+            execution_id,
+            report,
+        }
     }
 
     async fn enqueue(

@@ -23,6 +23,7 @@ mod idempotency;
 mod logs;
 mod quarantine;
 pub mod retention;
+mod sync_records;
 mod tenant_limits;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -44,6 +45,7 @@ pub use flow::{
 pub use idempotency::{KeySource, IDEMPOTENCY_KEY_CHARS_MAX};
 pub use logs::{LiveLog, LogHub, LIVE_LINES_BUFFERED_MAX};
 pub use quarantine::{quarantined, Quarantines, QUARANTINE_TTL};
+pub use sync_records::{SyncRecords, FLUSH_INTERVAL, SYNC_RECORDS_QUEUED_MAX};
 pub use tenant_limits::{TenantLimits, TENANT_LIMITS_TTL};
 pub use worker::backoff::Backoff;
 pub use worker::{AttemptObserver, Worker, WorkerSettings};

@@ -102,6 +102,26 @@ pub struct Execution {
     /// The flow pinned at dispatch, as the domain shaped it (what every attempt runs).
     #[sqlx(json)]
     pub plan: serde_json::Value,
+    /// `sync` (run at dispatch, recorded after the answer) or `async` (from the queue).
+    pub delivery: String,
+}
+
+/// A sync dispatch that ran, as recorded behind its answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncExecution {
+    /// Given at dispatch (the answer carries it).
+    pub id: String,
+    pub tenant_id: String,
+    pub trigger_id: String,
+    /// `final`, `partial` or `failed`.
+    pub status: ExecutionStatus,
+    pub action_ids: Vec<String>,
+    pub event: serde_json::Value,
+    pub results: Vec<serde_json::Value>,
+    pub last_error: Option<String>,
+    pub created_at: Timestamp,
+    pub ended_at: Timestamp,
+    pub plan: serde_json::Value,
 }
 
 /// A new dispatch to enqueue.

@@ -8,6 +8,7 @@ mod cli;
 mod delivery;
 mod hook;
 mod noisy;
+mod recorded;
 mod sync;
 
 use std::time::Duration;

@@ -294,6 +294,20 @@ impl Server {
         }
     }
 
+    /// SIGTERM (a clean shutdown), and wait for the process to be gone.
+    pub async fn terminate(mut self) {
+        let Kind::Process(child) = &mut self.kind else {
+            panic!("only a server process can be terminated");
+        };
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(child.id().unwrap()).unwrap());
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let status = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait())
+            .await
+            .expect("the server did not stop on SIGTERM")
+            .unwrap();
+        assert!(status.success(), "{status}");
+    }
+
     /// SIGKILL, and wait for the process to be gone.
     pub async fn kill_9(mut self) {
         let Kind::Process(child) = &mut self.kind else {
@@ -374,6 +388,14 @@ impl Api {
 
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// The same client against another server (at `base`).
+    pub fn with_base(&self, base: &str) -> Api {
+        Api {
+            base: base.to_owned(),
+            ..self.clone()
+        }
     }
 
     pub fn with_token(&self, token: &str) -> Api {

@@ -49,7 +49,7 @@ fn continuing(action: &Action) -> BindingRequest {
 
 fn report(dispatched: Dispatched) -> FlowReport {
     match dispatched {
-        Dispatched::Sync(report) => report,
+        Dispatched::Sync { report, .. } => report,
         Dispatched::Async(_) => panic!("post-login is sync"),
     }
 }

@@ -85,7 +85,7 @@ pub async fn enqueue(
         .unwrap()
     {
         Dispatched::Async(inserted) => inserted.execution,
-        Dispatched::Sync(_) => panic!("post-user-registration is async"),
+        Dispatched::Sync { .. } => panic!("post-user-registration is async"),
     }
 }
 

@@ -1,0 +1,213 @@
+//! `actionflow-bench dispatch`: the end-to-end comparison of issue 21. Sync dispatch of post-login
+//! over HTTP to `actionflow serve` (a process of its own, in its default configuration: SQLite,
+//! sandbox processes) with 1 and with 3 bound actions, against the webhook it replaces — the Node.js
+//! HTTP server of `fixtures/webhook.js` (node:cluster, one worker per core) running the same action.
+//! One load generator (this process, keep-alive, `--concurrency` clients) drives all three, in
+//! rounds that alternate their order. Prints each round and the median ratios to the webhook.
+
+use crate::flows_setup::{bind, deploy, percentile_ms, setup_tenant, timed};
+use anyhow::{bail, Context};
+use serde_json::json;
+use std::path::PathBuf;
+use std::process::{ExitCode, Stdio};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+#[derive(clap::Args)]
+pub struct BenchDispatchArgs {
+    /// Requests per contender and round.
+    #[arg(long, default_value_t = 5_000)]
+    requests: usize,
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
+    /// The `actionflow` binary [default: next to this benchmark's binary].
+    #[arg(long)]
+    actionflow: Option<PathBuf>,
+}
+
+const WEBHOOK: &str = include_str!("../fixtures/webhook.js");
+const ADMIN_TOKEN: &str = "af_bench_admin_token_0123456789abcdef";
+
+/// A child process and the directory it works in; killed when dropped.
+struct Running {
+    _child: Child,
+    _dir: tempfile::TempDir,
+    url: String,
+}
+
+pub fn main(args: BenchDispatchArgs) -> anyhow::Result<ExitCode> {
+    let program = match &args.actionflow {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .context("this benchmark's binary has no directory")?
+            .join("actionflow"),
+    };
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(run(&args, &program, cores))
+}
+
+async fn run(
+    args: &BenchDispatchArgs,
+    program: &PathBuf,
+    cores: usize,
+) -> anyhow::Result<ExitCode> {
+    let http = reqwest::Client::new();
+    let webhook = start_webhook(cores).await?;
+    let mut contenders = vec![(
+        "Node.js webhook (cluster)".to_owned(),
+        webhook.url.clone(),
+        None,
+    )];
+    let mut servers = Vec::new();
+    for actions in [1, 3] {
+        let server = start_actionflow(program).await?;
+        let token = setup_tenant(&http, &server.url, ADMIN_TOKEN).await?;
+        let mut ids = Vec::new();
+        for (i, code) in crate::flows::SYNC_ACTIONS.iter().take(actions).enumerate() {
+            ids.push(
+                deploy(
+                    &http,
+                    &server.url,
+                    &token,
+                    &format!("login-{i}"),
+                    "post-login",
+                    code,
+                )
+                .await?,
+            );
+        }
+        bind(&http, &server.url, &token, "post-login", &ids).await?;
+        let url = format!("{}/v1/triggers/post-login/dispatch", server.url);
+        contenders.push((
+            format!("Actionflow dispatch, {actions} action(s)"),
+            url,
+            Some(token),
+        ));
+        servers.push(server);
+    }
+    println!(
+        "Sync post-login over HTTP, {} clients, {} requests per round; SQLite, sandboxes (default).\n",
+        args.concurrency, args.requests
+    );
+    println!("| round | contender | requests/s | p50 ms | p99 ms |");
+    println!("|---:|---|---:|---:|---:|");
+    let mut rates = vec![Vec::new(); contenders.len()];
+    for round in 1..=args.rounds {
+        let mut order: Vec<usize> = (0..contenders.len()).collect();
+        order.rotate_left(round % contenders.len());
+        for i in order {
+            let (name, url, token) = &contenders[i];
+            let (rate, p50, p99) = measure(args, &http, url, token.as_deref()).await?;
+            rates[i].push(rate);
+            println!("| {round} | {name} | {rate:.0} | {p50:.2} | {p99:.2} |");
+        }
+    }
+    println!("\n| contender | median requests/s | ratio to the webhook |");
+    println!("|---|---:|---:|");
+    let medians: Vec<f64> = rates
+        .iter_mut()
+        .map(|r| {
+            r.sort_by(f64::total_cmp);
+            r[r.len() / 2]
+        })
+        .collect();
+    for ((name, _, _), median) in contenders.iter().zip(&medians) {
+        println!("| {name} | {median:.0} | {:.2}× |", median / medians[0]);
+    }
+    drop(servers);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn measure(
+    args: &BenchDispatchArgs,
+    http: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+) -> anyhow::Result<(f64, f64, f64)> {
+    let body = match token {
+        Some(_) => json!({"event": crate::event()}),
+        None => crate::event(),
+    };
+    let send = |_| {
+        let mut request = http.post(url).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        timed(request)
+    };
+    let (latencies, elapsed) =
+        crate::http::load(send, 500, args.requests, args.concurrency).await?;
+    Ok((
+        args.requests as f64 / elapsed.as_secs_f64(),
+        percentile_ms(&latencies, 0.50),
+        percentile_ms(&latencies, 0.99),
+    ))
+}
+
+/// Waits for a line of `child`'s stdout starting with `prefix`; returns the rest of it.
+async fn line_starting(child: &mut Child, prefix: &str) -> anyhow::Result<String> {
+    let stdout = child.stdout.take().context("no stdout")?;
+    let mut lines = BufReader::new(stdout).lines();
+    while let Some(line) = lines.next_line().await? {
+        if let Some(rest) = line.strip_prefix(prefix) {
+            // Keep reading (and dropping) the rest, so the child never blocks on a full pipe.
+            tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+            return Ok(rest.to_owned());
+        }
+    }
+    bail!("the process exited before printing {prefix:?}")
+}
+
+async fn start_webhook(cores: usize) -> anyhow::Result<Running> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("server.js"), WEBHOOK)?;
+    std::fs::write(dir.path().join("action.js"), crate::ACTION)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let mut child = Command::new("node")
+        .arg(dir.path().join("server.js"))
+        .arg(port.to_string())
+        .arg(cores.to_string())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .context("starting `node` (is Node.js installed?)")?;
+    line_starting(&mut child, "listening").await?;
+    Ok(Running {
+        _child: child,
+        _dir: dir,
+        url: format!("http://127.0.0.1:{port}/"),
+    })
+}
+
+async fn start_actionflow(program: &PathBuf) -> anyhow::Result<Running> {
+    let dir = tempfile::tempdir()?;
+    let mut child = Command::new(program)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("ACTIONFLOW_ADMIN_TOKEN", ADMIN_TOKEN)
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .with_context(|| format!("starting {}", program.display()))?;
+    let rest = line_starting(&mut child, "actionflow listening on ").await?;
+    let url = rest
+        .split_whitespace()
+        .next()
+        .context("no address in the startup line")?
+        .to_owned();
+    Ok(Running {
+        _child: child,
+        _dir: dir,
+        url,
+    })
+}
