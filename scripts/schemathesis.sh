@@ -28,7 +28,7 @@ tenant="$(curl -sf -X POST "$url/v1/tenants" -H "Authorization: Bearer $admin" \
   -H 'content-type: application/json' -d '{"name": "schemathesis"}' | json '["id"]')"
 token="$(curl -sf -X POST "$url/v1/tenants/$tenant/tokens" -H "Authorization: Bearer $admin" \
   -H 'content-type: application/json' \
-  -d '{"scopes": ["actions:read", "actions:write", "bindings:read", "bindings:write", "dispatch", "executions:read", "logs:read", "logs:write", "log_streams:read", "log_streams:write"]}' \
+  -d '{"scopes": ["actions:read", "actions:write", "bindings:read", "bindings:write", "dispatch", "executions:read", "logs:read", "logs:write", "log_streams:read", "log_streams:write", "integrations:submit", "marketplace:review"]}' \
   | json '["token"]')"
 
 # Real objects for the path parameters, so that operations reach their logic instead of 404: an
@@ -40,6 +40,15 @@ action="$(curl -sf -X POST "$url/v1/actions" -H "Authorization: Bearer $token" -
 curl -sf -X POST "$url/v1/actions/$action/deploy" -H "Authorization: Bearer $token" >/dev/null
 curl -sf -X PATCH "$url/v1/triggers/post-login/bindings" -H "Authorization: Bearer $token" \
   -H 'content-type: application/json' -d "{\"bindings\": [{\"ref\": {\"type\": \"action_id\", \"value\": \"$action\"}}]}" >/dev/null
+# A published integration (the SES welcome email) for the marketplace's paths: the tenant is its
+# publisher and its reviewer.
+root="$(cd "$(dirname "$0")/.." && pwd)"
+curl -sf -X POST "$url/v1/marketplace/publishers" -H "Authorization: Bearer $admin" \
+  -H 'content-type: application/json' -d "{\"name\": \"actionflow\", \"tenant_id\": \"$tenant\"}" >/dev/null
+submission="$(ACTIONFLOW_URL="$url" ACTIONFLOW_TOKEN="$token" "$binary" integration submit \
+  "$root/integrations/packages/ses-welcome-email" | json '["id"]')"
+curl -sf -X POST "$url/v1/marketplace/submissions/$submission/review" -H "Authorization: Bearer $token" \
+  -H 'content-type: application/json' -d '{"decision": "approve"}' >/dev/null
 cat >"$data/schemathesis.toml" <<TOML
 [parameters]
 "path.id" = "$action"
@@ -49,12 +58,13 @@ cat >"$data/schemathesis.toml" <<TOML
 "path.name" = "API_KEY"
 "path.trigger_id" = "post-login"
 "path.tenant_id" = "$tenant"
+"path.slug" = "ses-welcome-email"
 TOML
 
 # schemathesis keeps a cache in the working directory: keep it out of the checkout.
 cd "$data"
 checks=not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance
 st --config-file "$data/schemathesis.toml" run "$url/openapi.json" --checks "$checks" --max-time "$seconds" --phases examples,coverage,fuzzing \
-  --exclude-path-regex '^/v1/tenants' -H "Authorization: Bearer $token" --seed 1
+  --exclude-path-regex '^/v1/(tenants|marketplace/publishers)' -H "Authorization: Bearer $token" --seed 1
 st --config-file "$data/schemathesis.toml" run "$url/openapi.json" --checks "$checks" --max-time $((seconds / 3 + 1)) --phases examples,coverage,fuzzing \
-  --include-path-regex '^/v1/tenants' -H "Authorization: Bearer $admin" --seed 1
+  --include-path-regex '^/v1/(tenants|marketplace/publishers)' -H "Authorization: Bearer $admin" --seed 1

@@ -61,6 +61,12 @@ enum Command {
     /// Streams of the tenant log to webhooks: create, ls, show, pause, resume, replay, health,
     /// rotate, delete.
     LogStreams(client::log_streams::LogStreamsArgs),
+    /// Partners' integration packages: init, test, pack (locally); submit, status, list, withdraw,
+    /// deprecate, yank (publisher token).
+    Integration(client::integration::IntegrationArgs),
+    /// The marketplace: search, show, install, installed, upgrade, uninstall (tenant token);
+    /// review, approve, request-changes, reject (reviewer token); publishers (admin token).
+    Marketplace(client::marketplace::MarketplaceArgs),
     /// Worker mode: a sandbox process started by `serve` (not for direct use).
     #[command(hide = true)]
     Sandbox,
@@ -94,6 +100,8 @@ fn main() -> ExitCode {
         Command::Executions(a) => client::triggers::executions(a),
         Command::Logs(a) => client::logs::main(a),
         Command::LogStreams(a) => client::log_streams::main(a),
+        Command::Integration(a) => client::integration::main(a),
+        Command::Marketplace(a) => client::marketplace::main(a),
         Command::Sandbox => integrations::sandbox(),
     };
     match result {

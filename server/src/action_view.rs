@@ -126,6 +126,28 @@ pub struct ActionBody {
     pub deployed_version: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set when the action is an installed marketplace integration (its code is read-only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub installed_from: Option<InstalledFrom>,
+}
+
+/// The integration version an installed action was made from.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InstalledFrom {
+    pub integration: String,
+    pub version: String,
+    /// `GET /v1/integrations/installed/{id}`.
+    pub installed_id: String,
+}
+
+impl From<actionflow_store::Installation> for InstalledFrom {
+    fn from(i: actionflow_store::Installation) -> Self {
+        InstalledFrom {
+            integration: i.slug,
+            version: i.version,
+            installed_id: i.id,
+        }
+    }
 }
 
 impl From<ActionView> for ActionBody {
@@ -143,6 +165,7 @@ impl From<ActionView> for ActionBody {
                 .into_iter()
                 .map(|name| SecretName { name })
                 .collect(),
+            installed_from: None,
             status: action.status.to_string(),
             build_errors: action
                 .build_errors

@@ -136,8 +136,14 @@ async fn list_actions(
         deployed: query.deployed,
     };
     let paged = state.actions.list(&tenant.tenant_id, &filter, page).await?;
+    let mut actions: Vec<ActionBody> = into_all(paged.items);
+    let installed = state.store.list_installations(&tenant.tenant_id).await?;
+    for body in &mut actions {
+        let from = installed.iter().find(|i| i.action_id == body.id);
+        body.installed_from = from.cloned().map(Into::into);
+    }
     Ok(Json(ActionList {
-        actions: into_all(paged.items),
+        actions,
         total: paged.total,
         page: paged.page,
         per_page: paged.per_page,
@@ -155,7 +161,7 @@ async fn get_action(
 ) -> ApiResult<Json<ActionBody>> {
     tenant.require(ACTIONS_READ)?;
     let view = state.actions.get(&tenant.tenant_id, &id).await?;
-    Ok(Json(view.into()))
+    with_installed_from(&state, &tenant, view.into()).await
 }
 
 /// Change the draft; the status goes back to `pending`. Allowed while a deploy is building: that
@@ -172,6 +178,17 @@ async fn patch_action(
     JsonBody(body): JsonBody<PatchAction>,
 ) -> ApiResult<Json<ActionBody>> {
     tenant.require(ACTIONS_WRITE)?;
+    // An installed integration's code is the reviewed package's: only its values change.
+    let touches_code = body.code.is_some()
+        || body.dependencies.is_some()
+        || body.supported_triggers.is_some()
+        || body.runtime.is_some();
+    if touches_code {
+        state
+            .marketplace
+            .guard_action_edit(&tenant.tenant_id, &id)
+            .await?;
+    }
     let change = DraftPatch {
         name: body.name,
         supported_triggers: body.supported_triggers.map(into_all),
@@ -181,7 +198,21 @@ async fn patch_action(
         secrets: body.secrets.map(into_all),
     };
     let view = state.actions.patch(&tenant.tenant_id, &id, change).await?;
-    Ok(Json(view.into()))
+    with_installed_from(&state, &tenant, view.into()).await
+}
+
+/// Marks an installed integration's action with the integration version it was made from.
+async fn with_installed_from(
+    state: &AppState,
+    tenant: &Tenant,
+    mut body: ActionBody,
+) -> ApiResult<Json<ActionBody>> {
+    let installed = state
+        .store
+        .installation_of_action(&tenant.tenant_id, &body.id)
+        .await?;
+    body.installed_from = installed.map(Into::into);
+    Ok(Json(body))
 }
 
 /// Delete an action with its versions and secrets. 409 while a trigger binds it, unless `force`.

@@ -30,12 +30,21 @@ pub const SCOPES: &[&str] = &[
     "logs:write",
     "log_streams:read",
     "log_streams:write",
+    "integrations:submit",
+    "marketplace:review",
 ];
 
 /// Reading actions, versions, diffs and secret names.
 pub const ACTIONS_READ: &str = "actions:read";
 /// Creating, editing, deploying, rolling back, testing actions and setting their secrets.
 pub const ACTIONS_WRITE: &str = "actions:write";
+
+/// Submitting integrations under the publishers the token's tenant owns.
+pub const INTEGRATIONS_SUBMIT: &str = "integrations:submit";
+/// Reviewing marketplace submissions: reading any, approving, requesting changes, rejecting.
+pub const MARKETPLACE_REVIEW: &str = "marketplace:review";
+/// Binding actions to triggers (also needed to install an integration with `bind`).
+pub const BINDINGS_WRITE: &str = "bindings:write";
 
 const TOKEN_PREFIX: &str = "af_";
 

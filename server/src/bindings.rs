@@ -17,7 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub const BINDINGS_READ: &str = "bindings:read";
-pub const BINDINGS_WRITE: &str = "bindings:write";
+pub use super::auth::BINDINGS_WRITE;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

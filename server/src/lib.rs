@@ -19,7 +19,8 @@
 //!   events: dispatches, deploys, `sapi`/`fapi` management calls).
 //! - one module per resource: `tenants`, `actions`, `deploy`, `versions`, `diff`, `secrets`,
 //!   `test_run`, `triggers`, `bindings`, `binding_revisions`, `dispatch`, `executions`, `logs`
-//!   (an action's console lines), `tenant_logs` (`/v1/logs`), `log_streams` (`/v1/log-streams`).
+//!   (an action's console lines), `tenant_logs` (`/v1/logs`), `log_streams` (`/v1/log-streams`),
+//!   `marketplace/` (`/v1/marketplace/*`, `/v1/integrations/installed`).
 //!
 //! # Adding a resource
 //! 1. Write `server/src/<resource>.rs` with handlers annotated `#[utoipa::path(...)]` (tag, params,
@@ -52,6 +53,7 @@ mod listener;
 mod log_hooks;
 mod log_streams;
 mod logs;
+mod marketplace;
 mod openapi;
 mod secrets;
 mod settings;
@@ -98,6 +100,8 @@ pub struct ServerState {
     pub logs: TenantLogs,
     /// Tenants' own execution limits, as executions read them (forgotten here when changed).
     pub tenant_limits: Arc<TenantLimits>,
+    /// The marketplace: submissions, checks, review, catalog, installed copies.
+    pub marketplace: actionflow_marketplace::Marketplace,
 }
 
 /// The router's state: cheap to clone.
@@ -147,6 +151,8 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         settings.allow_private_network,
     );
     let tenant_limits = TenantLimits::new(store.clone(), TENANT_LIMITS_TTL);
+    // A submission's checks run partners' code like any tenant's: in the test engine.
+    let checks = engines.tests.clone();
     let actions = Actions::new(
         store.clone(),
         sealer,
@@ -172,6 +178,12 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         },
         settings.flows.clone(),
     );
+    let marketplace = actionflow_marketplace::Marketplace::new(
+        store.clone(),
+        actions.clone(),
+        checks,
+        marketplace_limits(&settings.action_limits),
+    );
     let state = Arc::new(ServerState {
         store,
         actions,
@@ -181,8 +193,25 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         dispatchers,
         logs,
         tenant_limits,
+        marketplace,
     });
     Ok((state, admin))
+}
+
+/// The marketplace's limits: a package's code leaves room for the wrapper of an installed copy
+/// within the actions' code limit; checks run under the actions' execution limits.
+fn marketplace_limits(
+    action_limits: &actionflow_actions::ActionLimits,
+) -> actionflow_marketplace::MarketplaceLimits {
+    let mut limits = actionflow_marketplace::MarketplaceLimits::default();
+    limits.package.code_bytes_max = action_limits
+        .code_bytes_max
+        .saturating_sub(actionflow_marketplace::wrap::WRAPPER_BYTES_MAX);
+    // Each test is bounded like any tenant's execution, and a submission's checks (its tests one
+    // after another, within the request) by at most 10 s of wall time per test.
+    limits.execution = action_limits.execution.clone();
+    limits.execution.wall_ms_max = limits.execution.wall_ms_max.min(10_000);
+    limits
 }
 
 /// What runs sync flows, async jobs, and test runs with deploy checks.
@@ -325,6 +354,9 @@ pub fn app(state: AppState) -> Router {
         .merge(logs::router())
         .merge(tenant_logs::router())
         .merge(log_streams::router())
+        .merge(marketplace::router(
+            state.marketplace.limits().package.package_bytes_max,
+        ))
         .split_for_parts();
     let body_bytes_max = state.limits.body_bytes_max;
     router

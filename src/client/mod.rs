@@ -1,5 +1,5 @@
 //! CLI client commands over HTTP (`actionflow actions|secrets|tenants|tokens|bindings|dispatch|
-//! executions|logs|log-streams`): each builds one
+//! executions|logs|log-streams|integration|marketplace`): each builds one
 //! API request, prints the JSON answer, and maps an API error to a readable line — a 4xx is the
 //! user's input (exit 2), anything else exit 1. The server URL and token come from
 //! `--url`/`ACTIONFLOW_URL` and `--token`/`ACTIONFLOW_TOKEN`.
@@ -7,8 +7,10 @@
 pub mod actions;
 pub mod admin;
 mod console;
+pub mod integration;
 pub mod log_streams;
 pub mod logs;
+pub mod marketplace;
 pub mod secrets;
 pub mod triggers;
 

@@ -1,6 +1,7 @@
 //! `actionflow-store` owns persistence: tenants, API tokens, action drafts and versions, sealed
 //! secrets, trigger bindings with revisions, executions with the durable job queue, and the tenant
-//! log with its streams' checkpoints and leases, on SQLite
+//! log with its streams' checkpoints and leases, the marketplace's publishers, submissions and
+//! installed copies, on SQLite
 //! (embedded default) or PostgreSQL, behind the [`Store`] seam.
 //!
 //! It must not know V8, npm, HTTP or cryptography: secrets arrive already encrypted, token hashes
@@ -21,6 +22,7 @@ mod executions;
 mod finish;
 mod flow_read;
 mod logs;
+mod marketplace;
 pub mod model;
 mod quarantine;
 mod queue;
@@ -38,6 +40,9 @@ use async_trait::async_trait;
 pub use db::{open, Backend, SqlStore};
 pub use error::{Error, Result};
 pub use logs::*;
+pub use marketplace::{
+    Installation, MarketplaceStore, NewSubmission, Publisher, StateChange, Submission, Transition,
+};
 pub use model::flow::{
     AttemptEnd, Binding, BindingRevision, Bindings, Execution, ExecutionFilter, FinishedAttempt,
     Flow, FlowStamp, FlowStep, Inserted, NewExecution, NextAttempt, Outcome, SyncExecution,
@@ -62,7 +67,14 @@ pub fn new_id() -> String {
 /// Timestamps are stored with microsecond precision (finer digits are dropped).
 #[async_trait]
 pub trait Store:
-    TenantStore + ActionStore + SecretStore + BindingStore + ExecutionStore + LogStore + QuarantineStore
+    TenantStore
+    + ActionStore
+    + SecretStore
+    + BindingStore
+    + ExecutionStore
+    + LogStore
+    + QuarantineStore
+    + MarketplaceStore
 {
     /// Which database is behind this store.
     fn backend(&self) -> Backend;
@@ -73,8 +85,8 @@ pub trait Store:
 /// The traits to import to call store methods.
 pub mod prelude {
     pub use crate::{
-        ActionStore, BindingStore, ExecutionStore, LogStore, QuarantineStore, SecretStore, Store,
-        TenantStore,
+        ActionStore, BindingStore, ExecutionStore, LogStore, MarketplaceStore, QuarantineStore,
+        SecretStore, Store, TenantStore,
     };
 }
 

@@ -14,6 +14,7 @@ mod cycle;
 mod deploys;
 mod flows;
 mod log_cli;
+mod marketplace;
 mod master_key;
 /// moto, the SES v2-compatible server of actionflow-ses's tests (one harness for both suites).
 #[allow(dead_code)] // this suite uses only part of it

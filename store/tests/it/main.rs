@@ -11,6 +11,7 @@ mod clock;
 mod executions;
 mod finish;
 mod logs;
+mod marketplace;
 mod open;
 mod queue;
 mod secrets;

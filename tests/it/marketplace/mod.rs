@@ -1,0 +1,138 @@
+//! The marketplace end to end: the SES welcome email package packed with the CLI, submitted with
+//! a publisher token, checked, approved by a reviewer, installed by a tenant with its AWS values
+//! and bound to post-user-registration; a registration then sends one email to the local SES
+//! server (moto) (`journey.rs`). Around it: what partners are refused and how reviews go
+//! (`submissions.rs`), upgrades, rollbacks and yanks of installed copies (`installs.rs`).
+
+mod installs;
+mod journey;
+mod submissions;
+
+use crate::cli::Cli;
+use crate::support::registry::{Registry, Served};
+use crate::support::{Api, Db, Server, ADMIN_TOKEN};
+use serde_json::{json, Value};
+
+const PACKAGE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/integrations/packages/ses-welcome-email"
+);
+
+/// A tenant whose token submits for the publisher `actionflow`, and a reviewer's token.
+async fn partner_and_reviewer(server: &Server) -> (String, Api, Api) {
+    let (partner_id, partner) = server.tenant("partner", &["integrations:submit"]).await;
+    let (_, reviewer) = server.tenant("reviewers", &["marketplace:review"]).await;
+    let (status, publisher) = server
+        .admin()
+        .post(
+            "/v1/marketplace/publishers",
+            json!({"name": "actionflow", "tenant_id": partner_id}),
+        )
+        .await;
+    assert_eq!(status, 201, "{publisher}");
+    (partner_id, partner, reviewer)
+}
+
+/// Packs the folder with `actionflow integration pack`; the package's bytes and sha256.
+fn pack_with_cli(server: &Server, dir: &std::path::Path) -> (Vec<u8>, String) {
+    let out = dir.join("ses-welcome-email.tgz");
+    let cli = Cli {
+        url: server.url.clone(),
+        token: ADMIN_TOKEN.to_owned(),
+        dir: dir.to_path_buf(),
+    };
+    let out_text = out.to_str().unwrap();
+    let packed = cli.json(&["integration", "pack", PACKAGE, "--out", out_text]);
+    let again = cli.json(&["integration", "pack", PACKAGE, "--out", out_text]);
+    assert_eq!(
+        packed["sha256"], again["sha256"],
+        "packing is deterministic"
+    );
+    let bytes = std::fs::read(&out).unwrap();
+    (bytes, packed["sha256"].as_str().unwrap().to_owned())
+}
+
+fn submit_body(bytes: &[u8]) -> Value {
+    use base64::Engine as _;
+    json!({"package": base64::engine::general_purpose::STANDARD.encode(bytes)})
+}
+
+/// A `.tgz` of one regular file whose raw name we choose (the tar builder refuses `..`).
+fn raw_tgz(name: &[u8], data: &[u8]) -> Vec<u8> {
+    use std::io::Write as _;
+    let mut header = tar::Header::new_old();
+    header.as_old_mut().name[..name.len()].copy_from_slice(name);
+    header.set_size(data.len() as u64);
+    header.set_mode(0o644);
+    header.set_entry_type(tar::EntryType::Regular);
+    header.set_cksum();
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.append(&header, data).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&builder.into_inner().unwrap()).unwrap();
+    gz.finish().unwrap()
+}
+
+/// Edits the reference package's manifest and code, and packs it.
+fn variant(edit: impl FnOnce(&mut Value), code: impl FnOnce(String) -> String) -> Vec<u8> {
+    let limits = actionflow_marketplace::PackageLimits::default();
+    let mut package =
+        actionflow_marketplace::Package::from_dir(std::path::Path::new(PACKAGE), &limits).unwrap();
+    let mut manifest: Value =
+        serde_json::from_slice(package.file("integration.json").unwrap()).unwrap();
+    edit(&mut manifest);
+    package.files.insert(
+        "integration.json".into(),
+        serde_json::to_vec(&manifest).unwrap(),
+    );
+    let text = package.text("integration.action.js").unwrap().to_owned();
+    package
+        .files
+        .insert("integration.action.js".into(), code(text).into_bytes());
+    package.pack()
+}
+
+/// A server in this process with `actionflow:ses` (as the binary gives every runtime) and a
+/// local npm registry serving `greeting@1.2.3`.
+async fn market_server(db: &Db) -> (Server, Served) {
+    let mut registry = Registry::default();
+    registry.publish(
+        "greeting",
+        "1.2.3",
+        "exports.greet = (who) => `hello ${who}`;",
+    );
+    let registry = registry.serve().await;
+    let registry_url = registry.url.clone();
+    let server = Server::in_process(db, |s| {
+        let ses = actionflow_ses::SesModule::new(actionflow_ses::SesConfig::default());
+        s.host_modules = vec![std::sync::Arc::new(ses)];
+        s.npm_discovery.registry_flag = Some(registry_url);
+    })
+    .await;
+    (server, registry)
+}
+
+/// Submits `package` and approves it; the submission's id.
+async fn publish(partner: &Api, reviewer: &Api, package: &[u8]) -> String {
+    let (status, submitted) = partner
+        .post("/v1/marketplace/submissions", submit_body(package))
+        .await;
+    assert_eq!(
+        (status, submitted["state"].as_str()),
+        (201, Some("in_review")),
+        "{submitted}"
+    );
+    let id = submitted["id"].as_str().unwrap().to_owned();
+    let (status, published) = reviewer
+        .post(
+            &format!("/v1/marketplace/submissions/{id}/review"),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(
+        (status, published["state"].as_str()),
+        (200, Some("published")),
+        "{published}"
+    );
+    id
+}
