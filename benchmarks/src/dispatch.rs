@@ -39,13 +39,7 @@ struct Running {
 }
 
 pub fn main(args: BenchDispatchArgs) -> anyhow::Result<ExitCode> {
-    let program = match &args.actionflow {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("this benchmark's binary has no directory")?
-            .join("actionflow"),
-    };
+    let program = crate::server::actionflow_program(args.actionflow.as_ref())?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

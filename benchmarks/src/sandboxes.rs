@@ -6,7 +6,6 @@
 
 use crate::flows_setup::{bind, deploy, percentile_ms, setup_tenant, timed};
 use actionflow_server::SandboxSettings;
-use anyhow::Context;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,18 +34,7 @@ pub struct BenchSandboxesArgs {
 }
 
 pub fn main(args: BenchSandboxesArgs) -> anyhow::Result<ExitCode> {
-    let program = match &args.actionflow {
-        Some(path) => path.clone(),
-        None => std::env::current_exe()?
-            .parent()
-            .context("this benchmark's binary has no directory")?
-            .join("actionflow"),
-    };
-    anyhow::ensure!(
-        program.is_file(),
-        "{} not found: build it (`cargo build --release --bin actionflow`) or pass --actionflow",
-        program.display()
-    );
+    let program = crate::server::actionflow_program(args.actionflow.as_ref())?;
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let sandboxes = SandboxSettings {
         processes: args.sandboxes.unwrap_or(cores).max(1),

@@ -4,6 +4,25 @@
 use actionflow_server::{AdminToken, AppState, Settings};
 use anyhow::bail;
 
+/// The `actionflow` binary: `given`, or the one next to this benchmark's binary.
+pub fn actionflow_program(
+    given: Option<&std::path::PathBuf>,
+) -> anyhow::Result<std::path::PathBuf> {
+    let program = match given {
+        Some(path) => path.clone(),
+        None => std::env::current_exe()?
+            .parent()
+            .ok_or_else(|| anyhow::anyhow!("this benchmark's binary has no directory"))?
+            .join("actionflow"),
+    };
+    anyhow::ensure!(
+        program.is_file(),
+        "{} not found: build it (`cargo build --release --bin actionflow`) or pass --actionflow",
+        program.display()
+    );
+    Ok(program)
+}
+
 /// A running server: its state, address and admin token. Stops when dropped.
 pub struct Running {
     pub state: AppState,

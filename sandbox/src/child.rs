@@ -10,7 +10,6 @@ use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
 use std::sync::Arc;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 /// Makes the host modules (`actionflow:ses`, …) a sandbox's actions can load, from its `Init`.
@@ -65,7 +64,7 @@ fn read_init(socket: &mut UnixStream) -> Result<Init, SandboxError> {
 async fn run(runtime: Runtime, socket: tokio::net::UnixStream) -> Result<(), SandboxError> {
     let (mut reader, writer) = socket.into_split();
     let (answers, queued) = mpsc::unbounded_channel::<FromSandbox>();
-    let writing = tokio::spawn(write_answers(writer, queued));
+    let writing = tokio::spawn(wire::write_batched(writer, queued));
     let _ = answers.send(FromSandbox::Ready);
     let mut frame = Vec::new();
     while wire::read_frame(&mut reader, &mut frame)
@@ -124,25 +123,4 @@ async fn run(runtime: Runtime, socket: tokio::net::UnixStream) -> Result<(), San
     drop(answers);
     let _ = writing.await;
     Ok(())
-}
-
-/// Writes answers as they come, all those ready together in one write.
-async fn write_answers(
-    mut writer: tokio::net::unix::OwnedWriteHalf,
-    mut queued: mpsc::UnboundedReceiver<FromSandbox>,
-) {
-    let mut buf = Vec::new();
-    while let Some(first) = queued.recv().await {
-        buf.clear();
-        let mut next = Some(first);
-        while let Some(message) = next {
-            if let Err(e) = wire::encode(&message, &mut buf) {
-                tracing::error!("could not encode an answer: {e}");
-            }
-            next = queued.try_recv().ok();
-        }
-        if writer.write_all(&buf).await.is_err() {
-            return;
-        }
-    }
 }

@@ -13,7 +13,6 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::{mpsc, oneshot};
 
 /// How a sandbox is started: this binary in worker mode.
@@ -46,7 +45,7 @@ struct Waiting {
 
 pub struct Process {
     pid: u32,
-    to_sandbox: Mutex<Option<mpsc::UnboundedSender<ToSandbox>>>,
+    to_sandbox: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
     waiting: Mutex<Waiting>,
     next_id: AtomicU64,
     /// When the sandbox last answered anything (an outcome or a ping).
@@ -77,6 +76,8 @@ impl Process {
             .map_err(SandboxError::io("registering the socket"))?;
         let (reader, writer) = socket.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
+        // The first frame: what the sandbox is.
+        let _ = tx.send(Outgoing::Init(Box::new(launch.init.clone())));
         let process = Arc::new(Process {
             pid,
             to_sandbox: Mutex::new(Some(tx)),
@@ -88,10 +89,7 @@ impl Process {
             last_heard: Mutex::new(Instant::now()),
             retired: AtomicBool::new(false),
         });
-        let mut init = Vec::new();
-        wire::encode(&launch.init, &mut init)
-            .map_err(|e| SandboxError::Start(format!("encoding the init message: {e}")))?;
-        tokio::spawn(write_messages(writer, init, rx));
+        tokio::spawn(wire::write_batched(writer, rx));
         let reading = Arc::clone(&process);
         tokio::spawn(async move {
             let how = reading.read_answers(reader).await;
@@ -182,7 +180,7 @@ impl Process {
     fn send(&self, message: ToSandbox) {
         if let Ok(to_sandbox) = self.to_sandbox.lock() {
             if let Some(tx) = to_sandbox.as_ref() {
-                let _ = tx.send(message);
+                let _ = tx.send(Outgoing::Message(message));
             }
         }
     }
@@ -271,29 +269,13 @@ impl Drop for Process {
     }
 }
 
-async fn write_messages(
-    mut writer: tokio::net::unix::OwnedWriteHalf,
-    init: Vec<u8>,
-    mut messages: mpsc::UnboundedReceiver<ToSandbox>,
-) {
-    if writer.write_all(&init).await.is_err() {
-        return;
-    }
-    let mut buf = Vec::new();
-    while let Some(first) = messages.recv().await {
-        buf.clear();
-        let mut next = Some(first);
-        while let Some(message) = next {
-            if let Err(e) = wire::encode(&message, &mut buf) {
-                tracing::error!("could not encode a message to a sandbox: {e}");
-            }
-            next = messages.try_recv().ok();
-        }
-        if writer.write_all(&buf).await.is_err() {
-            return;
-        }
-    }
-    let _ = writer.shutdown().await;
+/// What the server writes to a sandbox: its init message first, then messages. Untagged: each is
+/// written as itself.
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum Outgoing {
+    Init(Box<Init>),
+    Message(ToSandbox),
 }
 
 /// "killed by signal SIGABRT", "exited with code 3"; `None` for a clean exit.

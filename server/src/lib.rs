@@ -138,12 +138,14 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
     .await?;
     let (admin_token_hash, admin) =
         admin_token(settings.admin_token.as_deref(), &settings.data_dir)?;
-    let engines = engines(&settings)?;
+    // The package cache first: sandboxes are confined to it, and Landlock can only grant a
+    // directory that exists when the sandbox starts.
     let packages = Packages::open(&settings.npm_cache_dir, settings.npm_discovery.clone())
         .map_err(|error| StartError::Packages {
             dir: settings.npm_cache_dir.display().to_string(),
             error,
         })?;
+    let engines = engines(&settings)?;
     let logs = TenantLogs::new(
         &store,
         Arc::new(sealer.clone()),

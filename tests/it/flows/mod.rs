@@ -84,6 +84,21 @@ pub async fn deploy(api: &Api, name: &str, trigger: &str, code: &str) -> String 
     id
 }
 
+/// Sets the trigger's flow to the actions `ids`, in order.
+pub async fn bind_flow(api: &Api, trigger: &str, ids: &[&str]) {
+    let bindings: Vec<Value> = ids
+        .iter()
+        .map(|id| json!({"ref": {"type": "action_id", "value": id}}))
+        .collect();
+    let (status, flow) = api
+        .patch(
+            &format!("/v1/triggers/{trigger}/bindings"),
+            json!({ "bindings": bindings }),
+        )
+        .await;
+    assert_eq!(status, 200, "{flow}");
+}
+
 /// Polls an execution until it has `status` (at most 60 s).
 pub async fn wait_for(api: &Api, id: &str, status: &str) -> Value {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);

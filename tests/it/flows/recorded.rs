@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-use super::{deploy, start, ALL_SCOPES};
+use super::{bind_flow, deploy, start, ALL_SCOPES};
 use crate::support::{Api, Db, Server};
 
 on_both_backends!(sync_executions_are_recorded);
@@ -43,25 +43,11 @@ async fn recorded(api: &Api, id: &str) -> Value {
     }
 }
 
-async fn bind(api: &Api, ids: &[&str]) {
-    let bindings: Vec<Value> = ids
-        .iter()
-        .map(|id| json!({"ref": {"type": "action_id", "value": id}}))
-        .collect();
-    let (status, flow) = api
-        .patch(
-            "/v1/triggers/post-login/bindings",
-            json!({ "bindings": bindings }),
-        )
-        .await;
-    assert_eq!(status, 200, "{flow}");
-}
-
 async fn sync_executions_are_recorded(db: Db) {
     let server = start(&db, &[]).await;
     let (_, api) = server.tenant("acme", ALL_SCOPES).await;
     let claim = deploy(&api, "claim", "post-login", CLAIM).await;
-    bind(&api, &[&claim]).await;
+    bind_flow(&api, "post-login", &[&claim]).await;
     let flow = login(&api).await;
     assert_eq!(flow["status"], "completed", "{flow}");
     let id = flow["execution_id"].as_str().unwrap().to_owned();
@@ -76,7 +62,7 @@ async fn sync_executions_are_recorded(db: Db) {
     assert_eq!(result["logs"][0]["message"], "claim for u1", "{execution}");
 
     let throws = deploy(&api, "throws", "post-login", THROWS).await;
-    bind(&api, &[&claim, &throws]).await;
+    bind_flow(&api, "post-login", &[&claim, &throws]).await;
     let flow = login(&api).await;
     assert_eq!(flow["status"], "failed", "{flow}");
     let failed = recorded(&api, flow["execution_id"].as_str().unwrap()).await;
@@ -104,7 +90,7 @@ async fn a_clean_shutdown_loses_no_sync_record() {
     let server = start(&db, &[]).await;
     let (_, api) = server.tenant("acme", ALL_SCOPES).await;
     let claim = deploy(&api, "claim", "post-login", CLAIM).await;
-    bind(&api, &[&claim]).await;
+    bind_flow(&api, "post-login", &[&claim]).await;
     let mut ids = Vec::new();
     for _ in 0..50 {
         ids.push(

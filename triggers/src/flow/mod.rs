@@ -191,15 +191,8 @@ async fn run_chain(
     let executed = tokio::time::timeout(budget, executor.execute_chain(calls, remaining_ms)).await;
     let duration_ms = clock.elapsed().as_secs_f64() * 1000.0;
     let number = |step: &Step| step.version.as_ref().map_or(0, |v| v.number);
-    let Ok(outcomes) = executed else {
-        let first = chain[0];
-        return vec![ActionResult::out_of_budget(
-            first,
-            number(first),
-            started_at,
-            duration_ms,
-        )];
-    };
+    // Timed out, or nothing ran before the budget was spent: the first step ran out of it.
+    let outcomes = executed.unwrap_or_default();
     if outcomes.is_empty() {
         let first = chain[0];
         return vec![ActionResult::out_of_budget(
