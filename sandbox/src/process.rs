@@ -145,6 +145,12 @@ impl Process {
             if waiting.ended {
                 return None;
             }
+            if waiting.callers.is_empty() {
+                // Silence while nothing ran is not a hang: the heartbeat counts from now.
+                if let Ok(mut at) = self.last_heard.lock() {
+                    *at = Instant::now();
+                }
+            }
             waiting.callers.insert(id, tx);
         }
         self.send(message(id));

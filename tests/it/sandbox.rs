@@ -364,3 +364,29 @@ async fn a_sandbox_past_its_memory_bound_is_replaced_without_losing_a_login() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_sandbox_is_not_taken_for_a_hung_one() {
+    let db = Db::sqlite();
+    let server = start(&db, &[]).await;
+    let (_, a) = server.tenant("t", ALL_SCOPES).await;
+    // Slow enough that the heartbeat looks at its sandbox while it runs.
+    let slow = "exports.onExecutePostLogin = async (event, api) => { \
+        await new Promise((r) => setTimeout(r, 1500)); api.idToken.setCustomClaim('ok', true); };";
+    let id = deploy(&a, "slow", "post-login", slow).await;
+    bind_flow(&a, "post-login", &[&id]).await;
+    let (_, flow) = login(&a).await;
+    assert_eq!(flow["status"], "completed", "{flow}");
+    // Longer than the heartbeat's silence bound (10 s) with nothing to run.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    let sandboxes = children(server.pid());
+    for _ in 0..2 {
+        let (status, flow) = login(&a).await;
+        assert_eq!(
+            (status, &flow["status"]),
+            (200, &json!("completed")),
+            "{flow}"
+        );
+    }
+    assert_eq!(children(server.pid()), sandboxes, "a sandbox was replaced");
+}
