@@ -1,7 +1,8 @@
 //! `actionflow-bench dispatch`: the end-to-end comparison of issue 21. Sync dispatch of post-login
 //! over HTTP to `actionflow serve` (a process of its own, in its default configuration: SQLite,
 //! sandbox processes) with 1 and with 3 bound actions, against the webhook it replaces — the Node.js
-//! HTTP server of `fixtures/webhook.js` (node:cluster, one worker per core) running the same action.
+//! HTTP server of `fixtures/webhook.js` (node:cluster, one worker per core) running the same action,
+//! and, when `deno` is installed, the Deno one of `fixtures/webhook-deno.js` (`Deno.serve`).
 //! One load generator (this process, keep-alive, `--concurrency` clients) drives all three, in
 //! rounds that alternate their order. Prints each round and the median ratios to the webhook.
 
@@ -29,6 +30,7 @@ pub struct BenchDispatchArgs {
 }
 
 const WEBHOOK: &str = include_str!("../fixtures/webhook.js");
+const WEBHOOK_DENO: &str = include_str!("../fixtures/webhook-deno.js");
 const ADMIN_TOKEN: &str = "af_bench_admin_token_0123456789abcdef";
 
 /// A child process and the directory it works in; killed when dropped.
@@ -59,6 +61,16 @@ async fn run(
         webhook.url.clone(),
         None,
     )];
+    // The fastest peer measured here, when `deno` is installed (`pip install deno`).
+    let deno = start_deno().await?;
+    match &deno {
+        Some(deno) => contenders.push((
+            "Deno webhook (Deno.serve)".to_owned(),
+            deno.url.clone(),
+            None,
+        )),
+        None => eprintln!("`deno` not found: the Deno webhook is skipped (pip install deno)"),
+    }
     let mut servers = Vec::new();
     for actions in [1, 3] {
         let server = start_actionflow(program).await?;
@@ -115,7 +127,7 @@ async fn run(
     for ((name, _, _), median) in contenders.iter().zip(&medians) {
         println!("| {name} | {median:.0} | {:.2}× |", median / medians[0]);
     }
-    drop(servers);
+    drop((servers, deno));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -180,6 +192,35 @@ async fn start_webhook(cores: usize) -> anyhow::Result<Running> {
         _dir: dir,
         url: format!("http://127.0.0.1:{port}/"),
     })
+}
+
+/// The Deno webhook, or `None` when there is no `deno` to run.
+async fn start_deno() -> anyhow::Result<Option<Running>> {
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("server.js"), WEBHOOK_DENO)?;
+    std::fs::write(dir.path().join("action.js"), crate::ACTION)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let spawned = Command::new("deno")
+        .args(["run", "--quiet", "--allow-net=127.0.0.1"])
+        .arg(format!("--allow-read={}", dir.path().display()))
+        .arg(dir.path().join("server.js"))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e).context("starting `deno`"),
+    };
+    line_starting(&mut child, "listening").await?;
+    Ok(Some(Running {
+        _child: child,
+        _dir: dir,
+        url: format!("http://127.0.0.1:{port}/"),
+    }))
 }
 
 async fn start_actionflow(program: &PathBuf) -> anyhow::Result<Running> {

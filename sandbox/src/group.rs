@@ -57,6 +57,8 @@ struct Inner {
     slots: Vec<Mutex<Arc<Process>>>,
     spare: Mutex<Option<Arc<Process>>>,
     probe: tokio::sync::Mutex<Option<Arc<Process>>>,
+    /// The probe process for the heartbeat (the lock above is held while it runs).
+    probe_watched: Mutex<Option<Arc<Process>>>,
     /// Versions (tenant, version) found ending a process, and when.
     culprits: Mutex<HashMap<(String, String), Instant>>,
     hasher: foldhash::fast::FixedState,
@@ -87,6 +89,7 @@ impl Sandboxes {
             slots,
             spare: Mutex::new(Some(spare)),
             probe: tokio::sync::Mutex::new(None),
+            probe_watched: Mutex::default(),
             culprits: Mutex::default(),
             hasher: foldhash::fast::FixedState::with_seed(0x5a4d),
         });
@@ -286,6 +289,7 @@ impl Inner {
                     let process = Process::start(&self.launch)
                         .map_err(|e| RuntimeError::Sandbox(e.to_string()))?;
                     *probe = Some(Arc::clone(&process));
+                    *lock(&self.probe_watched) = Some(Arc::clone(&process));
                     process
                 }
             };
@@ -310,8 +314,8 @@ impl Inner {
     }
 }
 
-/// Every second: pings the processes running executions, kills one silent past `silent_max`, and
-/// replaces one past its memory bound. Ends with the group.
+/// Every second: pings the processes running executions (the probe's too), kills one silent past
+/// `silent_max`, and replaces one past its memory bound. Ends with the group.
 async fn watch(group: std::sync::Weak<Inner>) {
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -320,17 +324,8 @@ async fn watch(group: std::sync::Weak<Inner>) {
         let Some(inner) = group.upgrade() else { return };
         for slot in &inner.slots {
             let process = Arc::clone(&lock(slot));
-            if process.running() > 0 {
-                if process.silent_for() > inner.config.silent_max {
-                    tracing::warn!(
-                        group = inner.name,
-                        pid = process.pid(),
-                        "a sandbox stopped answering; killing it"
-                    );
-                    process.kill();
-                    continue;
-                }
-                process.ping();
+            if !heartbeat(&inner, &process) {
+                continue;
             }
             if resident_bytes(process.pid()).is_some_and(|b| b > inner.config.memory_bytes_max) {
                 tracing::info!(
@@ -341,9 +336,31 @@ async fn watch(group: std::sync::Weak<Inner>) {
                 inner.replace(slot, &process);
             }
         }
+        let probe = lock(&inner.probe_watched).clone();
+        if let Some(probe) = probe.filter(|p| p.is_alive()) {
+            heartbeat(&inner, &probe);
+        }
     }
 }
 
+/// Pings a process running executions; kills it when it has been silent too long. `false` when
+/// it was killed.
+fn heartbeat(inner: &Inner, process: &Process) -> bool {
+    if process.running() == 0 {
+        return true;
+    }
+    if process.silent_for() > inner.config.silent_max {
+        tracing::warn!(
+            group = inner.name,
+            pid = process.pid(),
+            "a sandbox stopped answering; killing it"
+        );
+        process.kill();
+        return false;
+    }
+    process.ping();
+    true
+}
 /// Resident memory of a process, from `/proc/<pid>/statm`.
 fn resident_bytes(pid: u32) -> Option<u64> {
     let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
