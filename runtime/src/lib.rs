@@ -154,7 +154,14 @@ where
                 changed |= effects::apply(value, call);
             }
             event = match (changed, &value) {
-                (true, Some(value)) => Event::new(value).ok(),
+                (true, Some(value)) => match Event::new(value) {
+                    Ok(changed) => Some(changed),
+                    Err(error) => {
+                        results.push(Ok(outcome));
+                        results.push(Err(error));
+                        break;
+                    }
+                },
                 _ => Some(current),
             };
         }

@@ -59,6 +59,8 @@ struct Inner {
     probe: tokio::sync::Mutex<Option<Arc<Process>>>,
     /// The probe process for the heartbeat (the lock above is held while it runs).
     probe_watched: Mutex<Option<Arc<Process>>>,
+    /// Processes replaced in their slot and still finishing their executions: watched until they end.
+    retired: Mutex<Vec<Arc<Process>>>,
     /// Versions (tenant, version) found ending a process, and when.
     culprits: Mutex<HashMap<(String, String), Instant>>,
     hasher: foldhash::fast::FixedState,
@@ -90,6 +92,7 @@ impl Sandboxes {
             spare: Mutex::new(Some(spare)),
             probe: tokio::sync::Mutex::new(None),
             probe_watched: Mutex::default(),
+            retired: Mutex::default(),
             culprits: Mutex::default(),
             hasher: foldhash::fast::FixedState::with_seed(0x5a4d),
         });
@@ -162,6 +165,7 @@ impl Engine for Sandboxes {
         let Some(tenant) = steps.first().map(|s| s.tenant.clone()) else {
             return Vec::new();
         };
+        let started = Instant::now();
         for _ in 0..3 {
             let process = self.inner.place(&tenant);
             let Some(answer) = process.submit_chain(steps.clone(), chain.budget_ms) else {
@@ -174,9 +178,11 @@ impl Engine for Sandboxes {
                 Ok(Answer::Died { .. }) => {
                     self.inner.replace_if_ended(&process);
                     let steps = steps.iter().map(|s| s.to_execution()).collect();
+                    // What is left of the flow's budget, not a fresh one.
+                    let spent = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
                     let chain = Chain {
                         steps,
-                        budget_ms: chain.budget_ms,
+                        budget_ms: chain.budget_ms.saturating_sub(spent),
                     };
                     let inner = &self.inner;
                     run_chain(chain, |step| async move {
@@ -250,6 +256,9 @@ impl Inner {
             }
         };
         old.retire();
+        if old.is_alive() {
+            lock(&self.retired).push(Arc::clone(old));
+        }
         *current = Arc::clone(&next);
         drop(current);
         match Process::start(&self.launch) {
@@ -337,8 +346,13 @@ async fn watch(group: std::sync::Weak<Inner>) {
             }
         }
         let probe = lock(&inner.probe_watched).clone();
-        if let Some(probe) = probe.filter(|p| p.is_alive()) {
-            heartbeat(&inner, &probe);
+        let retired = {
+            let mut retired = lock(&inner.retired);
+            retired.retain(|p| p.is_alive());
+            retired.clone()
+        };
+        for process in probe.iter().filter(|p| p.is_alive()).chain(&retired) {
+            heartbeat(&inner, process);
         }
     }
 }

@@ -142,7 +142,8 @@ impl Process {
         let (tx, rx) = oneshot::channel();
         {
             let mut waiting = self.lock_waiting();
-            if waiting.ended {
+            // A retired process may already have closed its side: the caller places it again.
+            if waiting.ended || self.retired.load(Ordering::Acquire) {
                 return None;
             }
             if waiting.callers.is_empty() {
@@ -192,7 +193,9 @@ impl Process {
     }
 
     fn close_if_idle(&self) {
-        if self.retired.load(Ordering::Acquire) && self.running() == 0 {
+        // Under the callers' lock, so that no caller is added between the check and the close.
+        let waiting = self.lock_waiting();
+        if self.retired.load(Ordering::Acquire) && waiting.callers.is_empty() {
             if let Ok(mut to_sandbox) = self.to_sandbox.lock() {
                 // The writer ends, shutting the socket: the sandbox sees the end and exits.
                 to_sandbox.take();

@@ -170,7 +170,11 @@ impl From<WireError> for RuntimeError {
 pub fn encode<T: Serialize>(message: &T, buf: &mut Vec<u8>) -> Result<(), serde_json::Error> {
     let start = buf.len();
     buf.extend_from_slice(&[0; 4]);
-    serde_json::to_writer(&mut *buf, message)?;
+    if let Err(e) = serde_json::to_writer(&mut *buf, message) {
+        // Nothing of a frame that could not be made goes out.
+        buf.truncate(start);
+        return Err(e);
+    }
     let len = u32::try_from(buf.len() - start - 4).unwrap_or(u32::MAX);
     buf[start..start + 4].copy_from_slice(&len.to_le_bytes());
     Ok(())

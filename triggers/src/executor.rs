@@ -171,6 +171,7 @@ impl Executor for RuntimeExecutor {
         calls: Vec<ActionCall>,
         budget_ms: u64,
     ) -> Vec<Result<Outcome, Error>> {
+        let preparing = std::time::Instant::now();
         let mut steps = Vec::with_capacity(calls.len());
         let mut versions = Vec::with_capacity(calls.len());
         // What ends the chain before the engine sees a step: a quarantine, a failure to prepare.
@@ -195,7 +196,13 @@ impl Executor for RuntimeExecutor {
         let mut results = Vec::with_capacity(steps.len() + 1);
         if !steps.is_empty() {
             let sent = steps.len();
-            let chain = Chain { steps, budget_ms };
+            // Preparing (packages, secrets) spent part of the budget: the engine gets the rest, so
+            // that it, not the flow's outer bound, ends a step that runs out.
+            let spent = u64::try_from(preparing.elapsed().as_millis()).unwrap_or(u64::MAX);
+            let chain = Chain {
+                steps,
+                budget_ms: budget_ms.saturating_sub(spent),
+            };
             for (result, version) in self
                 .runtime
                 .execute_chain(chain)
