@@ -82,16 +82,8 @@ async fn run(runtime: Runtime, socket: tokio::net::UnixStream) -> Result<(), San
             } => {
                 let (runtime, answers) = (runtime.clone(), answers.clone());
                 tokio::spawn(async move {
-                    let steps: Result<Vec<_>, RuntimeError> = steps
-                        .into_iter()
-                        .map(|step| {
-                            Arc::try_unwrap(step)
-                                .map_err(|_| {
-                                    RuntimeError::Sandbox("a request still shared".to_owned())
-                                })
-                                .and_then(Request::into_execution)
-                        })
-                        .collect();
+                    let steps: Result<Vec<_>, RuntimeError> =
+                        steps.into_iter().map(Request::take).collect();
                     let results = match steps {
                         Ok(steps) => runtime.execute_chain(Chain { steps, budget_ms }).await,
                         Err(error) => vec![Err(error)],
@@ -103,10 +95,7 @@ async fn run(runtime: Runtime, socket: tokio::net::UnixStream) -> Result<(), San
             ToSandbox::Run { id, check, request } => {
                 let (runtime, answers) = (runtime.clone(), answers.clone());
                 tokio::spawn(async move {
-                    let request = Arc::try_unwrap(request)
-                        .map_err(|_| RuntimeError::Sandbox("a request still shared".to_owned()))
-                        .and_then(Request::into_execution);
-                    let result = match request {
+                    let result = match Request::take(request) {
                         Ok(request) if check => runtime.check(request).await,
                         Ok(request) => runtime.execute(request).await,
                         Err(error) => Err(error),

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use tokio::sync::oneshot;
 
 /// How long a version found ending a process is held responsible for the next dead process it
 /// shared.
@@ -100,43 +101,22 @@ impl Sandboxes {
         Ok(Sandboxes { inner })
     }
 
-    /// The process ids of the group's serving processes (for tests and diagnostics).
-    pub fn pids(&self) -> Vec<u32> {
-        self.inner
-            .slots
-            .iter()
-            .map(|slot| lock(slot).pid())
-            .collect()
-    }
-
     async fn run(&self, request: ExecutionRequest, check: bool) -> Result<Outcome, RuntimeError> {
         let request = Arc::new(Request::from_execution(request)?);
-        for _ in 0..3 {
-            let process = self.inner.place(&request.tenant);
-            let Some(answer) = process.submit(Arc::clone(&request), check) else {
-                self.inner.replace_if_ended(&process);
-                continue;
-            };
-            return match answer.await {
-                Ok(Answer::Done(result)) => result,
-                Ok(Answer::ChainDone(_)) => Err(unexpected()),
-                Ok(Answer::Died { how, alone }) => {
-                    self.inner.replace_if_ended(&process);
-                    if alone {
-                        self.inner.found_culprit(&request);
-                        Ok(crashed(&how))
-                    } else if self.inner.is_culprit(&request) {
-                        Ok(crashed(&how))
-                    } else {
-                        self.inner.run_alone(request, check).await
-                    }
-                }
-                Err(_) => Err(RuntimeError::Sandbox(
-                    "the sandbox dropped the execution".into(),
-                )),
-            };
+        let answer = self
+            .inner
+            .hand_over(&request.tenant, |p| p.submit(Arc::clone(&request), check))
+            .await?;
+        match answer {
+            Answer::Done(result) => result,
+            Answer::ChainDone(_) => Err(unexpected()),
+            Answer::Died { how, alone: true } => {
+                self.inner.found_culprit(&request);
+                Ok(crashed(&how))
+            }
+            Answer::Died { how, .. } if self.inner.is_culprit(&request) => Ok(crashed(&how)),
+            Answer::Died { .. } => self.inner.run_alone(request, check).await,
         }
-        Err(RuntimeError::Sandbox("no sandbox could be started".into()))
     }
 }
 
@@ -166,37 +146,34 @@ impl Engine for Sandboxes {
             return Vec::new();
         };
         let started = Instant::now();
-        for _ in 0..3 {
-            let process = self.inner.place(&tenant);
-            let Some(answer) = process.submit_chain(steps.clone(), chain.budget_ms) else {
-                self.inner.replace_if_ended(&process);
-                continue;
-            };
-            return match answer.await {
-                Ok(Answer::ChainDone(results)) => results,
-                Ok(Answer::Done(_)) => vec![Err(unexpected())],
-                Ok(Answer::Died { .. }) => {
-                    self.inner.replace_if_ended(&process);
-                    let steps = steps.iter().map(|s| s.to_execution()).collect();
-                    // What is left of the flow's budget, not a fresh one.
-                    let spent = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-                    let chain = Chain {
-                        steps,
-                        budget_ms: chain.budget_ms.saturating_sub(spent),
-                    };
-                    let inner = &self.inner;
-                    run_chain(chain, |step| async move {
-                        let step = Arc::new(Request::from_execution(step)?);
-                        inner.run_alone(step, false).await
-                    })
-                    .await
-                }
-                Err(_) => vec![Err(dropped())],
-            };
+        let answer = self
+            .inner
+            .hand_over(&tenant, |p| p.submit_chain(steps.clone(), chain.budget_ms))
+            .await;
+        match answer {
+            Ok(Answer::ChainDone(results)) => results,
+            Ok(Answer::Done(_)) => vec![Err(unexpected())],
+            Ok(Answer::Died { .. }) => {
+                let steps: Result<Vec<_>, _> = steps.iter().map(|s| s.to_execution()).collect();
+                let steps = match steps {
+                    Ok(steps) => steps,
+                    Err(error) => return vec![Err(error)],
+                };
+                // What is left of the flow's budget, not a fresh one.
+                let spent = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+                let chain = Chain {
+                    steps,
+                    budget_ms: chain.budget_ms.saturating_sub(spent),
+                };
+                let inner = &self.inner;
+                run_chain(chain, |step| async move {
+                    let step = Arc::new(Request::from_execution(step)?);
+                    inner.run_alone(step, false).await
+                })
+                .await
+            }
+            Err(error) => vec![Err(error)],
         }
-        vec![Err(RuntimeError::Sandbox(
-            "no sandbox could be started".into(),
-        ))]
     }
 }
 
@@ -208,7 +185,33 @@ fn dropped() -> RuntimeError {
     RuntimeError::Sandbox("the sandbox dropped the execution".into())
 }
 
+fn not_started() -> RuntimeError {
+    RuntimeError::Sandbox("no sandbox could be started".into())
+}
+
 impl Inner {
+    /// Hands a request (`submit`) to one of the tenant's processes and waits for its answer; a
+    /// process that ended meanwhile is replaced (before the request: it goes to another one).
+    async fn hand_over(
+        &self,
+        tenant: &str,
+        submit: impl Fn(&Process) -> Option<oneshot::Receiver<Answer>>,
+    ) -> Result<Answer, RuntimeError> {
+        for _ in 0..3 {
+            let process = self.place(tenant);
+            let Some(answer) = submit(&process) else {
+                self.replace_if_ended(&process);
+                continue;
+            };
+            let answer = answer.await.map_err(|_| dropped())?;
+            if matches!(answer, Answer::Died { .. }) {
+                self.replace_if_ended(&process);
+            }
+            return Ok(answer);
+        }
+        Err(not_started())
+    }
+
     /// The least busy usable process among the tenant's.
     fn place(&self, tenant: &str) -> Arc<Process> {
         let n = self.slots.len();
@@ -314,12 +317,10 @@ impl Inner {
                     self.found_culprit(&request);
                     Ok(crashed(&how))
                 }
-                Err(_) => Err(RuntimeError::Sandbox(
-                    "the sandbox dropped the execution".into(),
-                )),
+                Err(_) => Err(dropped()),
             };
         }
-        Err(RuntimeError::Sandbox("no sandbox could be started".into()))
+        Err(not_started())
     }
 }
 

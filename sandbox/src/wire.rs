@@ -65,17 +65,25 @@ impl Request {
     }
 
     /// The execution this request describes, keeping the request (to run it again elsewhere).
-    pub fn to_execution(&self) -> ExecutionRequest {
-        ExecutionRequest {
+    pub fn to_execution(&self) -> Result<ExecutionRequest, RuntimeError> {
+        Ok(ExecutionRequest {
             tenant: self.tenant.clone(),
             action: self.action.clone(),
             version: self.version.clone(),
             code: Arc::clone(&self.code),
             files: Arc::new(PackageMounts::new(self.mounts.clone())),
             trigger_id: self.trigger_id.clone(),
-            event: Event::from_json(self.event.get()).unwrap_or_else(|_| Event::empty()),
+            event: Event::from_json(self.event.get())?,
             secrets: Secrets(self.secrets.clone()),
             limits: self.limits.clone(),
+        })
+    }
+
+    /// The execution `request` describes: taken from it when nothing else holds it, else copied.
+    pub fn take(request: Arc<Request>) -> Result<ExecutionRequest, RuntimeError> {
+        match Arc::try_unwrap(request) {
+            Ok(request) => request.into_execution(),
+            Err(shared) => shared.to_execution(),
         }
     }
 
