@@ -25,10 +25,9 @@ pub struct ActionCall {
     pub wall_ms_max: u64,
 }
 
-/// Runs one action. `Err` is a failure of the engine; what the action did is in the `Outcome`.
+/// Runs a flow's actions. `Err` is a failure of the engine; what an action did is in its `Outcome`.
 #[async_trait]
 pub trait Executor: Send + Sync {
-    async fn execute(&self, call: ActionCall) -> Result<Outcome, Error>;
     /// Runs the calls of one flow in order, in one hand-off to the engine where it can: each sees the
     /// event with the earlier ones' metadata changes (only the first call's `event` is used), and the
     /// chain stops after a step that does not complete or denies, or when `budget_ms` is spent —
@@ -155,17 +154,6 @@ impl RuntimeExecutor {
 
 #[async_trait]
 impl Executor for RuntimeExecutor {
-    async fn execute(&self, call: ActionCall) -> Result<Outcome, Error> {
-        if let Some(outcome) = self.quarantined(&call.version).await {
-            return Ok(outcome);
-        }
-        let version = Arc::clone(&call.version);
-        let request = self.request(call).await?;
-        let outcome = self.runtime.execute(request).await?;
-        self.record(&version, &outcome).await;
-        Ok(outcome)
-    }
-
     async fn execute_chain(
         &self,
         calls: Vec<ActionCall>,

@@ -20,6 +20,7 @@ mod executor;
 pub mod flow;
 pub mod flow_cache;
 mod idempotency;
+mod kept;
 mod logs;
 mod quarantine;
 pub mod retention;

@@ -4,23 +4,22 @@
 //! rollback (a new version) replaces it. What is known is kept for a few seconds, as tenants' limits
 //! are: a quarantine made through this node is seen at once, through another within the TTL.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use actionflow_runtime::{ActionError, Outcome, Status};
 use actionflow_store::{Quarantine, SharedStore};
 
+use crate::kept::Kept;
+
 /// How long a version's quarantine state is used without reading it again.
 pub const QUARANTINE_TTL: Duration = Duration::from_secs(5);
-
-type Known = HashMap<String, (Option<Arc<Quarantine>>, Instant)>;
 
 pub struct Quarantines {
     store: SharedStore,
     crashes_max: u32,
     window: Duration,
-    known: Mutex<Known>,
+    known: Kept<Option<Arc<Quarantine>>>,
 }
 
 impl Quarantines {
@@ -29,19 +28,21 @@ impl Quarantines {
             store,
             crashes_max: crashes_max.max(1),
             window,
-            known: Mutex::default(),
+            known: Kept::new(QUARANTINE_TTL),
         })
     }
 
     /// The version's quarantine, if it is quarantined. A store failure lets it run (and is logged).
     pub async fn of(&self, version_id: &str) -> Option<Arc<Quarantine>> {
-        if let Some((value, at)) = self.lock().get(version_id) {
-            if at.elapsed() < QUARANTINE_TTL {
-                return value.clone();
-            }
+        if let Some(value) = self.known.get(version_id) {
+            return value;
         }
         match self.store.version_quarantine(version_id).await {
-            Ok(value) => self.remember(version_id, value.map(Arc::new)),
+            Ok(value) => {
+                let value = value.map(Arc::new);
+                self.known.put(version_id, value.clone());
+                value
+            }
             Err(error) => {
                 tracing::warn!(%error, %version_id, "reading the version's quarantine");
                 None
@@ -63,28 +64,11 @@ impl Quarantines {
         match recorded {
             Ok(Some(quarantine)) => {
                 tracing::warn!(%version_id, "quarantined an action version: {}", quarantine.reason);
-                self.remember(version_id, Some(Arc::new(quarantine)));
+                self.known.put(version_id, Some(Arc::new(quarantine)));
             }
             Ok(None) => {}
             Err(error) => tracing::warn!(%error, %version_id, "recording a sandbox crash"),
         }
-    }
-
-    fn remember(
-        &self,
-        version_id: &str,
-        value: Option<Arc<Quarantine>>,
-    ) -> Option<Arc<Quarantine>> {
-        let mut known = self.lock();
-        if known.len() >= 100_000 {
-            known.clear();
-        }
-        known.insert(version_id.to_owned(), (value.clone(), Instant::now()));
-        value
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Known> {
-        self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 

@@ -2,12 +2,13 @@
 //! for a few seconds, so that the executions of a dispatch read none: a change made through this
 //! node is seen at once ([`TenantLimits::forget`]), through another node within the TTL.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use actionflow_runtime::Limits;
 use actionflow_store::SharedStore;
+
+use crate::kept::Kept;
 
 /// How long a tenant's limits are used without reading them again.
 pub const TENANT_LIMITS_TTL: Duration = Duration::from_secs(5);
@@ -15,26 +16,22 @@ pub const TENANT_LIMITS_TTL: Duration = Duration::from_secs(5);
 /// The cache of tenants' limits; cheap to share.
 pub struct TenantLimits {
     store: SharedStore,
-    ttl: Duration,
-    known: Mutex<HashMap<String, (Option<u64>, Instant)>>,
+    known: Kept<Option<u64>>,
 }
 
 impl TenantLimits {
     pub fn new(store: SharedStore, ttl: Duration) -> Arc<TenantLimits> {
         Arc::new(TenantLimits {
             store,
-            ttl,
-            known: Mutex::default(),
+            known: Kept::new(ttl),
         })
     }
 
     /// The tenant's own CPU limit, if it has one. A store failure keeps the server's default (and
     /// is logged): a limit is never a reason to refuse an execution.
     pub async fn cpu_ms_max(&self, tenant_id: &str) -> Option<u64> {
-        if let Some((value, at)) = self.lock().get(tenant_id).copied() {
-            if at.elapsed() < self.ttl {
-                return value;
-            }
+        if let Some(value) = self.known.get(tenant_id) {
+            return value;
         }
         let value = match self.store.get_tenant(tenant_id).await {
             Ok(tenant) => tenant.cpu_ms_max.and_then(|ms| u64::try_from(ms).ok()),
@@ -43,11 +40,7 @@ impl TenantLimits {
                 return None;
             }
         };
-        let mut known = self.lock();
-        if known.len() >= 100_000 {
-            known.clear();
-        }
-        known.insert(tenant_id.to_owned(), (value, Instant::now()));
+        self.known.put(tenant_id, value);
         value
     }
 
@@ -60,10 +53,6 @@ impl TenantLimits {
 
     /// Forgets what is kept for the tenant (its limits just changed through this node).
     pub fn forget(&self, tenant_id: &str) {
-        self.lock().remove(tenant_id);
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Option<u64>, Instant)>> {
-        self.known.lock().unwrap_or_else(|p| p.into_inner())
+        self.known.forget(tenant_id);
     }
 }
