@@ -31,6 +31,7 @@ pub struct BenchDispatchArgs {
 
 const WEBHOOK: &str = include_str!("../fixtures/webhook.js");
 const WEBHOOK_DENO: &str = include_str!("../fixtures/webhook-deno.js");
+const HANDLE: &str = include_str!("../fixtures/webhook-handle.js");
 const ADMIN_TOKEN: &str = "af_bench_admin_token_0123456789abcdef";
 
 /// A child process and the directory it works in; killed when dropped.
@@ -175,6 +176,7 @@ async fn start_webhook(cores: usize) -> anyhow::Result<Running> {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("server.js"), WEBHOOK)?;
     std::fs::write(dir.path().join("action.js"), crate::ACTION)?;
+    std::fs::write(dir.path().join("handle.js"), HANDLE)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
@@ -199,6 +201,7 @@ async fn start_deno() -> anyhow::Result<Option<Running>> {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("server.js"), WEBHOOK_DENO)?;
     std::fs::write(dir.path().join("action.js"), crate::ACTION)?;
+    std::fs::write(dir.path().join("handle.js"), HANDLE)?;
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();

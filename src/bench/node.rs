@@ -12,6 +12,8 @@ use tokio::process::{Child, Command};
 
 /// The webhook script, shared with `actionflow-bench dispatch`.
 const SERVER: &str = include_str!("../../benchmarks/fixtures/webhook.js");
+/// What the webhook runs per request, shared with the Deno webhook.
+const HANDLE: &str = include_str!("../../benchmarks/fixtures/webhook-handle.js");
 
 struct Server {
     child: Child,
@@ -23,6 +25,7 @@ fn script_dir() -> anyhow::Result<tempfile::TempDir> {
     let dir = tempfile::tempdir()?;
     std::fs::write(dir.path().join("server.js"), SERVER)?;
     std::fs::write(dir.path().join("action.js"), ACTION)?;
+    std::fs::write(dir.path().join("handle.js"), HANDLE)?;
     Ok(dir)
 }
 
