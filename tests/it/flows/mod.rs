@@ -42,6 +42,11 @@ pub async fn start_in_process(db: &Db, change: impl FnOnce(&mut Settings)) -> Se
 
 /// The same as a server process (for kill -9, restarts and the CLI), `more` its extra flags.
 pub async fn start(db: &Db, more: &[&str]) -> Server {
+    start_with(db, Start::default(), more).await
+}
+
+/// `start` with other server options (an npm registry, say).
+pub async fn start_with(db: &Db, base: Start, more: &[&str]) -> Server {
     let mut args: Vec<String> = [
         "--allow-private-network",
         "true",
@@ -56,14 +61,7 @@ pub async fn start(db: &Db, more: &[&str]) -> Server {
     .map(|a| (*a).to_owned())
     .collect();
     args.extend(more.iter().map(|a| (*a).to_owned()));
-    Server::start_with(
-        db,
-        Start {
-            args,
-            ..Start::default()
-        },
-    )
-    .await
+    Server::start_with(db, Start { args, ..base }).await
 }
 
 /// Creates and deploys an action; returns its id.
