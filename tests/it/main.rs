@@ -11,6 +11,7 @@ mod cli_run;
 mod config;
 mod crash;
 mod cycle;
+mod dashboard;
 mod deploys;
 mod flows;
 mod log_cli;
