@@ -77,7 +77,9 @@ function nav(s: Session): HTMLElement {
     h(
       "div",
       { class: "nav-links" },
-      tenant ? [link("actions", "Actions"), link("flows", "Flows"), link("executions", "Executions")] : null,
+      tenant && s.scopes.includes("actions:read") ? link("actions", "Actions") : null,
+      tenant && s.scopes.includes("bindings:read") ? link("flows", "Flows") : null,
+      tenant && s.scopes.includes("executions:read") ? link("executions", "Executions") : null,
       tenant ? h("div", { class: "nav-group" }, "Marketplace") : null,
       tenant ? [link("marketplace", "Catalog"), link("marketplace/installed", "Installed"), link("marketplace/submissions", "Submissions")] : null,
       !tenant ? link("admin", "Tenants") : null,
@@ -92,11 +94,19 @@ function nav(s: Session): HTMLElement {
   );
 }
 
+/** Where a session lands: the first page its scopes can read. */
+function home(s: Session): string {
+  if (s.kind === "admin") return "admin";
+  if (s.scopes.includes("actions:read")) return "actions";
+  if (s.scopes.some((x) => x === "marketplace:review" || x === "integrations:submit")) return "marketplace/submissions";
+  return "marketplace";
+}
+
 async function route(): Promise<void> {
   if (!session) return;
   leave?.();
   leave = null;
-  const path = location.hash.replace(/^#\/?/, "") || (session.kind === "admin" ? "admin" : "actions");
+  const path = location.hash.replace(/^#\/?/, "") || home(session);
   const main = h("main", { class: "content", id: "main", tabindex: "-1" });
   clear(app, h("div", { class: "layout" }, nav(session), main));
   app.querySelectorAll<HTMLAnchorElement>("[data-nav]").forEach((a) => {

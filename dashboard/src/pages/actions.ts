@@ -49,7 +49,7 @@ export async function actionsPage(main: HTMLElement, session: Session): Promise<
               null,
               h("td", null, h("a", { href: `#/actions/${enc(a.id)}`, class: "strong" }, a.name)),
               h("td", null, a.supported_triggers.map((t) => h("span", { class: "chip" }, t.id))),
-              h("td", null, badge(a.status), a.all_changes_deployed ? null : h("span", { class: "muted small" }, " undeployed changes")),
+              h("td", null, badge(a.status), a.all_changes_deployed || !a.deployed_version ? null : h("span", { class: "muted small" }, " undeployed changes")),
               h("td", null, a.deployed_version ? `v${a.deployed_version}` : "—"),
               h("td", null, bound.has(a.id) ? badge("bound", "ok") : h("span", { class: "muted" }, "not bound")),
               h("td", { class: "muted" }, time(a.updated_at)),

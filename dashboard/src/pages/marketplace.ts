@@ -79,7 +79,8 @@ export async function integrationPage(main: HTMLElement, session: Session, [slug
   const bind = h("select", null, h("option", { value: "" }, "do not bind"), i.supported_triggers.map((t: string) => h("option", { value: t }, `bind to ${t}`)));
   const { nodes, values } = valueFields(i.secrets ?? [], i.configuration ?? []);
   const install = h("button", { type: "submit", class: "primary" }, "Install");
-  const form = h("form", { class: "stack", "aria-label": "Install" },
+  // The API checks the values and names the field at fault: no browser-side validation first.
+  const form = h("form", { class: "stack", "aria-label": "Install", novalidate: true },
     field("Version", "version", version), field("Action name", "name", name, "Defaults to the integration's slug."),
     nodes, field("Flow", "bind", bind), install);
   form.addEventListener("submit", (e) => {
@@ -118,7 +119,7 @@ export async function installedPage(main: HTMLElement): Promise<void> {
       const version = h("select", null, [copy.version, ...newer.map((v: any) => v.version)].map((v: string) => h("option", { value: v }, v)));
       const { nodes, values } = valueFields(listing?.secrets ?? [], listing?.configuration ?? [], true);
       const apply = h("button", { type: "submit", class: "primary" }, "Apply");
-      const form = h("form", { class: "stack" }, field("Version", "version", version),
+      const form = h("form", { class: "stack", novalidate: true }, field("Version", "version", version),
         h("p", { class: "muted small" }, "Values left empty keep their current value; secrets are never shown."), nodes, apply);
       form.addEventListener("submit", (e) => {
         e.preventDefault();

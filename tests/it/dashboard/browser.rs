@@ -311,6 +311,7 @@ impl Browser {
     /// A PNG of the window into `dir/name.png`, when `dir` is given.
     pub async fn screenshot(&self, dir: Option<&std::path::Path>, name: &str) {
         if let Some(dir) = dir {
+            self.script("window.scrollTo(0, 0)", vec![]).await;
             let png = self.client.screenshot().await.unwrap();
             std::fs::write(dir.join(format!("{name}.png")), png).unwrap();
         }

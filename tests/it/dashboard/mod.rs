@@ -8,6 +8,7 @@
 //! `ACTIONFLOW_SCREENSHOTS=docs` also saves the screenshots of the main pages the docs show.
 
 mod browser;
+mod marketplace;
 mod session;
 
 use std::path::PathBuf;
@@ -16,7 +17,7 @@ use fantoccini::key::Key;
 use serde_json::json;
 
 use crate::support::registry::Registry;
-use crate::support::{Db, Server, Start};
+use crate::support::{Db, Server, Start, ADMIN_TOKEN};
 use browser::{chromedriver, Browser, Proxy};
 
 const SECRET_VALUE: &str = "sk_live_dashboard_never_shown_7f3a";
@@ -84,6 +85,20 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     let base = proxy.url.clone();
     let shots = screenshots();
     let browser = Browser::start(driver).await;
+
+    // The admin makes a tenant and a token, shown once.
+    sign_in(&browser, &base, ADMIN_TOKEN).await;
+    browser.fill("#f-name", "initech").await;
+    browser.button("Create tenant").await;
+    browser.wait_text("[data-testid=tenant-detail]", "initech").await;
+    browser.button("Create token").await;
+    let shown = browser.find("[data-testid=new-token]").await;
+    let token = shown.prop("value").await.unwrap().unwrap_or_default();
+    assert!(token.starts_with("af_"), "{token}");
+    browser.screenshot(shots.as_deref(), "dashboard-admin").await;
+    sign_out(&browser).await;
+    let (status, _) = server.api(&token).get("/v1/actions").await;
+    assert_eq!(status, 200, "the token shown works");
 
     // Sign in: the token is exchanged for an HttpOnly cookie the page cannot read.
     sign_in(&browser, &base, acme.token()).await;
@@ -275,7 +290,7 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     assert!(proxy.bodies().contains("[REDACTED]"));
     // Tokens never travel in URLs.
     for url in proxy.urls() {
-        assert!(!url.contains(acme.token()) && !url.contains("af_"), "{url}");
+        assert!(!url.contains("af_"), "{url}");
     }
     let violations = browser.script("return window.cspViolations", vec![]).await;
     assert_eq!(violations, json!([]), "the page broke its own CSP");

@@ -19,7 +19,7 @@ const PACKAGE: &str = concat!(
 );
 
 /// A tenant whose token submits for the publisher `actionflow`, and a reviewer's token.
-async fn partner_and_reviewer(server: &Server) -> (String, Api, Api) {
+pub(crate) async fn partner_and_reviewer(server: &Server) -> (String, Api, Api) {
     let (partner_id, partner) = server.tenant("partner", &["integrations:submit"]).await;
     let (_, reviewer) = server.tenant("reviewers", &["marketplace:review"]).await;
     let (status, publisher) = server
@@ -34,7 +34,7 @@ async fn partner_and_reviewer(server: &Server) -> (String, Api, Api) {
 }
 
 /// Packs the folder with `actionflow integration pack`; the package's bytes and sha256.
-fn pack_with_cli(server: &Server, dir: &std::path::Path) -> (Vec<u8>, String) {
+pub(crate) fn pack_with_cli(server: &Server, dir: &std::path::Path) -> (Vec<u8>, String) {
     let out = dir.join("ses-welcome-email.tgz");
     let cli = Cli {
         url: server.url.clone(),
@@ -52,7 +52,7 @@ fn pack_with_cli(server: &Server, dir: &std::path::Path) -> (Vec<u8>, String) {
     (bytes, packed["sha256"].as_str().unwrap().to_owned())
 }
 
-fn submit_body(bytes: &[u8]) -> Value {
+pub(crate) fn submit_body(bytes: &[u8]) -> Value {
     use base64::Engine as _;
     json!({"package": base64::engine::general_purpose::STANDARD.encode(bytes)})
 }
@@ -94,7 +94,7 @@ fn variant(edit: impl FnOnce(&mut Value), code: impl FnOnce(String) -> String) -
 
 /// A server in this process with `actionflow:ses` (as the binary gives every runtime) and a
 /// local npm registry serving `greeting@1.2.3`.
-async fn market_server(db: &Db) -> (Server, Served) {
+pub(crate) async fn market_server(db: &Db) -> (Server, Served) {
     let mut registry = Registry::default();
     registry.publish(
         "greeting",
