@@ -8,8 +8,6 @@
 //! `<meta name="csp-nonce">`), no frames, no plugins, requests to this origin only.
 
 use super::AppState;
-use base64::Engine as _;
-use rand::RngCore;
 use axum::extract::Path;
 use axum::http::header::{
     CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS,
@@ -19,6 +17,8 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use base64::Engine as _;
+use rand::RngCore;
 
 /// `dashboard/dist/`, built by `npm run build` in `dashboard/` and committed.
 #[derive(rust_embed::Embed)]
@@ -42,7 +42,10 @@ pub fn router() -> Router<AppState> {
         .route(
             "/assets/{*path}",
             get(|Path(path): Path<String>| async move {
-                file(&format!("assets/{path}"), "public, max-age=31536000, immutable")
+                file(
+                    &format!("assets/{path}"),
+                    "public, max-age=31536000, immutable",
+                )
             }),
         )
 }
@@ -67,9 +70,8 @@ fn file(path: &str, cache: &'static str) -> Response {
 }
 
 fn answer(path: &str, cache: &'static str, nonce: Option<&str>, body: Vec<u8>) -> Response {
-    let policy = HeaderValue::from_str(&policy(nonce)).unwrap_or(HeaderValue::from_static(
-        "default-src 'none'",
-    ));
+    let policy = HeaderValue::from_str(&policy(nonce))
+        .unwrap_or(HeaderValue::from_static("default-src 'none'"));
     let headers = [
         (CONTENT_TYPE, HeaderValue::from_static(content_type(path))),
         (CACHE_CONTROL, HeaderValue::from_static(cache)),
@@ -103,7 +105,10 @@ mod tests {
         let index = Dist::get("index.html").expect("dashboard/dist/index.html");
         let html = String::from_utf8_lossy(&index.data).into_owned();
         assert!(!html.contains("<script>"), "no inline script: {html}");
-        assert!(html.contains("%NONCE%"), "the page hands the editor its nonce: {html}");
+        assert!(
+            html.contains("%NONCE%"),
+            "the page hands the editor its nonce: {html}"
+        );
         for asset in html.split('"').filter(|s| s.starts_with("/assets/")) {
             assert!(Dist::get(&asset[1..]).is_some(), "{asset} is not built in");
         }

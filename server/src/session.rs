@@ -227,10 +227,7 @@ fn cookie_in(headers: &HeaderMap) -> Option<&str> {
 
 /// Who the live session with this secret acts for; 401 when it ended (expired, signed out, its
 /// token revoked, or the admin token changed).
-pub async fn lookup(
-    state: &AppState,
-    secret: &str,
-) -> Result<(Owner, DateTime<Utc>), ApiError> {
+pub async fn lookup(state: &AppState, secret: &str) -> Result<(Owner, DateTime<Utc>), ApiError> {
     let store: &dyn Store = state.store.as_ref();
     let session = match store.session_by_hash(&auth::hash_token(secret)).await {
         Ok(session) => session,
@@ -285,7 +282,10 @@ mod tests {
     #[test]
     fn the_cookie_is_found_among_others() {
         let mut headers = HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; af_session=s3cret ; b=2"));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; af_session=s3cret ; b=2"),
+        );
         assert_eq!(cookie_in(&headers), Some("s3cret"));
         headers.insert(COOKIE, HeaderValue::from_static("af_session_other=x"));
         assert_eq!(cookie_in(&headers), None);

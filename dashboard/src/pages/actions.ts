@@ -488,7 +488,7 @@ export function renderDiff(box: HTMLElement, diff: any): void {
 
 function logsPanel(panel: HTMLElement, id: string): () => void {
   const list = h("ol", { class: "logs tail", "data-testid": "live-logs" });
-  const state = h("div", { class: "muted small" }, "Connecting…");
+  const state = h("div", { class: "muted small", "data-testid": "live-logs-state" }, "Connecting…");
   const source = new EventSource(`/v1/actions/${enc(id)}/logs/stream`);
   source.addEventListener("open", () => clear(state, "Following: lines of every execution of this action appear as each one ends."));
   source.addEventListener("error", () => clear(state, "Disconnected: retrying…"));

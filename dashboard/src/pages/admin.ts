@@ -83,10 +83,10 @@ async function tenantDetail(box: HTMLElement, tenant: any): Promise<void> {
         await del(`/v1/tenants/${enc(tenant.id)}/tokens/${enc(t.id)}`);
         await tenantDetail(box, tenant);
       }));
-      return h("tr", null, h("td", { class: "mono small" }, t.id.slice(0, 13)),
+      return h("tr", null,
+        h("td", null, h("div", { class: "mono small" }, t.id.slice(0, 13)), h("div", { class: "muted small" }, time(t.created_at))),
         h("td", null, t.scopes.map((s: string) => h("span", { class: "chip" }, s))),
-        h("td", null, t.revoked_at ? badge("revoked", "failed") : badge("active", "ok")),
-        h("td", { class: "muted small" }, time(t.created_at)), h("td", null, t.revoked_at ? null : revoke));
+        h("td", { class: "nowrap" }, t.revoked_at ? badge("revoked", "failed") : [badge("active", "ok"), " ", revoke]));
     }) : h("tr", null, h("td", { class: "empty" }, "No token.")))),
     h("div", { "data-shown": true }),
     h("h3", null, "New token"), form,

@@ -12,8 +12,8 @@ use axum::response::Response;
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
-use hyper_util::client::legacy::connect::HttpConnector;
 use futures::StreamExt;
+use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 use tokio::process::{Child, Command};
 
@@ -30,7 +30,9 @@ pub fn chromedriver() -> Option<&'static str> {
         std::env::var_os("CI").is_none(),
         "chromedriver is missing: .ci/run installs chromium and chromium-driver"
     );
-    eprintln!("note: skipping the dashboard's browser test: apt-get install chromium chromium-driver");
+    eprintln!(
+        "note: skipping the dashboard's browser test: apt-get install chromium chromium-driver"
+    );
     None
 }
 

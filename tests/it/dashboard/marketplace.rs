@@ -38,12 +38,17 @@ async fn a_reviewer_publishes_and_a_tenant_installs_in_a_browser() {
     browser.find("[aria-label=Decision]").await;
     browser.select("#f-decision", "approve").await;
     let warnings = browser
-        .script("return document.querySelectorAll('[data-testid=report] tr').length", vec![])
+        .script(
+            "return document.querySelectorAll('[data-testid=report] tr').length",
+            vec![],
+        )
         .await;
     if warnings != json!(0) {
         browser.click("#ack").await;
     }
-    browser.screenshot(shots.as_deref(), "dashboard-review").await;
+    browser
+        .screenshot(shots.as_deref(), "dashboard-review")
+        .await;
     browser.button("Send decision").await;
     browser.wait_text(".page-head", "published").await;
     sign_out(&browser).await;
@@ -51,15 +56,26 @@ async fn a_reviewer_publishes_and_a_tenant_installs_in_a_browser() {
     // A tenant installs it; a missing value is named on its field.
     sign_in(&browser, &proxy.url, tenant.token()).await;
     browser.route("#/marketplace").await;
-    browser.wait_text("[data-testid=catalog]", "Welcome email").await;
-    browser.click("a[href='#/marketplace/ses-welcome-email']").await;
+    browser
+        .wait_text("[data-testid=catalog]", "Welcome email")
+        .await;
+    browser
+        .click("a[href='#/marketplace/ses-welcome-email']")
+        .await;
     browser.find("#f-secrets-AWS_SES_KEY").await;
-    browser.fill("#f-secrets-AWS_SES_KEY", "AKIAIOSFODNN7EXAMPLE").await;
+    browser
+        .fill("#f-secrets-AWS_SES_KEY", "AKIAIOSFODNN7EXAMPLE")
+        .await;
     browser.fill("#f-secrets-AWS_SES_SECRET", AWS_SECRET).await;
     browser
-        .fill("#f-configuration-FROM_ADDRESS", "welcome@yourdomain.example")
+        .fill(
+            "#f-configuration-FROM_ADDRESS",
+            "welcome@yourdomain.example",
+        )
         .await;
-    browser.screenshot(shots.as_deref(), "dashboard-install").await;
+    browser
+        .screenshot(shots.as_deref(), "dashboard-install")
+        .await;
     browser.button("Install").await;
     let error = browser
         .wait_text("[data-error-for='configuration.TO_ADDRESS']", "TO_ADDRESS")

@@ -90,12 +90,16 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     sign_in(&browser, &base, ADMIN_TOKEN).await;
     browser.fill("#f-name", "initech").await;
     browser.button("Create tenant").await;
-    browser.wait_text("[data-testid=tenant-detail]", "initech").await;
+    browser
+        .wait_text("[data-testid=tenant-detail]", "initech")
+        .await;
     browser.button("Create token").await;
     let shown = browser.find("[data-testid=new-token]").await;
     let token = shown.prop("value").await.unwrap().unwrap_or_default();
     assert!(token.starts_with("af_"), "{token}");
-    browser.screenshot(shots.as_deref(), "dashboard-admin").await;
+    browser
+        .screenshot(shots.as_deref(), "dashboard-admin")
+        .await;
     sign_out(&browser).await;
     let (status, _) = server.api(&token).get("/v1/actions").await;
     assert_eq!(status, 200, "the token shown works");
@@ -123,7 +127,9 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     browser.fill("#f-name", "claims").await;
     browser.select("#f-supported_triggers", "post-login").await;
     browser.button("Create action").await;
-    browser.wait_text("[data-testid=action-name]", "claims").await;
+    browser
+        .wait_text("[data-testid=action-name]", "claims")
+        .await;
     let action_id = acme.get("/v1/actions?name=claims").await.1["actions"][0]["id"]
         .as_str()
         .unwrap()
@@ -161,15 +167,14 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
         .keys_in_editor(&format!("{}{}", Key::Control, Key::Enter))
         .await;
     browser
-        .wait_text(
-            "[data-testid=api-calls]",
-            "api.accessToken.setCustomClaim",
-        )
+        .wait_text("[data-testid=api-calls]", "api.accessToken.setCustomClaim")
         .await;
     let logs = browser.wait_text("[data-testid=logs]", "hello").await;
     assert!(logs.contains("[REDACTED]"), "{logs}");
     assert!(logs.contains("<script>alert(1)</script>"), "{logs}");
-    browser.screenshot(shots.as_deref(), "dashboard-editor").await;
+    browser
+        .screenshot(shots.as_deref(), "dashboard-editor")
+        .await;
 
     // Deploy, then bind to post-login at position 0 (another action is bound already).
     browser.button("Deploy").await;
@@ -210,13 +215,22 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     browser.select("#f-position", "start").await;
     browser.button("Add to flow").await;
     browser.button("Apply").await;
-    browser.wait_text("[data-testid=flow-state]", "Revision 2").await;
+    browser
+        .wait_text("[data-testid=flow-state]", "Revision 2")
+        .await;
     let flow = acme.get("/v1/triggers/post-login/bindings").await.1;
     assert_eq!(flow["bindings"][0]["action_id"], json!(action_id), "{flow}");
     assert_eq!(flow["bindings"][1]["action_id"], json!(first_id), "{flow}");
-    browser.screenshot(shots.as_deref(), "dashboard-flows").await;
+    browser
+        .screenshot(shots.as_deref(), "dashboard-flows")
+        .await;
 
-    // Dispatch through the API: the execution appears with its logs.
+    // Dispatch through the API: the action's live log tail shows it, then the execution appears
+    // with its logs.
+    browser.route(&format!("#/actions/{action_id}/logs")).await;
+    browser
+        .wait_text("[data-testid=live-logs-state]", "Following")
+        .await;
     let (status, dispatched) = acme
         .post(
             "/v1/triggers/post-login/dispatch",
@@ -225,6 +239,9 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
         .await;
     assert_eq!(status, 200, "{dispatched}");
     let execution_id = dispatched["execution_id"].as_str().unwrap().to_owned();
+    browser
+        .wait_text("[data-testid=live-logs]", "hello ....u1 key [REDACTED]")
+        .await;
     // Sync executions are recorded behind the answer: Refresh until it is there.
     browser.route("#/executions").await;
     browser.find("[data-testid=executions]").await;
@@ -232,12 +249,17 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
         browser.button("Refresh").await;
         let link = format!("a[href='#/executions/{execution_id}']");
         let found = browser
-            .script("return document.querySelector(arguments[0]) !== null", vec![json!(link)])
+            .script(
+                "return document.querySelector(arguments[0]) !== null",
+                vec![json!(link)],
+            )
             .await;
         found == json!(true)
     })
     .await;
-    browser.screenshot(shots.as_deref(), "dashboard-executions").await;
+    browser
+        .screenshot(shots.as_deref(), "dashboard-executions")
+        .await;
     browser.route(&format!("#/executions/{execution_id}")).await;
     let results = browser
         .wait_text("[data-testid=execution-results]", "hello ....u1")
@@ -245,7 +267,10 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     assert!(results.contains("<script>alert(1)</script>"), "{results}");
     assert_eq!(
         browser
-            .script("return document.querySelectorAll('#main script').length", vec![])
+            .script(
+                "return document.querySelectorAll('#main script').length",
+                vec![]
+            )
             .await,
         json!(0)
     );
@@ -260,7 +285,28 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     assert!(problems.contains("line 3"), "{problems}");
     browser.find("[data-testid=problems] [data-line='3']").await;
     browser.find(".cm-lintRange-error").await;
-    browser.screenshot(shots.as_deref(), "dashboard-build-error").await;
+    browser
+        .screenshot(shots.as_deref(), "dashboard-build-error")
+        .await;
+    // The versions: the deployed one against the draft, side by side.
+    browser.click("[data-tab=versions]").await;
+    browser.wait_text("[data-testid=versions]", "v1").await;
+    browser.button("Compare").await;
+    let diff = browser.wait_text("[data-testid=diff]", "const = 2;").await;
+    assert!(diff.contains("const pad = require"), "{diff}");
+    let sides = browser
+        .script(
+            "const cells = sel => [...document.querySelectorAll(sel)].map(td => td.textContent);
+             return [cells('[data-testid=diff] td.del'), cells('[data-testid=diff] td.add')]",
+            vec![],
+        )
+        .await;
+    let (removed, added) = (sides[0].to_string(), sides[1].to_string());
+    assert!(removed.contains("require(\\\"left-pad\\\")"), "{removed}");
+    assert!(
+        added.contains("const = 2;") && !added.contains("left-pad"),
+        "{added}"
+    );
 
     // Markup in an action's name is text.
     let (status, xss) = acme
@@ -276,12 +322,20 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     assert!(library.contains("claims"), "{library}");
     assert_eq!(
         browser
-            .script("return document.querySelectorAll('#main img').length", vec![])
+            .script(
+                "return document.querySelectorAll('#main img').length",
+                vec![]
+            )
             .await,
         json!(0)
     );
-    browser.screenshot(shots.as_deref(), "dashboard-actions").await;
-    assert!(browser.client.get_alert_text().await.is_err(), "an alert opened");
+    browser
+        .screenshot(shots.as_deref(), "dashboard-actions")
+        .await;
+    assert!(
+        browser.client.get_alert_text().await.is_err(),
+        "an alert opened"
+    );
 
     // The secret's value never reached the page: not in the DOM, not in any response.
     let html = browser.html().await;
@@ -309,7 +363,10 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     browser.route(&format!("#/executions/{execution_id}")).await;
     browser.wait_text(".form-error", "not found").await;
     let html = browser.html().await;
-    assert!(!html.contains("claims") && !html.contains("hello"), "{html}");
+    assert!(
+        !html.contains("claims") && !html.contains("hello"),
+        "{html}"
+    );
 
     browser.close().await;
 }

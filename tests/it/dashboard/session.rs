@@ -34,7 +34,10 @@ impl Cookie {
         }
         let cookie = set.split(';').next().unwrap().to_owned();
         let body: Value = answer.json().await.unwrap();
-        assert!(!body.to_string().contains(token), "the answer repeats the token");
+        assert!(
+            !body.to_string().contains(token),
+            "the answer repeats the token"
+        );
         let csrf = body["csrf_token"].as_str().unwrap().to_owned();
         let session = Cookie {
             base: base.to_owned(),
@@ -45,7 +48,13 @@ impl Cookie {
         (session, body)
     }
 
-    async fn send(&self, method: Method, path: &str, body: Option<Value>, csrf: bool) -> (u16, Value) {
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        csrf: bool,
+    ) -> (u16, Value) {
         let mut request = self
             .http
             .request(method, format!("{}{path}", self.base))
@@ -76,7 +85,10 @@ async fn sessions(db: Db) {
         .await
         .unwrap();
     assert!(answer.headers().get(SET_COOKIE).is_none());
-    let got = (answer.status().as_u16(), answer.json::<Value>().await.unwrap());
+    let got = (
+        answer.status().as_u16(),
+        answer.json::<Value>().await.unwrap(),
+    );
     assert_error(&got, 401, "unauthorized", "token");
 
     let (session, body) = Cookie::sign_in(&server.url, api.token()).await;
@@ -87,7 +99,13 @@ async fn sessions(db: Db) {
     assert_eq!((status, &me["csrf_token"]), (200, &json!(session.csrf)));
 
     // Reads need only the cookie; writes also the CSRF token.
-    assert_eq!(session.send(Method::GET, "/v1/actions", None, false).await.0, 200);
+    assert_eq!(
+        session
+            .send(Method::GET, "/v1/actions", None, false)
+            .await
+            .0,
+        200
+    );
     let create = json!({"name": "a", "supported_triggers": [{"id": "post-login"}],
                         "code": "exports.onExecutePostLogin = async () => {};"});
     let refused = session
@@ -111,7 +129,11 @@ async fn sessions(db: Db) {
     assert_eq!(status, 403);
 
     // Revoking the token ends its sessions at once.
-    let tokens = server.admin().get(&format!("/v1/tenants/{tenant_id}/tokens")).await.1;
+    let tokens = server
+        .admin()
+        .get(&format!("/v1/tenants/{tenant_id}/tokens"))
+        .await
+        .1;
     let token_id = tokens[0]["id"].as_str().unwrap();
     let (status, _) = server
         .admin()
@@ -124,15 +146,32 @@ async fn sessions(db: Db) {
     // The admin's session manages tenants, and signing out ends it.
     let (admin, body) = Cookie::sign_in(&server.url, ADMIN_TOKEN).await;
     assert_eq!(body["kind"], json!("admin"));
-    assert_eq!(admin.send(Method::GET, "/v1/tenants", None, false).await.0, 200);
+    assert_eq!(
+        admin.send(Method::GET, "/v1/tenants", None, false).await.0,
+        200
+    );
     let (status, _) = admin
-        .send(Method::POST, "/v1/tenants", Some(json!({"name": "globex"})), true)
+        .send(
+            Method::POST,
+            "/v1/tenants",
+            Some(json!({"name": "globex"})),
+            true,
+        )
         .await;
     assert_eq!(status, 201);
-    assert_eq!(admin.send(Method::GET, "/v1/actions", None, false).await.0, 403);
+    assert_eq!(
+        admin.send(Method::GET, "/v1/actions", None, false).await.0,
+        403
+    );
     let refused = admin.send(Method::DELETE, "/v1/session", None, false).await;
     assert_error(&refused, 403, "forbidden", "x-csrf-token");
-    assert_eq!(admin.send(Method::DELETE, "/v1/session", None, true).await.0, 204);
+    assert_eq!(
+        admin
+            .send(Method::DELETE, "/v1/session", None, true)
+            .await
+            .0,
+        204
+    );
     let ended = admin.send(Method::GET, "/v1/tenants", None, false).await;
     assert_error(&ended, 401, "unauthorized", "session");
 
@@ -148,25 +187,39 @@ async fn the_page_is_served_with_a_strict_policy_and_no_inline_script() {
     let server = Server::in_process(&db, |_| {}).await;
     let answer = reqwest::get(format!("{}/", server.url)).await.unwrap();
     assert_eq!(answer.status(), 200);
-    let policy = answer.headers()[CONTENT_SECURITY_POLICY].to_str().unwrap().to_owned();
-    for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'"] {
+    let policy = answer.headers()[CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
         assert!(policy.contains(directive), "{policy}");
     }
     assert!(!policy.contains("unsafe"), "{policy}");
     assert_eq!(answer.headers()["x-content-type-options"], "nosniff");
     let html = answer.text().await.unwrap();
-    assert!(html.contains("<script type=\"module\" src=\"/assets/main-"), "{html}");
+    assert!(
+        html.contains("<script type=\"module\" src=\"/assets/main-"),
+        "{html}"
+    );
     assert!(!html.contains("<script>"), "{html}");
     let script = html
         .split('"')
         .find(|s| s.starts_with("/assets/main-"))
         .unwrap();
-    let answer = reqwest::get(format!("{}{script}", server.url)).await.unwrap();
+    let answer = reqwest::get(format!("{}{script}", server.url))
+        .await
+        .unwrap();
     assert_eq!(answer.status(), 200);
     assert!(answer.headers()["content-type"]
         .to_str()
         .unwrap()
         .starts_with("text/javascript"));
-    let missing = reqwest::get(format!("{}/assets/nope.js", server.url)).await.unwrap();
+    let missing = reqwest::get(format!("{}/assets/nope.js", server.url))
+        .await
+        .unwrap();
     assert_eq!(missing.status(), 404);
 }
