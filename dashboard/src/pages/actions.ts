@@ -298,12 +298,25 @@ export function renderOutcome(box: HTMLElement, outcome: any): void {
       h("div", { class: "strong" }, `${outcome.error.name}: ${outcome.error.message}`),
       outcome.error.line ? h("div", { class: "small" }, `line ${outcome.error.line}`) : null) : null,
     h("h3", null, `API calls (${calls.length})`),
-    calls.length ? h("ul", { class: "calls", "data-testid": "api-calls" }, calls.map((c) =>
-      h("li", null, h("code", { class: "strong" }, `api.${c.method}`), h("code", { class: "muted" }, `(${c.args.map((a: unknown) => JSON.stringify(a)).join(", ")})`)))) : h("div", { class: "muted small" }, "None."),
+    calls.length ? apiCallList(calls, "api-calls") : h("div", { class: "muted small" }, "None."),
     h("h3", null, `Logs (${logs.length})`),
-    logs.length ? h("ol", { class: "logs", "data-testid": "logs" }, logs.map((l) =>
-      h("li", { class: `log-${l.level}` }, h("span", { class: "level" }, l.level), h("span", { class: "message" }, l.message)))) : h("div", { class: "muted small" }, "No console output."),
+    logLines(logs, "logs"),
     outcome.logs_dropped ? h("div", { class: "muted small" }, `${outcome.logs_dropped} lines dropped`) : null);
+}
+
+/** An outcome's `api` calls, each as `api.method(args…)`. */
+export function apiCallList(calls: any[], testid?: string): HTMLElement {
+  return h("ul", { class: "calls", "data-testid": testid }, calls.map((c) =>
+    h("li", null, h("code", { class: "strong" }, `api.${c.method}`),
+      h("code", { class: "muted" }, `(${(c.args ?? []).map((a: unknown) => JSON.stringify(a)).join(", ")})`))));
+}
+
+/** Console lines, as text. */
+export function logLines(logs: any[], testid?: string): HTMLElement {
+  return logs.length
+    ? h("ol", { class: "logs", "data-testid": testid }, logs.map((l) =>
+        h("li", { class: `log-${l.level}` }, h("span", { class: "level" }, l.level), h("span", { class: "message" }, l.message))))
+    : h("div", { class: "muted small" }, "No console output.");
 }
 
 /** `name@range`, scoped names included. */

@@ -4,6 +4,7 @@ import { h, clear, time, badge, toast } from "../dom";
 import { get, post, enc, type Session } from "../api";
 import { field, busy } from "../forms";
 import { loadTriggers } from "../catalog";
+import { apiCallList, logLines } from "./actions";
 
 const STATUSES = ["pending", "running", "final", "partial", "failed", "dead"];
 
@@ -72,8 +73,8 @@ export async function executionPage(main: HTMLElement, session: Session, [id]: s
         r.version ? h("span", { class: "muted small" }, `v${r.version}`) : null, badge(r.status),
         r.duration_ms !== undefined ? h("span", { class: "muted small" }, `${Number(r.duration_ms).toFixed(1)} ms`) : null),
       r.error ? h("div", { class: "error-box" }, typeof r.error === "string" ? r.error : `${r.error.name ?? "Error"}: ${r.error.message ?? JSON.stringify(r.error)}`) : null,
-      (r.api_calls ?? []).length ? h("ul", { class: "calls" }, r.api_calls.map((c: any) => h("li", null, h("code", { class: "strong" }, `api.${c.method}`), h("code", { class: "muted" }, `(${(c.args ?? []).map((a: unknown) => JSON.stringify(a)).join(", ")})`)))) : null,
-      (r.logs ?? []).length ? h("ol", { class: "logs" }, r.logs.map((l: any) => h("li", { class: `log-${l.level}` }, h("span", { class: "level" }, l.level), h("span", { class: "message" }, l.message)))) : h("div", { class: "muted small" }, "No console output."),
+      (r.api_calls ?? []).length ? apiCallList(r.api_calls) : null,
+      logLines(r.logs ?? []),
     )) : h("p", { class: "muted" }, "No action ran.")),
     h("details", null, h("summary", null, "Event"), h("pre", { class: "mono code-block" }, JSON.stringify(e.event, null, 2))));
 }

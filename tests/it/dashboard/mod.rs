@@ -35,14 +35,8 @@ const BROKEN: &str = r#"exports.onExecutePostLogin = async (event, api) => {
   const = 2;
 };"#;
 
-const SCOPES: &[&str] = &[
-    "actions:read",
-    "actions:write",
-    "bindings:read",
-    "bindings:write",
-    "dispatch",
-    "executions:read",
-];
+/// The scopes a dashboard user needs for the actions, flows and executions pages.
+const SCOPES: &[&str] = crate::flows::ALL_SCOPES;
 
 fn screenshots() -> Option<PathBuf> {
     std::env::var_os("ACTIONFLOW_SCREENSHOTS").map(PathBuf::from)
