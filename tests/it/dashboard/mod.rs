@@ -65,10 +65,13 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     );
     let npm = registry.serve().await;
     let db = Db::sqlite();
+    // One attempt per retry budget, at once: a failing async execution is dead in a moment.
+    let args = ["--attempts-max", "1", "--backoff-base-ms", "10"];
     let server = Server::start_with(
         &db,
         Start {
             registry: Some(npm.url.clone()),
+            args: args.map(String::from).to_vec(),
             ..Start::default()
         },
     )
@@ -205,9 +208,17 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     );
     browser.route("#/flows/post-login").await;
     browser.wait_text("[data-testid=flow]", "first").await;
+    // Added at the end, then moved to the top with the keyboard (Alt+↑, as a drag would).
     browser.select("#f-ref", &action_id).await;
-    browser.select("#f-position", "start").await;
+    browser.select("#f-position", "end").await;
     browser.button("Add to flow").await;
+    browser
+        .find(&format!(".flow-item[data-action-id='{action_id}']"))
+        .await
+        .send_keys(&format!("{}{}", Key::Alt, Key::Up))
+        .await
+        .unwrap();
+    browser.wait_text(".flow-item", "claims").await;
     browser.button("Apply").await;
     browser
         .wait_text("[data-testid=flow-state]", "Revision 2")
@@ -269,6 +280,55 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
         json!(0)
     );
 
+    // An async execution that died is retried from its page.
+    let (status, failing) = acme
+        .post(
+            "/v1/actions",
+            json!({"name": "failing", "supported_triggers": [{"id": "post-user-registration"}],
+                   "code": "exports.onExecutePostUserRegistration = async () => { throw new Error('down'); };"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{failing}");
+    let failing_id = failing["id"].as_str().unwrap();
+    assert_eq!(
+        acme.post(&format!("/v1/actions/{failing_id}/deploy"), json!({}))
+            .await
+            .0,
+        201
+    );
+    let bind = json!({"bindings": [{"ref": {"type": "action_id", "value": failing_id}}]});
+    let (status, _) = acme
+        .patch("/v1/triggers/post-user-registration/bindings", bind)
+        .await;
+    assert_eq!(status, 200);
+    let (status, queued) = acme
+        .post(
+            "/v1/triggers/post-user-registration/dispatch",
+            json!({"event": {"user": {"user_id": "u2"}}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    let dead_id = queued["execution_id"].as_str().unwrap().to_owned();
+    wait_for(|| async {
+        acme.get(&format!("/v1/executions/{dead_id}")).await.1["status"] == json!("dead")
+    })
+    .await;
+    browser.route("#/executions").await;
+    browser.select("#f-status", "dead").await;
+    browser
+        .find(&format!("a[href='#/executions/{dead_id}']"))
+        .await
+        .click()
+        .await
+        .unwrap();
+    browser.wait_text(".page-head", "dead").await;
+    browser.button("Retry").await;
+    wait_for(|| async {
+        let attempts = acme.get(&format!("/v1/executions/{dead_id}")).await.1["attempts"].clone();
+        attempts == json!(2)
+    })
+    .await;
+
     // A build error appears on its line (in the list and marked in the editor).
     browser.route(&format!("#/actions/{action_id}")).await;
     browser.set_code(BROKEN).await;
@@ -301,6 +361,18 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
         added.contains("const = 2;") && !added.contains("left-pad"),
         "{added}"
     );
+
+    // Revision 1 of post-login restored from the history: a new revision.
+    browser.route("#/flows/post-login").await;
+    browser
+        .wait_text("[data-testid=flow-state]", "Revision 2")
+        .await;
+    browser.button("Restore").await;
+    browser
+        .wait_text("[data-testid=flow-state]", "Revision 3")
+        .await;
+    let flow = acme.get("/v1/triggers/post-login/bindings").await.1;
+    assert_eq!(flow["bindings"].as_array().unwrap().len(), 1, "{flow}");
 
     // Markup in an action's name is text.
     let (status, xss) = acme
@@ -351,6 +423,10 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     browser.route("#/executions").await;
     browser
         .wait_text("[data-testid=executions]", "No execution matches")
+        .await;
+    browser.route("#/flows/post-login").await;
+    browser
+        .wait_text("[data-testid=flow]", "No action bound")
         .await;
     browser.route(&format!("#/actions/{action_id}")).await;
     browser.wait_text(".form-error", "not found").await;
