@@ -64,3 +64,6 @@ export function toast(message: string, kind: "ok" | "error" = "ok"): void {
   window.clearTimeout(toastTimer);
   toastTimer = window.setTimeout(() => el.classList.remove("toast-show"), 3500);
 }
+
+/** Whether the page shown has changes that leaving it would lose (set by the page). */
+export const guard = { unsaved: (): boolean => false };

@@ -1,6 +1,6 @@
 // The dashboard's shell: sign-in, the navigation and the hash router (ids in the hash, never a
 // token). Pages live in pages/.
-import { h, clear, toast } from "./dom";
+import { h, clear, toast, guard } from "./dom";
 import { get, post, del, setSession, whenSignedOut, type Session, ApiError } from "./api";
 import { field, showError, busy } from "./forms";
 import { actionsPage, actionEditor } from "./pages/actions";
@@ -61,6 +61,8 @@ function nav(s: Session): HTMLElement {
   const tenant = s.kind === "tenant";
   const signOut = h("button", { class: "ghost", type: "button" }, "Sign out");
   signOut.addEventListener("click", async () => {
+    if (guard.unsaved() && !confirm("Sign out? Your unsaved changes will be lost.")) return;
+    guard.unsaved = () => false;
     try {
       await del("/v1/session");
     } finally {
@@ -102,11 +104,19 @@ function home(s: Session): string {
   return "marketplace";
 }
 
+let shown = "";
+
 async function route(): Promise<void> {
   if (!session) return;
+  const path = location.hash.replace(/^#\/?/, "") || home(session);
+  if (shown && path !== shown && guard.unsaved() && !confirm("Leave this page? Your unsaved changes will be lost.")) {
+    history.replaceState(null, "", `#/${shown}`);
+    return;
+  }
+  shown = path;
+  guard.unsaved = () => false;
   leave?.();
   leave = null;
-  const path = location.hash.replace(/^#\/?/, "") || home(session);
   const main = h("main", { class: "content", id: "main", tabindex: "-1" });
   clear(app, h("div", { class: "layout" }, nav(session), main));
   app.querySelectorAll<HTMLAnchorElement>("[data-nav]").forEach((a) => {
@@ -115,7 +125,7 @@ async function route(): Promise<void> {
     if (current) a.setAttribute("aria-current", "page");
   });
   for (const [pattern, page] of routes) {
-    const match = pattern.exec(path);
+    const match = pattern.exec(path.split("?")[0]);
     if (!match) continue;
     try {
       leave = (await page(main, session, match.slice(1).map((p) => (p ? decodeURIComponent(p) : p)))) ?? null;
@@ -132,6 +142,7 @@ async function route(): Promise<void> {
 
 function start(signed: Session): void {
   session = signed;
+  shown = "";
   setSession(signed);
   void route();
 }

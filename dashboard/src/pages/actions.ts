@@ -1,6 +1,6 @@
 // Actions: the library, and the editor with its Test, Dependencies, Secrets, Versions and Logs
 // panels. Secret values go to the server and are never read back: the page only ever has names.
-import { h, clear, time, badge, toast } from "../dom";
+import { h, clear, time, badge, toast, guard } from "../dom";
 import { get, post, patch, put, del, enc, ApiError, type Session } from "../api";
 import { field, showError, busy, resetErrors } from "../forms";
 import { createEditor, setHandlers, type Editor } from "../editor";
@@ -228,10 +228,20 @@ export async function actionEditor(main: HTMLElement, session: Session, [id, ini
   const beforeUnload = (event: BeforeUnloadEvent) => {
     if (editor.code() !== saved) event.preventDefault();
   };
+  // Ctrl/Cmd+S saves from anywhere on the page, not only from the editor.
+  const saveKey = (event: KeyboardEvent) => {
+    if (!event.defaultPrevented && (event.ctrlKey || event.metaKey) && event.key.toLowerCase() === "s") {
+      event.preventDefault();
+      void save();
+    }
+  };
   window.addEventListener("beforeunload", beforeUnload);
+  document.addEventListener("keydown", saveKey);
+  guard.unsaved = () => !readOnly && editor.code() !== saved;
   return () => {
     closeStream?.();
     window.removeEventListener("beforeunload", beforeUnload);
+    document.removeEventListener("keydown", saveKey);
     editor.view.destroy();
   };
 }

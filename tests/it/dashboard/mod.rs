@@ -131,6 +131,19 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
         .as_str()
         .unwrap()
         .to_owned();
+    // Completion from actions.d.ts: `api.` offers the post-login api.
+    let keys = format!(
+        "{}{}{}{}api.acc",
+        Key::Control,
+        Key::End,
+        Key::Null,
+        Key::Enter
+    );
+    browser.keys_in_editor(&keys).await;
+    browser
+        .wait_text(".cm-tooltip-autocomplete", "accessToken")
+        .await;
+    browser.keys_in_editor(&Key::Escape.to_string()).await;
     browser.set_code(CODE).await;
     browser.keys_in_editor(&format!("{}s", Key::Control)).await;
     wait_for(|| async {
@@ -315,6 +328,17 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     .await;
     browser.route("#/executions").await;
     browser.select("#f-status", "dead").await;
+    // The filtered list replaces the whole one: wait for it before clicking.
+    wait_for(|| async {
+        let rows = browser
+            .script(
+                "return document.querySelectorAll('[data-testid=executions] tbody a').length",
+                vec![],
+            )
+            .await;
+        rows == json!(1)
+    })
+    .await;
     browser
         .find(&format!("a[href='#/executions/{dead_id}']"))
         .await
