@@ -11,7 +11,6 @@ mod cli_run;
 mod config;
 mod crash;
 mod cycle;
-mod dashboard;
 mod deploys;
 mod flows;
 mod log_cli;

@@ -4,6 +4,7 @@
 //! restarts, its output, its flags) — an API client that records every response body, and a local
 //! npm registry.
 
+pub mod marketplace;
 pub mod registry;
 
 use std::path::{Path, PathBuf};

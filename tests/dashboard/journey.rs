@@ -1,24 +1,18 @@
-//! The dashboard, end to end: its session and CSRF rules over HTTP (on both backends), and the
-//! whole journey of a tenant in a real browser (headless chromium) against the real binary: sign
-//! in → create an action → edit → add a dependency → add a secret → test run → deploy → bind to
-//! post-login first → dispatch through the API → the execution with its logs; a build error on its
-//! line; a secret's value never in the page (DOM and every response); markup in names and logs
-//! shown as text; another tenant's session sees none of it.
-//!
-//! `ACTIONFLOW_SCREENSHOTS=docs` also saves the screenshots of the main pages the docs show.
-
-mod browser;
-mod marketplace;
-mod session;
+//! A tenant's whole journey in a real browser against the real binary: sign in → create an action →
+//! edit (with completion) → add a dependency → add a secret → test run → deploy → bind to
+//! post-login first → dispatch through the API → the live log tail and the execution with its logs;
+//! retry of a dead execution; a build error on its line; versions side by side; a flow revision
+//! restored; a secret's value never in the page (DOM and every response); markup in names and logs
+//! shown as text; another tenant's session sees none of it. The admin's tenants and tokens first.
 
 use std::path::PathBuf;
 
 use fantoccini::key::Key;
 use serde_json::json;
 
+use crate::browser::{chromedriver, Browser, Proxy};
 use crate::support::registry::Registry;
 use crate::support::{Db, Server, Start, ADMIN_TOKEN};
-use browser::{chromedriver, Browser, Proxy};
 
 const SECRET_VALUE: &str = "sk_live_dashboard_never_shown_7f3a";
 const XSS_NAME: &str = "<img src=x onerror=alert(1)>";
@@ -36,20 +30,27 @@ const BROKEN: &str = r#"exports.onExecutePostLogin = async (event, api) => {
 };"#;
 
 /// The scopes a dashboard user needs for the actions, flows and executions pages.
-const SCOPES: &[&str] = crate::flows::ALL_SCOPES;
+pub const SCOPES: &[&str] = &[
+    "actions:read",
+    "actions:write",
+    "bindings:read",
+    "bindings:write",
+    "dispatch",
+    "executions:read",
+];
 
-fn screenshots() -> Option<PathBuf> {
+pub fn screenshots() -> Option<PathBuf> {
     std::env::var_os("ACTIONFLOW_SCREENSHOTS").map(PathBuf::from)
 }
 
-async fn sign_in(browser: &Browser, base: &str, token: &str) {
+pub async fn sign_in(browser: &Browser, base: &str, token: &str) {
     browser.goto(&format!("{base}/")).await;
     browser.fill("input[type=password]", token).await;
     browser.button("Sign in").await;
     browser.find("[data-testid=whoami]").await;
 }
 
-async fn sign_out(browser: &Browser) {
+pub async fn sign_out(browser: &Browser) {
     browser.button("Sign out").await;
     browser.find("input[type=password]").await;
 }

@@ -6,7 +6,7 @@ use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, SET_COOKIE};
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use super::SCOPES;
+use crate::journey::SCOPES;
 use crate::support::{assert_error, Db, Server, ADMIN_TOKEN};
 
 /// A browser-like client: the session cookie and, for writes, the CSRF token; no bearer token.

@@ -5,9 +5,11 @@
 
 use serde_json::json;
 
-use super::browser::{chromedriver, Browser, Proxy};
-use super::{screenshots, sign_in, sign_out, SCOPES};
-use crate::marketplace::{market_server, pack_with_cli, partner_and_reviewer, submit_body};
+use crate::browser::{chromedriver, Browser, Proxy};
+use crate::journey::{screenshots, sign_in, sign_out, SCOPES};
+use crate::support::marketplace::{
+    market_server, partner_and_reviewer, reference_package, submit_body,
+};
 use crate::support::Db;
 
 const AWS_SECRET: &str = "aws_secret_typed_in_the_browser_91c2";
@@ -18,8 +20,7 @@ async fn a_reviewer_publishes_and_a_tenant_installs_in_a_browser() {
     let db = Db::sqlite();
     let (server, _registry) = market_server(&db).await;
     let (_, partner, reviewer) = partner_and_reviewer(&server).await;
-    let dir = tempfile::tempdir().unwrap();
-    let (package, _) = pack_with_cli(&server, dir.path());
+    let package = reference_package();
     let (status, submitted) = partner
         .post("/v1/marketplace/submissions", submit_body(&package))
         .await;
