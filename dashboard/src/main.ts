@@ -7,6 +7,7 @@ import { actionsPage, actionEditor } from "./pages/actions";
 import { flowsPage } from "./pages/flows";
 import { executionsPage, executionPage } from "./pages/executions";
 import { adminPage } from "./pages/admin";
+import { streamsPage } from "./pages/streams";
 import { catalogPage, integrationPage, installedPage, submissionsPage, submissionPage } from "./pages/marketplace";
 
 const app = document.getElementById("app") as HTMLElement;
@@ -28,6 +29,7 @@ const routes: [RegExp, Page][] = [
   [/^marketplace\/submissions\/([^/]+)$/, submissionPage],
   [/^marketplace\/([^/]+)$/, integrationPage],
   [/^admin$/, adminPage],
+  [/^streams$/, streamsPage],
 ];
 
 function signInPage(message?: string): void {
@@ -82,6 +84,7 @@ function nav(s: Session): HTMLElement {
       tenant && s.scopes.includes("actions:read") ? link("actions", "Actions") : null,
       tenant && s.scopes.includes("bindings:read") ? link("flows", "Flows") : null,
       tenant && s.scopes.includes("executions:read") ? link("executions", "Executions") : null,
+      tenant && s.scopes.includes("log_streams:read") ? link("streams", "Log streams") : null,
       tenant ? h("div", { class: "nav-group" }, "Marketplace") : null,
       tenant ? [link("marketplace", "Catalog"), link("marketplace/installed", "Installed"), link("marketplace/submissions", "Submissions")] : null,
       !tenant ? link("admin", "Tenants") : null,
@@ -101,6 +104,7 @@ function home(s: Session): string {
   if (s.kind === "admin") return "admin";
   if (s.scopes.includes("actions:read")) return "actions";
   if (s.scopes.some((x) => x === "marketplace:review" || x === "integrations:submit")) return "marketplace/submissions";
+  if (s.scopes.includes("log_streams:read")) return "streams";
   return "marketplace";
 }
 

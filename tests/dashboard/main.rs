@@ -18,3 +18,4 @@ mod browser;
 mod journey;
 mod marketplace;
 mod session;
+mod streams;
