@@ -30,14 +30,7 @@ const BROKEN: &str = r#"exports.onExecutePostLogin = async (event, api) => {
 };"#;
 
 /// The scopes a dashboard user needs for the actions, flows and executions pages.
-pub const SCOPES: &[&str] = &[
-    "actions:read",
-    "actions:write",
-    "bindings:read",
-    "bindings:write",
-    "dispatch",
-    "executions:read",
-];
+pub const SCOPES: &[&str] = crate::support::TENANT_SCOPES;
 
 pub fn screenshots() -> Option<PathBuf> {
     std::env::var_os("ACTIONFLOW_SCREENSHOTS").map(PathBuf::from)

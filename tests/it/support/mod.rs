@@ -21,6 +21,16 @@ use tokio::process::{Child, Command};
 
 pub const ADMIN_TOKEN: &str = "af_test_admin_token_for_the_integration_suite";
 
+/// The scopes of a tenant who writes, binds and dispatches actions and reads executions.
+pub const TENANT_SCOPES: &[&str] = &[
+    "actions:read",
+    "actions:write",
+    "bindings:read",
+    "bindings:write",
+    "dispatch",
+    "executions:read",
+];
+
 /// Declares, for each story `async fn name(db: Db)`, a module `name` with the tests `sqlite`
 /// and `postgres`.
 macro_rules! on_both_backends {
