@@ -379,6 +379,20 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
         added.contains("const = 2;") && !added.contains("left-pad"),
         "{added}"
     );
+    // Fixed and deployed as v2, then rolled back: v3 is a copy of v1.
+    browser.set_code(CODE).await;
+    browser.button("Deploy").await;
+    browser
+        .wait_text("[data-testid=deployed]", "Version 2 deployed")
+        .await;
+    browser.click("[data-tab=versions]").await;
+    browser.wait_text("[data-testid=versions]", "v2").await;
+    browser.button("Roll back to this").await;
+    browser
+        .wait_text("[data-testid=versions]", "copy of v1")
+        .await;
+    let action = acme.get(&format!("/v1/actions/{action_id}")).await.1;
+    assert_eq!(action["deployed_version"], json!(3), "{action}");
 
     // Revision 1 of post-login restored from the history: a new revision.
     browser.route("#/flows/post-login").await;
