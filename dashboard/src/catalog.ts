@@ -40,8 +40,10 @@ const SAMPLE_VALUES: Record<string, unknown> = {
 
 /** A realistic event for the trigger: every property of its schema, with sample values. */
 export function sampleEvent(trigger: Trigger): Record<string, unknown> {
-  const fill = (schema: any, name: string, depth: number): unknown => {
+  const fill = (schema: any, name: string, depth: number, parent = ""): unknown => {
     if (!schema || schema.not) return undefined;
+    // An `id` inside an object is that object's id (tenant, connection…), not the event's.
+    if (name === "id" && depth > 1) return `${parent}_1`;
     if (name in SAMPLE_VALUES && schema.type !== "object") return SAMPLE_VALUES[name];
     switch (schema.type) {
       case "object": {
@@ -49,7 +51,7 @@ export function sampleEvent(trigger: Trigger): Record<string, unknown> {
         if (depth > 3) return out;
         for (const [key, sub] of Object.entries<any>(schema.properties ?? {})) {
           if (key === "geoip" || key === "query" || key === "body" || key === "transaction") continue;
-          const value = fill(sub, key, depth + 1);
+          const value = fill(sub, key, depth + 1, name);
           if (value !== undefined) out[key] = value;
         }
         if (name === "user") out.app_metadata = { plan: "pro" };

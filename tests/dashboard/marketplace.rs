@@ -1,5 +1,5 @@
-//! The marketplace's pages in a real browser: a reviewer approves the SES package from the queue
-//! (check report, decision); a tenant finds it in the catalog and installs it through the form made
+//! The marketplace's pages in a real browser: a partner uploads the SES package and reads its check
+//! report; a reviewer approves it from the queue (report, code, decision); a tenant finds it in the catalog and installs it through the form made
 //! from its manifest, whose error names the missing value's field; the installed copy is listed;
 //! the secret values typed in never come back to the page.
 
@@ -7,9 +7,7 @@ use serde_json::json;
 
 use crate::browser::{chromedriver, Browser, Proxy};
 use crate::journey::{screenshots, sign_in, sign_out, SCOPES};
-use crate::support::marketplace::{
-    market_server, partner_and_reviewer, reference_package, submit_body,
-};
+use crate::support::marketplace::{market_server, partner_and_reviewer, reference_package};
 use crate::support::Db;
 
 const AWS_SECRET: &str = "aws_secret_typed_in_the_browser_91c2";
@@ -20,17 +18,31 @@ async fn a_reviewer_publishes_and_a_tenant_installs_in_a_browser() {
     let db = Db::sqlite();
     let (server, _registry) = market_server(&db).await;
     let (_, partner, reviewer) = partner_and_reviewer(&server).await;
-    let package = reference_package();
-    let (status, submitted) = partner
-        .post("/v1/marketplace/submissions", submit_body(&package))
-        .await;
-    assert_eq!(status, 201, "{submitted}");
     let mut scopes = SCOPES.to_vec();
     scopes.push("bindings:write");
     let (_, tenant) = server.tenant("acme", &scopes).await;
     let proxy = Proxy::start(&server.url).await;
     let shots = screenshots();
     let browser = Browser::start(driver).await;
+
+    // The partner uploads the package and reads its check report.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ses-welcome-email-1.0.0.tgz");
+    std::fs::write(&file, reference_package()).unwrap();
+    sign_in(&browser, &proxy.url, partner.token()).await;
+    browser
+        .find("#f-package")
+        .await
+        .send_keys(file.to_str().unwrap())
+        .await
+        .unwrap();
+    browser.button("Submit package").await;
+    browser.wait_text(".page-head", "in_review").await;
+    browser.wait_text("main", "Check report").await;
+    browser
+        .screenshot(shots.as_deref(), "dashboard-submission")
+        .await;
+    sign_out(&browser).await;
 
     // The reviewer lands on the queue, reads the report, approves.
     sign_in(&browser, &proxy.url, reviewer.token()).await;

@@ -219,7 +219,7 @@ export async function submissionPage(main: HTMLElement, session: Session, [id]: 
       review.breaking_changes.length ? h("div", { class: "error-box" }, h("div", { class: "strong" }, "Breaking changes"), h("ul", null, review.breaking_changes.map((b: string) => h("li", null, b)))) : null,
       review.code_diff ? [h("h3", null, `Changes since ${review.previous_version}`), diffBox] : [h("h3", null, "Code"), h("pre", { class: "mono code-block" }, review.code)],
       form);
-  } else decisionBox.remove();
+  }
   const withdraw = h("button", { type: "button", class: "ghost danger" }, "Withdraw");
   withdraw.addEventListener("click", () => void busy(withdraw, "…", main, async () => {
     await post(`/v1/marketplace/submissions/${enc(id)}/withdraw`, {});
@@ -233,7 +233,7 @@ export async function submissionPage(main: HTMLElement, session: Session, [id]: 
       s.report.length ? h("table", { class: "table compact", "data-testid": "report" }, h("tbody", null, s.report.map((f: any) => h("tr", null,
         h("td", null, badge(f.severity, f.severity === "error" ? "failed" : "pending")), h("td", { class: "mono small" }, f.code),
         h("td", { class: "mono small" }, f.file ? `${f.file}${f.line ? `:${f.line}` : ""}` : ""), h("td", null, f.message))))) : h("p", { class: "muted" }, "Every check passed.")),
-    decisionBox,
+    review ? decisionBox : null,
     h("section", { class: "card" }, h("h2", null, "History"), h("ol", { class: "history" }, s.transitions.map((t: any) =>
       h("li", null, h("span", { class: "strong" }, `${t.from ?? "—"} → ${t.to}`), " ", h("span", { class: "muted small" }, `${t.actor} · ${time(t.at)}`), t.reason ? h("div", { class: "small" }, t.reason) : null)))));
 }
