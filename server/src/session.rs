@@ -3,7 +3,7 @@
 //!
 //! The cookie (`af_session`) holds a random 256-bit secret: `HttpOnly` (the page's script cannot
 //! read it), `SameSite=Strict` (another site's page cannot send it), `Path=/`, for
-//! [`SESSION_TTL`]. Only its SHA-256 is stored; a tenant's session is bound to the token it signed
+//! [`SESSION_TTL`], and `Secure` when a TLS proxy says so (`X-Forwarded-Proto: https`). Only its SHA-256 is stored; a tenant's session is bound to the token it signed
 //! in with, so revoking the token ends it on every node at once (each call reads the session). A
 //! call authenticated by the cookie that changes something must carry the session's CSRF token in
 //! `X-CSRF-Token`: the SHA-256 of a label and the secret, which the page learns from the answers
@@ -75,6 +75,7 @@ pub struct SessionBody {
         (status = "4XX", body = ErrorBody)))]
 async fn sign_in(
     State(state): State<AppState>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<SignIn>,
 ) -> ApiResult<Response> {
     let refused = || {
@@ -120,9 +121,14 @@ async fn sign_in(
         }),
     };
     let body = session_body(&state, session, &secret, expires_at).await?;
+    // Behind a TLS proxy the cookie must never travel in clear.
+    let secure = headers
+        .get("x-forwarded-proto")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"));
     let cookie = format!(
-        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
-        SESSION_TTL.as_secs()
+        "{SESSION_COOKIE}={secret}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
+        SESSION_TTL.as_secs(),
+        if secure { "; Secure" } else { "" }
     );
     Ok((StatusCode::CREATED, set_cookie(&cookie), Json(body)).into_response())
 }

@@ -175,6 +175,17 @@ async fn sessions(db: Db) {
     let ended = admin.send(Method::GET, "/v1/tenants", None, false).await;
     assert_error(&ended, 401, "unauthorized", "session");
 
+    // Behind a TLS proxy the cookie is `Secure`.
+    let answer = http
+        .post(format!("{}/v1/session", server.url))
+        .header("x-forwarded-proto", "https")
+        .json(&json!({"token": ADMIN_TOKEN}))
+        .send()
+        .await
+        .unwrap();
+    let set = answer.headers()[SET_COOKIE].to_str().unwrap();
+    assert!(set.ends_with("; Secure"), "{set}");
+
     // The revoked token itself is refused as before.
     assert_eq!(api.get("/v1/actions").await.0, 401);
 }
