@@ -27,6 +27,7 @@ pub mod model;
 mod quarantine;
 mod queue;
 mod secrets;
+mod sessions;
 mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -53,6 +54,7 @@ pub use model::{
     Page, Paged, SealedSecret, SecretMeta, Tenant, Timestamp, UnknownValue,
 };
 pub use quarantine::Quarantine;
+pub use sessions::{Session, SessionOwner};
 
 /// A new time-ordered id, as the store gives its rows (for an action created with
 /// [`ActionStore::create_action_with_secrets`], whose secrets are sealed with its id first).
@@ -75,6 +77,7 @@ pub trait Store:
     + LogStore
     + QuarantineStore
     + MarketplaceStore
+    + SessionStore
 {
     /// Which database is behind this store.
     fn backend(&self) -> Backend;
@@ -86,8 +89,28 @@ pub trait Store:
 pub mod prelude {
     pub use crate::{
         ActionStore, BindingStore, ExecutionStore, LogStore, MarketplaceStore, QuarantineStore,
-        SecretStore, Store, TenantStore,
+        SecretStore, SessionStore, Store, TenantStore,
     };
+}
+
+/// Dashboard sessions (stored as the SHA-256 of their secret), each for a tenant's token or for the
+/// admin token.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Exactly one of `token_id` and `admin_hash` is given.
+    async fn create_session(
+        &self,
+        session_hash: &[u8],
+        token_id: Option<&str>,
+        admin_hash: Option<&[u8]>,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+    /// The live session with this hash; `NotFound` when unknown, expired, or its token revoked.
+    async fn session_by_hash(&self, session_hash: &[u8]) -> Result<Session>;
+    /// Idempotent.
+    async fn delete_session(&self, session_hash: &[u8]) -> Result<()>;
+    /// Deletes expired sessions; how many.
+    async fn purge_expired_sessions(&self) -> Result<u64>;
 }
 
 /// Sandbox crashes of action versions and the versions quarantined for them.

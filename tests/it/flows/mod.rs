@@ -18,14 +18,7 @@ use serde_json::{json, Value};
 use crate::support::{Api, Db, Server, Start};
 use actionflow_server::Settings;
 
-pub const ALL_SCOPES: &[&str] = &[
-    "actions:read",
-    "actions:write",
-    "bindings:read",
-    "bindings:write",
-    "dispatch",
-    "executions:read",
-];
+pub use crate::support::TENANT_SCOPES as ALL_SCOPES;
 
 /// A server in this process whose actions may call the test's hook on loopback, retrying
 /// quickly; `change` adjusts its settings further.
