@@ -32,6 +32,10 @@ const loaders = {
   fs: ext("fs.ts"),
   "fs/promises": () => core.loadExtScript("ext:deno_node/fs/promises.ts").fsPromises,
   http: ext("http.ts"),
+  // Packages such as axios require `http2` at load and use it only when asked to. Loading deno_node's
+  // http2 breaks deno_core's module map (a panic in the isolate thread), so the module is a
+  // placeholder whose every use throws.
+  http2: () => unavailable("http2"),
   https: ext("https.ts"),
   module: () => moduleShim,
   net: lazyDefault("node:net"),
@@ -84,6 +88,12 @@ const refuse = (what) => () => {
   e.code = "ERR_NOT_AVAILABLE_IN_ACTIONS";
   throw e;
 };
+
+/** A module that loads but refuses every use. */
+function unavailable(name) {
+  const fail = () => refuse(`module '${name}'`)();
+  return new Proxy(Object.create(null), { get: fail, has: fail, set: fail, ownKeys: () => [], apply: fail });
+}
 
 /** Makes a module fit for actions, once, before anything sees it. */
 function fit(name, m) {

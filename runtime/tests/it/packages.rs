@@ -179,7 +179,7 @@ async fn node_builtins_export_what_rust_lists() {
     let rt = runtime(PoolConfig::default());
     let outcome = run(&rt, request("t", "names", &code, "post-login", json!({}))).await;
     assert_eq!(outcome.status, Status::Completed, "{:?}", outcome.error);
-    let seen: BTreeMap<String, Vec<String>> = serde_json::from_str(&logs(&outcome)[0]).unwrap();
+    let seen: BTreeMap<String, Vec<String>> = serde_json::from_str(logs(&outcome)[0]).unwrap();
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/modules/builtin_exports.json");
     if std::env::var_os("ACTIONFLOW_WRITE_BUILTIN_EXPORTS").is_some() {
         std::fs::write(&file, serde_json::to_string_pretty(&seen).unwrap() + "\n").unwrap();
