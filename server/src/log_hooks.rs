@@ -180,7 +180,12 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
         .map(|p| p.as_str().to_owned());
     let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
     let Some(route) = route.filter(|r| {
-        changes && r != "/v1/logs" && !r.ends_with("/dispatch") && !r.ends_with("/test")
+        changes
+            && r != "/v1/logs"
+            && !r.ends_with("/dispatch")
+            && !r.ends_with("/test")
+            // Extensions' runs are their callers' traffic, not management calls.
+            && !r.starts_with("/run/")
     }) else {
         return next.run(request).await;
     };
