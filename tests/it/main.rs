@@ -26,3 +26,4 @@ mod secrets;
 mod ses;
 mod tenancy;
 mod tenant_logs;
+mod webtasks;
