@@ -56,7 +56,9 @@ pub struct StorageDoc {
 /// What a storage write did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StorageWrite {
-    Written { etag: i64 },
+    Written {
+        etag: i64,
+    },
     /// The document changed since the etag the write was based on: the current one (`None`: none).
     Conflict(Option<StorageDoc>),
 }

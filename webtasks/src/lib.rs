@@ -117,7 +117,10 @@ impl Webtasks {
 
     /// Sets the base URL once (later calls are ignored): `http://host:port`, no trailing slash.
     pub fn set_base_url(&self, url: &str) {
-        let _ = self.inner.base_url.set(url.trim_end_matches('/').to_owned());
+        let _ = self
+            .inner
+            .base_url
+            .set(url.trim_end_matches('/').to_owned());
     }
 
     pub fn base_url(&self) -> &str {

@@ -89,8 +89,7 @@ impl Webtasks {
         let meta_text = serde_json::to_string(&meta).map_err(|e| Error::Internal(e.to_string()))?;
         let deps_text =
             serde_json::to_string(&dependencies).map_err(|e| Error::Internal(e.to_string()))?;
-        let secrets =
-            seal::seal_secrets(self.sealer(), tenant_id, container, name, &put.secrets)?;
+        let secrets = seal::seal_secrets(self.sealer(), tenant_id, container, name, &put.secrets)?;
         let version = version_of(&put.code, lockfile.as_deref(), &meta_text);
         let row = self
             .store()

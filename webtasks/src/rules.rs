@@ -158,7 +158,10 @@ pub fn dependencies(
         (None, Some(text)) => {
             let at = format!("meta.{META_DEPENDENCIES}");
             let deps: BTreeMap<String, String> = serde_json::from_str(text).map_err(|e| {
-                Error::invalid(&at, format!("{at} must be JSON {{\"name\": \"version\"}}: {e}"))
+                Error::invalid(
+                    &at,
+                    format!("{at} must be JSON {{\"name\": \"version\"}}: {e}"),
+                )
             })?;
             (deps, at)
         }
@@ -185,7 +188,9 @@ pub fn meta_filter(filters: &[String]) -> Result<Vec<(String, String)>> {
         .map(|f| {
             f.split_once(':')
                 .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .ok_or_else(|| Error::invalid("meta", format!("meta filters are key:value, got {f:?}")))
+                .ok_or_else(|| {
+                    Error::invalid("meta", format!("meta filters are key:value, got {f:?}"))
+                })
         })
         .collect()
 }
@@ -201,13 +206,20 @@ mod tests {
         assert_eq!(pipeline(&meta).map(|p| p.generic).ok(), Some(true));
         meta.insert(META_COMPILER.to_owned(), "webtask-tools/express".to_owned());
         assert_eq!(
-            pipeline(&meta).err().and_then(|e| e.field().map(str::to_owned)),
+            pipeline(&meta)
+                .err()
+                .and_then(|e| e.field().map(str::to_owned)),
             Some("meta.wt-compiler".to_owned())
         );
         meta.remove(META_COMPILER);
-        meta.insert(META_MIDDLEWARE.to_owned(), "x,@webtask/bearer-auth-middleware".to_owned());
+        meta.insert(
+            META_MIDDLEWARE.to_owned(),
+            "x,@webtask/bearer-auth-middleware".to_owned(),
+        );
         assert_eq!(
-            pipeline(&meta).err().and_then(|e| e.field().map(str::to_owned)),
+            pipeline(&meta)
+                .err()
+                .and_then(|e| e.field().map(str::to_owned)),
             Some("meta.wt-middleware".to_owned())
         );
         assert!(name("name", "on-new-lead").is_ok());

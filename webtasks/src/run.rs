@@ -86,7 +86,8 @@ impl Webtasks {
         let row = self.store().get_extension(None, container, name).await?;
         let meta = parse_meta(&row.meta);
         let pipeline = rules::pipeline(&meta)?;
-        let secrets = seal::open_secrets(self.sealer(), &row.tenant_id, container, name, &row.secrets)?;
+        let secrets =
+            seal::open_secrets(self.sealer(), &row.tenant_id, container, name, &row.secrets)?;
         if !trusted {
             if let Some(refused) = authorize(pipeline, &secrets, &request) {
                 return Ok(refused);
@@ -236,9 +237,8 @@ fn event(
         Ok(text) => req["body"] = Value::String(text.to_owned()),
         Err(_) => {
             use base64::Engine as _;
-            req["body_base64"] = Value::String(
-                base64::engine::general_purpose::STANDARD.encode(&request.body),
-            )
+            req["body_base64"] =
+                Value::String(base64::engine::general_purpose::STANDARD.encode(&request.body))
         }
     }
     let value = json!({

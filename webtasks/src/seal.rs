@@ -150,13 +150,18 @@ mod tests {
         let token = storage_token(&sealer, "t1", "c", "n", 100).unwrap_or_default();
         assert!(check_storage_token(&sealer, "t1", "c", "n", &token, 99));
         assert!(!check_storage_token(&sealer, "t1", "c", "n", &token, 101));
-        assert!(!check_storage_token(&sealer, "t1", "c", "other", &token, 99));
+        assert!(!check_storage_token(
+            &sealer, "t1", "c", "other", &token, 99
+        ));
         assert!(!check_storage_token(&sealer, "t2", "c", "n", &token, 99));
         let mut secrets = BTreeMap::new();
         secrets.insert("k".to_owned(), "v".to_owned());
         let stored = seal_secrets(&sealer, "t1", "c", "n", &secrets).unwrap_or_default();
         assert!(!stored.contains("\"v\""));
-        assert_eq!(open_secrets(&sealer, "t1", "c", "n", &stored).ok(), Some(secrets));
+        assert_eq!(
+            open_secrets(&sealer, "t1", "c", "n", &stored).ok(),
+            Some(secrets)
+        );
         assert!(open_secrets(&sealer, "t1", "c", "m", &stored).is_err());
     }
 }

@@ -60,7 +60,10 @@ mod tests {
     fn commonjs_keeps_the_first_line_and_esm_default_becomes_a_binding() {
         let cjs = wrap("\u{feff}module.exports = function (cb) { cb(null, 1); };");
         assert!(cjs.starts_with("var __wt_module"));
-        assert_eq!(cjs.lines().next().map(|l| l.contains("cb(null, 1)")), Some(true));
+        assert_eq!(
+            cjs.lines().next().map(|l| l.contains("cb(null, 1)")),
+            Some(true)
+        );
         let esm = wrap("import x from 'y';\n  export default async (ctx) => x;\n");
         assert!(esm.contains("  const __wt_default = async (ctx) => x;"));
         assert!(esm.contains("export const onExecutePostLogin"));

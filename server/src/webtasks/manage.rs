@@ -198,7 +198,12 @@ fn discovery(query: &str) -> ApiResult<(Discovery, bool)> {
                 fetch_code = match v.as_ref() {
                     "true" | "1" => true,
                     "false" | "0" => false,
-                    _ => return Err(ApiError::bad_request("fetch_code", "fetch_code is true or false")),
+                    _ => {
+                        return Err(ApiError::bad_request(
+                            "fetch_code",
+                            "fetch_code is true or false",
+                        ))
+                    }
                 }
             }
             other => {
@@ -253,7 +258,10 @@ fn access<'a>(
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
         .map(str::trim);
     if let Some(token) = token.filter(|t| seal::is_storage_token(t)) {
         return Ok(StorageAccess::Token(token));
@@ -318,12 +326,13 @@ async fn write_data(
         .get(IF_MATCH)
         .and_then(|v| v.to_str().ok())
         .map(|v| v.trim().trim_matches('"').to_owned());
-    let etag = match put.etag.or(if_match) {
-        None => None,
-        Some(text) => Some(text.trim().parse::<i64>().map_err(|_| {
-            ApiError::invalid("etag", "etag must be the value a read returned")
-        })?),
-    };
+    let etag =
+        match put.etag.or(if_match) {
+            None => None,
+            Some(text) => Some(text.trim().parse::<i64>().map_err(|_| {
+                ApiError::invalid("etag", "etag must be the value a read returned")
+            })?),
+        };
     let written = state
         .webtasks
         .write_storage(access, &container, &name, &put.data, etag)

@@ -34,7 +34,9 @@ impl From<actionflow_webtasks::Error> for ApiError {
             E::Invalid { message, .. } => ApiError::new(Code::InvalidValue, field, message),
             E::Dependencies(message) => ApiError::new(Code::InvalidValue, field, message),
             E::TooLarge { message, .. } => ApiError::new(Code::PayloadTooLarge, field, message),
-            E::NotFound { what, .. } => ApiError::new(Code::NotFound, field, format!("{what} not found")),
+            E::NotFound { what, .. } => {
+                ApiError::new(Code::NotFound, field, format!("{what} not found"))
+            }
             E::Busy => ApiError::new(Code::TooManyRequests, None, E::Busy.to_string()),
             E::Store(store) => ApiError::from(store),
             other @ (E::Runtime(_) | E::Internal(_)) => ApiError::internal(&other),

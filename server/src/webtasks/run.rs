@@ -17,12 +17,7 @@ use utoipa_axum::routes;
 const SOURCE: HeaderName = HeaderName::from_static("x-wt-response-source");
 
 pub fn router() -> OpenApiRouter<AppState> {
-    let any = || {
-        get(run_any)
-            .put(run_any)
-            .patch(run_any)
-            .delete(run_any)
-    };
+    let any = || get(run_any).put(run_any).patch(run_any).delete(run_any);
     OpenApiRouter::new()
         .routes(routes!(run_post))
         .route("/run/{container}/{name}", any())
@@ -47,7 +42,17 @@ async fn run_post(
     Path((container, name)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    run(state, method, uri, headers, container, name, String::new(), body).await
+    run(
+        state,
+        method,
+        uri,
+        headers,
+        container,
+        name,
+        String::new(),
+        body,
+    )
+    .await
 }
 
 async fn run_any(
@@ -73,7 +78,17 @@ async fn run_any(
     } else {
         format!("/{rest}")
     };
-    run(state, method, uri, headers, get("container"), get("name"), path, body).await
+    run(
+        state,
+        method,
+        uri,
+        headers,
+        get("container"),
+        get("name"),
+        path,
+        body,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -95,7 +110,9 @@ async fn run(
         response
     };
     if let Err(error) = names(&container, &name) {
-        return proxy(ApiError::not_found("name", "webtask").field(error.field.as_deref().unwrap_or("name")));
+        return proxy(
+            ApiError::not_found("name", "webtask").field(error.field.as_deref().unwrap_or("name")),
+        );
     }
     let request = HttpRequest {
         method: method.as_str().to_owned(),
@@ -118,8 +135,14 @@ async fn run(
 fn hop_by_hop(name: &str) -> bool {
     matches!(
         name,
-        "connection" | "content-length" | "transfer-encoding" | "keep-alive" | "upgrade" | "te"
-            | "trailer" | "proxy-connection"
+        "connection"
+            | "content-length"
+            | "transfer-encoding"
+            | "keep-alive"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "proxy-connection"
     )
 }
 

@@ -72,12 +72,7 @@ pub async fn run(
 }
 
 /// Creates (or replaces) an extension; returns the response body.
-pub async fn put(
-    api: &crate::support::Api,
-    container: &str,
-    name: &str,
-    body: Value,
-) -> Value {
+pub async fn put(api: &crate::support::Api, container: &str, name: &str, body: Value) -> Value {
     let (status, answer) = api
         .put(&format!("/api/webtask/{container}/{name}"), body)
         .await;
