@@ -2,6 +2,7 @@
 //! secret example, compilers and middleware, storage conflicts, discovery, the Extend flow,
 //! tenancy, the containers' live console, and cron on two nodes sharing one database.
 
+mod cli;
 mod cron;
 mod models;
 mod storage;

@@ -1,0 +1,104 @@
+//! `actionflow wt …` against a running server: create with secrets, meta and a file name, ls by
+//! meta, inspect, cron create/ls/history/rm, rm, and one readable line with exit 2 on bad input.
+
+use super::{run, server, SCOPES};
+use crate::cli::Cli;
+use crate::support::Db;
+use reqwest::Method;
+use serde_json::json;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wt_verbs() {
+    let db = Db::sqlite();
+    let server = server(&db).await;
+    let (_, api) = server.tenant("acme", SCOPES).await;
+    let dir = db.dir.path().to_path_buf();
+    std::fs::write(
+        dir.join("hello.js"),
+        "module.exports = function (ctx, cb) { cb(null, { hi: ctx.secrets.who }); };",
+    )
+    .unwrap();
+    let cli = Cli {
+        url: server.url.clone(),
+        token: api.token().to_owned(),
+        dir,
+    };
+    let wt = move |args: Vec<&'static str>| {
+        let cli = Cli {
+            url: cli.url.clone(),
+            token: cli.token.clone(),
+            dir: cli.dir.clone(),
+        };
+        let mut all = vec!["wt", "--container", "cli-c"];
+        all.extend(args);
+        cli.run(&all, None)
+    };
+    let run_wt = |args: Vec<&'static str>| {
+        let wt = wt.clone();
+        tokio::task::spawn_blocking(move || wt(args))
+    };
+    let out = run_wt(vec![
+        "create",
+        "hello.js",
+        "--secret",
+        "who=cli",
+        "--meta",
+        "kind=greeter",
+    ])
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let created: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(created["name"], "hello");
+    let a = run(&server, Method::GET, "cli-c/hello", &[], None).await;
+    assert_eq!(a.json(), json!({"hi": "cli"}));
+
+    let out = run_wt(vec!["ls", "--meta", "kind:greeter"]).await.unwrap();
+    let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(listed.as_array().map(Vec::len), Some(1), "{listed}");
+    let out = run_wt(vec!["inspect", "hello"]).await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ctx.secrets.who"));
+    let out = run_wt(vec![
+        "cron",
+        "create",
+        "hello",
+        "--schedule",
+        "*/10 * * * *",
+        "--tz",
+        "Europe/Paris",
+    ])
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run_wt(vec!["cron", "ls"]).await.unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("*/10 * * * *"));
+    let out = run_wt(vec!["cron", "history", "hello"]).await.unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+    let out = run_wt(vec!["cron", "create", "hello", "--schedule", "nope"])
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("schedule"), "{stderr}");
+    assert!(run_wt(vec!["cron", "rm", "hello"])
+        .await
+        .unwrap()
+        .status
+        .success());
+    let out = run_wt(vec!["create", "hello.js", "--secret", "no-equals"])
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(run_wt(vec!["rm", "hello"]).await.unwrap().status.success());
+    let out = run_wt(vec!["inspect", "hello"]).await.unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
