@@ -35,11 +35,21 @@ pub struct ExtensionView {
 }
 
 /// A discovery: the metadata pairs that must all match, and the page.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Discovery {
     pub meta: Vec<(String, String)>,
     pub offset: usize,
     pub limit: usize,
+}
+
+impl Default for Discovery {
+    fn default() -> Self {
+        Discovery {
+            meta: Vec::new(),
+            offset: 0,
+            limit: usize::MAX,
+        }
+    }
 }
 
 /// Who reads or writes a storage document: a tenant (its token's tenant) or an execution (its

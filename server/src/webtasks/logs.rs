@@ -50,11 +50,14 @@ async fn stream(
     QueryParams(query): QueryParams<LogQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     tenant.require(WEBTASKS_READ)?;
-    // Another tenant's container is not found.
-    state
+    // Another tenant's container is not found, nor one without webtasks (nothing to follow).
+    let webtasks = state
         .webtasks
         .list(&tenant.tenant_id, &container, &Default::default())
         .await?;
+    if webtasks.is_empty() {
+        return Err(crate::error::ApiError::not_found("container", "container"));
+    }
     let receiver = state.webtasks.logs().subscribe();
     let filter = query.filter.unwrap_or_default();
     let stream = futures::stream::unfold(
