@@ -170,11 +170,16 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         tenant_limits.clone(),
     );
     // Extensions run where sync flows run: the same sandboxes, isolate reuse and network policy.
+    // The programming models' package goes where sandboxes may read: the package cache.
+    let models = actionflow_webtasks::wrap::install_models(&settings.npm_cache_dir).map_err(
+        StartError::io("writing the webtask models into", &settings.npm_cache_dir),
+    )?;
     let webtasks = actionflow_webtasks::Webtasks::new(
         store.clone(),
         actions.preparer(),
         engines.sync.clone(),
         settings.webtasks.limits.clone(),
+        models,
     );
     if let Some(url) = &settings.webtasks.public_url {
         webtasks.set_base_url(url);

@@ -90,23 +90,28 @@ struct Inner {
     engine: Arc<dyn Engine>,
     limits: WebtaskLimits,
     logs: LogHub,
+    /// The programming models' package on disk (see [`wrap::install_models`]).
+    models_dir: std::path::PathBuf,
     /// Where the server answers (`webtask_url`s; what an execution's `ctx.storage` calls): the
     /// configured public URL, else the address the server listens on, set once it does.
     base_url: OnceLock<String>,
 }
 
 impl Webtasks {
-    /// `engine` runs the extensions (the sync flows' engine of a server).
+    /// `engine` runs the extensions (the sync flows' engine of a server); `models_dir` is where
+    /// [`wrap::install_models`] put the programming models (a directory the engine may read).
     pub fn new(
         store: SharedStore,
         preparer: Arc<Preparer>,
         engine: Arc<dyn Engine>,
         limits: WebtaskLimits,
+        models_dir: std::path::PathBuf,
     ) -> Webtasks {
         Webtasks {
             inner: Arc::new(Inner {
                 store,
                 preparer,
+                models_dir,
                 engine,
                 limits,
                 logs: LogHub::default(),

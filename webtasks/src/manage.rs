@@ -258,7 +258,7 @@ fn version_of(code: &str, lockfile: Option<&str>, meta: &str) -> String {
     hash.update([0]);
     hash.update(meta.as_bytes());
     hash.update([0]);
-    hash.update(wrap::WRAPPER_BYTES_MAX.to_le_bytes());
+    hash.update(wrap::models_digest().as_bytes());
     format!("wt-{}", hex::encode(&hash.finalize()[..12]))
 }
 

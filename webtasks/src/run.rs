@@ -100,7 +100,7 @@ impl Webtasks {
         let token = seal::storage_token(self.sealer(), &row.tenant_id, container, name, expires)?;
         let storage_url = format!("{}/api/webtask/{container}/{name}/data", self.base_url());
         let event = event(&request, &meta, pipeline, &storage_url, &token)?;
-        let files = match &row.lockfile {
+        let tree = match &row.lockfile {
             Some(text) => {
                 let lockfile = lockfile_of(text)?;
                 let tree = self
@@ -108,10 +108,11 @@ impl Webtasks {
                     .layout_or_fetch(&lockfile)
                     .await
                     .map_err(|e| Error::Internal(format!("laying out packages: {e}")))?;
-                actionflow_actions::packages::module_files(&tree)
+                Some(tree)
             }
-            None => actionflow_actions::packages::module_files(&Default::default()),
+            None => None,
         };
+        let files = self.files(tree.as_ref());
         let execution = ExecutionRequest {
             tenant: row.tenant_id.clone(),
             action: format!("webtask:{container}/{name}"),
@@ -131,6 +132,25 @@ impl Webtasks {
         self.logs()
             .publish(&row.tenant_id, container, name, &outcome.logs);
         Ok(answer(&outcome, self.limits().execution.wall_ms_max))
+    }
+}
+
+impl Webtasks {
+    /// The packages an extension loads: its locked dependencies and the programming models.
+    fn files(
+        &self,
+        tree: Option<&actionflow_registry::InstalledTree>,
+    ) -> Arc<dyn actionflow_runtime::ModuleFiles> {
+        let mut mounts: BTreeMap<String, std::path::PathBuf> = tree
+            .map(|t| {
+                t.packages
+                    .iter()
+                    .map(|(key, pkg)| (format!("/{key}"), pkg.dir.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        mounts.insert(wrap::MODELS_MOUNT.to_owned(), self.inner.models_dir.clone());
+        Arc::new(actionflow_runtime::PackageMounts::new(mounts))
     }
 }
 
