@@ -211,6 +211,62 @@ const CRON_COLUMNS: &str = "c.tenant_id, j.container, j.name, j.schedule, j.tz, 
 const RUN_COLUMNS: &str = "id, container, name, scheduled_at, started_at, completed_at, outcome, \
     status_code, body, node";
 
+impl SqlStore {
+    /// The one row `sql` selects for (container, name, tenant); `NotFound` naming `what`.
+    async fn one_of<T>(
+        &self,
+        sql: &str,
+        container: &str,
+        name: &str,
+        tenant_id: Option<&str>,
+        what: &'static str,
+    ) -> Result<T>
+    where
+        T: for<'r> FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        with_pool!(self.db, read, |pool, _pg| {
+            sqlx::query_as::<_, T>(sql)
+                .bind(container)
+                .bind(name)
+                .bind(tenant_id)
+                .fetch_optional(pool)
+                .await?
+        })
+        .ok_or(Error::not_found(what))
+    }
+
+    /// Deletes the row of `table` for (container, name) when the container is the tenant's.
+    async fn delete_owned(
+        &self,
+        table: &'static str,
+        what: &'static str,
+        tenant_id: &str,
+        container: &str,
+        name: &str,
+    ) -> Result<()> {
+        let sql = format!(
+            "DELETE FROM {table} WHERE container = $1 AND name = $2 AND EXISTS \
+             (SELECT 1 FROM wt_containers c WHERE c.name = $1 AND c.tenant_id = $3)"
+        );
+        let deleted = with_pool!(self.db, write, |pool, _pg| {
+            sqlx::query(&sql)
+                .bind(container)
+                .bind(name)
+                .bind(tenant_id)
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        if deleted == 0 {
+            return Err(Error::not_found(what));
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl WebtaskStore for SqlStore {
     async fn put_extension(&self, tenant_id: &str, new: NewExtension) -> Result<Extension> {
@@ -279,15 +335,8 @@ impl WebtaskStore for SqlStore {
              ON c.name = e.container WHERE e.container = $1 AND e.name = $2 \
              AND ($3 IS NULL OR c.tenant_id = $3)"
         );
-        with_pool!(self.db, read, |pool, _pg| {
-            sqlx::query_as::<_, Extension>(&sql)
-                .bind(container)
-                .bind(name)
-                .bind(tenant_id)
-                .fetch_optional(pool)
-                .await?
-        })
-        .ok_or(Error::not_found("webtask"))
+        self.one_of(&sql, container, name, tenant_id, "webtask")
+            .await
     }
 
     async fn list_extensions(&self, tenant_id: &str, container: &str) -> Result<Vec<Extension>> {
@@ -316,22 +365,8 @@ impl WebtaskStore for SqlStore {
     }
 
     async fn delete_extension(&self, tenant_id: &str, container: &str, name: &str) -> Result<()> {
-        let deleted = with_pool!(self.db, write, |pool, _pg| {
-            sqlx::query(
-                "DELETE FROM wt_extensions WHERE container = $1 AND name = $2 AND EXISTS \
-                 (SELECT 1 FROM wt_containers c WHERE c.name = $1 AND c.tenant_id = $3)",
-            )
-            .bind(container)
-            .bind(name)
-            .bind(tenant_id)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        if deleted == 0 {
-            return Err(Error::not_found("webtask"));
-        }
-        Ok(())
+        self.delete_owned("wt_extensions", "webtask", tenant_id, container, name)
+            .await
     }
 
     async fn read_storage(&self, container: &str, name: &str) -> Result<Option<StorageDoc>> {
@@ -432,15 +467,8 @@ impl WebtaskStore for SqlStore {
             "SELECT {CRON_COLUMNS} FROM wt_cron_jobs j JOIN wt_containers c \
              ON c.name = j.container WHERE j.container = $1 AND j.name = $2 AND c.tenant_id = $3"
         );
-        with_pool!(self.db, read, |pool, _pg| {
-            sqlx::query_as::<_, CronJob>(&sql)
-                .bind(container)
-                .bind(name)
-                .bind(tenant_id)
-                .fetch_optional(pool)
-                .await?
-        })
-        .ok_or(Error::not_found("cron job"))
+        self.one_of(&sql, container, name, Some(tenant_id), "cron job")
+            .await
     }
 
     async fn list_cron(&self, tenant_id: &str, container: &str) -> Result<Vec<CronJob>> {
@@ -458,22 +486,8 @@ impl WebtaskStore for SqlStore {
     }
 
     async fn delete_cron(&self, tenant_id: &str, container: &str, name: &str) -> Result<()> {
-        let deleted = with_pool!(self.db, write, |pool, _pg| {
-            sqlx::query(
-                "DELETE FROM wt_cron_jobs WHERE container = $1 AND name = $2 AND EXISTS \
-                 (SELECT 1 FROM wt_containers c WHERE c.name = $1 AND c.tenant_id = $3)",
-            )
-            .bind(container)
-            .bind(name)
-            .bind(tenant_id)
-            .execute(pool)
-            .await?
-            .rows_affected()
-        });
-        if deleted == 0 {
-            return Err(Error::not_found("cron job"));
-        }
-        Ok(())
+        self.delete_owned("wt_cron_jobs", "cron job", tenant_id, container, name)
+            .await
     }
 
     async fn due_cron_jobs(&self, at: Timestamp, limit: u32) -> Result<Vec<CronJob>> {

@@ -11,7 +11,6 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use std::convert::Infallible;
-use tokio::sync::broadcast::error::RecvError;
 use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -60,37 +59,20 @@ async fn stream(
     }
     let receiver = state.webtasks.logs().subscribe();
     let filter = query.filter.unwrap_or_default();
-    let stream = futures::stream::unfold(
-        (receiver, tenant.tenant_id, container, filter),
-        |(mut receiver, tenant_id, container, filter)| async move {
-            loop {
-                let event = match receiver.recv().await {
-                    Ok(line)
-                        if line.tenant_id == tenant_id
-                            && line.container == container
-                            && line.message.contains(filter.as_str()) =>
-                    {
-                        let body = LineBody {
-                            container: &line.container,
-                            name: &line.name,
-                            level: &line.level,
-                            message: &line.message,
-                            at: line.at,
-                        };
-                        match Event::default().event("log").json_data(&body) {
-                            Ok(event) => event,
-                            Err(_) => continue,
-                        }
-                    }
-                    Ok(_) => continue,
-                    Err(RecvError::Lagged(missed)) => {
-                        Event::default().event("lagged").data(missed.to_string())
-                    }
-                    Err(RecvError::Closed) => return None,
-                };
-                return Some((Ok(event), (receiver, tenant_id, container, filter)));
-            }
-        },
-    );
+    let tenant_id = tenant.tenant_id;
+    let stream = crate::logs::follow(receiver, move |line| {
+        let ours = line.tenant_id == tenant_id
+            && line.container == container
+            && line.message.contains(filter.as_str());
+        let body = LineBody {
+            container: &line.container,
+            name: &line.name,
+            level: &line.level,
+            message: &line.message,
+            at: line.at,
+        };
+        ours.then(|| Event::default().event("log").json_data(&body).ok())
+            .flatten()
+    });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }
