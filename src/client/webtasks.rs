@@ -56,6 +56,19 @@ enum WtCommand {
     /// Cron jobs: create, ls, history, rm.
     #[command(subcommand)]
     Cron(CronCommand),
+    /// Serve one webtask locally on the same runtime (no server, no token): prints its URL.
+    Serve {
+        file: PathBuf,
+        #[arg(long, short = 'n')]
+        name: Option<String>,
+        /// 0: any free port.
+        #[arg(long, short = 'p', default_value_t = 8080)]
+        port: u16,
+        #[arg(long, short = 's')]
+        secret: Vec<String>,
+        #[arg(long, short = 'm')]
+        meta: Vec<String>,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -111,12 +124,43 @@ fn dependencies(items: &[String]) -> anyhow::Result<Option<BTreeMap<String, Stri
     Ok(Some(out))
 }
 
+/// The webtask's name: given, or the file's name without extension.
+fn name_of(name: Option<String>, file: &std::path::Path) -> anyhow::Result<String> {
+    match name {
+        Some(name) => Ok(name),
+        None => Ok(file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_owned)
+            .ok_or_else(|| BadInput("pass --name".to_owned()))?),
+    }
+}
+
 pub fn main(args: WtArgs) -> anyhow::Result<ExitCode> {
-    let client = Client::new(&args.connection)?;
-    let container = args.container.filter(|c| !c.is_empty()).ok_or_else(|| {
-        BadInput("no container: pass --container or set ACTIONFLOW_WT_CONTAINER".to_owned())
-    })?;
+    let container = args.container.clone().filter(|c| !c.is_empty());
+    let container = move || {
+        container.clone().ok_or_else(|| {
+            BadInput("no container: pass --container or set ACTIONFLOW_WT_CONTAINER".to_owned())
+        })
+    };
     let (method, path, body) = match args.command {
+        WtCommand::Serve {
+            file,
+            name,
+            port,
+            secret,
+            meta,
+        } => {
+            return crate::local::wt_serve::main(crate::local::wt_serve::ServeWebtask {
+                name: name_of(name, &file)?,
+                file: &file,
+                port,
+                secrets: pairs("secret", &secret)?,
+                meta: (!meta.is_empty())
+                    .then(|| pairs("meta", &meta))
+                    .transpose()?,
+            });
+        }
         WtCommand::Create {
             file,
             name,
@@ -126,14 +170,7 @@ pub fn main(args: WtArgs) -> anyhow::Result<ExitCode> {
         } => {
             let code = std::fs::read_to_string(&file)
                 .map_err(|e| BadInput(format!("reading {}: {e}", file.display())))?;
-            let name = match name {
-                Some(name) => name,
-                None => file
-                    .file_stem()
-                    .and_then(|s| s.to_str())
-                    .map(str::to_owned)
-                    .ok_or_else(|| BadInput("pass --name".to_owned()))?,
-            };
+            let name = name_of(name, &file)?;
             let mut body = json!({"code": code, "secrets": pairs("secret", &secret)?});
             if !meta.is_empty() {
                 body["meta"] = json!(pairs("meta", &meta)?);
@@ -143,7 +180,7 @@ pub fn main(args: WtArgs) -> anyhow::Result<ExitCode> {
             }
             (
                 Method::PUT,
-                format!("/api/webtask/{container}/{name}"),
+                format!("/api/webtask/{}/{name}", container()?),
                 Some(body),
             )
         }
@@ -159,54 +196,58 @@ pub fn main(args: WtArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             (
                 Method::GET,
-                format!("/api/webtask/{container}?limit=1000{query}"),
+                format!("/api/webtask/{}?limit=1000{query}", container()?),
                 None,
             )
         }
         WtCommand::Inspect { name } => (
             Method::GET,
-            format!("/api/webtask/{container}/{name}"),
+            format!("/api/webtask/{}/{name}", container()?),
             None,
         ),
         WtCommand::Rm { name } => (
             Method::DELETE,
-            format!("/api/webtask/{container}/{name}"),
+            format!("/api/webtask/{}/{name}", container()?),
             None,
         ),
-        WtCommand::Logs { filter } => return follow(&args.connection, &container, filter),
-        WtCommand::Cron(command) => match command {
-            CronCommand::Create {
-                name,
-                schedule,
-                tz,
-                state,
-            } => {
-                let mut body = json!({"schedule": schedule});
-                if let Some(tz) = tz {
-                    body["tz"] = json!(tz);
+        WtCommand::Logs { filter } => return follow(&args.connection, &container()?, filter),
+        WtCommand::Cron(command) => {
+            let container = container()?;
+            match command {
+                CronCommand::Create {
+                    name,
+                    schedule,
+                    tz,
+                    state,
+                } => {
+                    let mut body = json!({"schedule": schedule});
+                    if let Some(tz) = tz {
+                        body["tz"] = json!(tz);
+                    }
+                    if let Some(state) = state {
+                        body["state"] = json!(state);
+                    }
+                    (
+                        Method::PUT,
+                        format!("/api/cron/{container}/{name}"),
+                        Some(body),
+                    )
                 }
-                if let Some(state) = state {
-                    body["state"] = json!(state);
-                }
-                (
-                    Method::PUT,
+                CronCommand::Ls => (Method::GET, format!("/api/cron/{container}"), None),
+                CronCommand::History { name, limit } => (
+                    Method::GET,
+                    format!("/api/cron/{container}/{name}/history?limit={limit}"),
+                    None,
+                ),
+                CronCommand::Rm { name } => (
+                    Method::DELETE,
                     format!("/api/cron/{container}/{name}"),
-                    Some(body),
-                )
+                    None,
+                ),
             }
-            CronCommand::Ls => (Method::GET, format!("/api/cron/{container}"), None),
-            CronCommand::History { name, limit } => (
-                Method::GET,
-                format!("/api/cron/{container}/{name}/history?limit={limit}"),
-                None,
-            ),
-            CronCommand::Rm { name } => (
-                Method::DELETE,
-                format!("/api/cron/{container}/{name}"),
-                None,
-            ),
-        },
+        }
     };
+    let client = Client::new(&args.connection)?;
     run(async move { client.call(method, &path, body).await })
 }
 

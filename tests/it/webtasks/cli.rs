@@ -102,3 +102,34 @@ async fn wt_verbs() {
     let out = run_wt(vec!["inspect", "hello"]).await.unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wt_serve_runs_one_file_locally() {
+    use tokio::io::AsyncBufReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("local.js");
+    std::fs::write(
+        &file,
+        "module.exports = function (ctx, cb) { ctx.storage.get(function (e, d) { if (e) return cb(e); \
+         d = (d || 0) + 1; ctx.storage.set(d, function (e) { cb(e, { n: d, who: ctx.secrets.who }); }); }); };",
+    )
+    .unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_actionflow"))
+        .args(["wt", "serve"])
+        .arg(&file)
+        .args(["--port", "0", "--secret", "who=me"])
+        .env_remove("ACTIONFLOW_TOKEN")
+        .env("HOME", dir.path())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let line = lines.next_line().await.unwrap().unwrap();
+    let url = line.rsplit(' ').next().unwrap().to_owned();
+    assert!(url.ends_with("/run/local/local"), "{line}");
+    for n in 1..=2 {
+        let body: serde_json::Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        assert_eq!(body, json!({"n": n, "who": "me"}));
+    }
+}
