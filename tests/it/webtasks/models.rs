@@ -357,3 +357,112 @@ async fn the_binary_runs_extensions_in_its_sandboxes() {
     let (status, data) = api.get("/api/webtask/acme/count/data").await;
     assert_eq!((status, data["data"].as_str()), (200, Some("{\"n\":2}")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dependencies_are_locked_when_saved() {
+    let mut registry = crate::support::registry::Registry::default();
+    registry
+        .publish("greet", "1.0.0", "module.exports = (n) => 'hello ' + n;")
+        .publish("greet", "2.0.0", "module.exports = (n) => 'HELLO ' + n;");
+    let registry = registry.serve().await;
+    let db = Db::sqlite();
+    let url = registry.url.clone();
+    let server = crate::support::Server::in_process(&db, move |s| {
+        s.npm_discovery.registry_flag = Some(url);
+    })
+    .await;
+    let (_, api) = server.tenant("acme", SCOPES).await;
+    let code = "const greet = require('greet');\nmodule.exports = function (ctx, cb) { cb(null, { text: greet(ctx.query.n) }); };";
+    let saved = put(
+        &api,
+        "acme",
+        "field",
+        json!({"code": code, "dependencies": {"greet": "^1.0.0"}}),
+    )
+    .await;
+    assert_eq!(saved["dependencies"], json!({"greet": "^1.0.0"}));
+    let a = run(&server, Method::GET, "acme/field?n=ada", &[], None).await;
+    assert_eq!(a.json(), json!({"text": "hello ada"}), "{}", a.body);
+    // From the metadata, as Extend's editor writes it.
+    put(
+        &api,
+        "acme",
+        "meta",
+        json!({"code": code, "meta": {"wt-node-dependencies": "{\"greet\": \"2.0.0\"}"}}),
+    )
+    .await;
+    let a = run(&server, Method::GET, "acme/meta?n=ada", &[], None).await;
+    assert_eq!(a.json(), json!({"text": "HELLO ada"}), "{}", a.body);
+    let refused = api
+        .put(
+            "/api/webtask/acme/bad",
+            json!({"code": code, "dependencies": {"greet": "^9"}}),
+        )
+        .await;
+    assert_error(&refused, 422, "invalid_value", "dependencies");
+    let refused = api
+        .put(
+            "/api/webtask/acme/bad",
+            json!({"code": code, "meta": {"wt-node-dependencies": "not json"}}),
+        )
+        .await;
+    assert_error(&refused, 422, "invalid_value", "meta.wt-node-dependencies");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_on_code_and_bodies() {
+    let db = Db::sqlite();
+    let server = server(&db).await;
+    let (_, api) = server.tenant("acme", SCOPES).await;
+    let big = format!(
+        "module.exports = (cb) => cb(null, {{}}); // {}",
+        "x".repeat(100 * 1024)
+    );
+    assert_error(
+        &api.put("/api/webtask/acme/big", code(&big)).await,
+        413,
+        "payload_too_large",
+        "code",
+    );
+    assert_error(
+        &api.put(
+            "/api/webtask/acme/Bad%20Name",
+            code("module.exports = (cb) => cb();"),
+        )
+        .await,
+        422,
+        "invalid_value",
+        "name",
+    );
+    put(&api, "acme", "echo", code(
+        "module.exports = function (ctx, cb) { cb(null, { size: JSON.stringify(ctx.body || {}).length, big: 'y'.repeat(Number(ctx.query.out || 0)) }); };",
+    )).await;
+    let body = format!("{{\"k\": \"{}\"}}", "z".repeat(900 * 1024));
+    let a = run(
+        &server,
+        Method::POST,
+        "acme/echo",
+        &[],
+        Some(("application/json", body)),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{}", &a.body[..a.body.len().min(200)]);
+    let too_big = "z".repeat(1024 * 1024 + 1);
+    let a = run(
+        &server,
+        Method::POST,
+        "acme/echo",
+        &[],
+        Some(("text/plain", too_big)),
+    )
+    .await;
+    assert_eq!(a.status, 413);
+    // An answer past the bound is the platform's 500, not a truncated body.
+    let a = run(&server, Method::GET, "acme/echo?out=2000000", &[], None).await;
+    assert_eq!(
+        (a.status, a.source.as_str()),
+        (500, "proxy"),
+        "{}",
+        &a.body[..a.body.len().min(200)]
+    );
+}
