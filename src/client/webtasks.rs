@@ -47,11 +47,15 @@ enum WtCommand {
     Inspect { name: String },
     /// Delete a webtask with its storage and cron job.
     Rm { name: String },
-    /// Follow the console of the container's webtasks (until interrupted).
+    /// Follow the console of the container's webtasks until interrupted (the console is live
+    /// only: there is nothing to print without following, so `--follow` is implied).
     Logs {
         /// Only lines containing this text.
         #[arg(long)]
         filter: Option<String>,
+        /// Accepted for wt-cli's sake; logs always follow.
+        #[arg(long, short = 'f')]
+        follow: bool,
     },
     /// Cron jobs: create, ls, history, rm.
     #[command(subcommand)]
@@ -210,7 +214,7 @@ pub fn main(args: WtArgs) -> anyhow::Result<ExitCode> {
             format!("/api/webtask/{}/{name}", container()?),
             None,
         ),
-        WtCommand::Logs { filter } => return follow(&args.connection, &container()?, filter),
+        WtCommand::Logs { filter, .. } => return follow(&args.connection, &container()?, filter),
         WtCommand::Cron(command) => {
             let container = container()?;
             match command {

@@ -182,21 +182,29 @@ impl Scheduler {
             .due_cron_jobs(now, self.settings.batch_max)
             .await?;
         for job in due {
-            let next_at = next_tick(&job.schedule, &job.tz, now.max(job.next_at))?;
-            let stale = chrono::Duration::from_std(self.settings.stale_after)
-                .unwrap_or(chrono::Duration::seconds(90));
-            let claim = TickClaim {
-                container: &job.container,
-                name: &job.name,
-                expected_next_at: job.next_at,
-                next_at,
-                stale_before: now - stale,
-                node: &self.settings.node,
-            };
-            if let Claimed::Run(run_id) = self.webtasks.store().claim_cron_tick(claim).await? {
-                let webtasks = self.webtasks.clone();
-                tokio::spawn(run_tick(webtasks, job, run_id));
+            // One job failing to be claimed (a store error) does not hold the others back.
+            if let Err(error) = self.claim(job, now).await {
+                tracing::warn!(%error, "cron: claiming a tick failed");
             }
+        }
+        Ok(())
+    }
+
+    /// Claims the job's due tick; when this node got it, runs it in a task of its own.
+    async fn claim(&self, job: CronJob, now: DateTime<Utc>) -> Result<()> {
+        let next_at = next_tick(&job.schedule, &job.tz, now.max(job.next_at))?;
+        let stale = chrono::Duration::from_std(self.settings.stale_after)
+            .unwrap_or(chrono::Duration::seconds(90));
+        let claim = TickClaim {
+            container: &job.container,
+            name: &job.name,
+            expected_next_at: job.next_at,
+            next_at,
+            stale_before: now - stale,
+            node: &self.settings.node,
+        };
+        if let Claimed::Run(run_id) = self.webtasks.store().claim_cron_tick(claim).await? {
+            tokio::spawn(run_tick(self.webtasks.clone(), job, run_id));
         }
         Ok(())
     }

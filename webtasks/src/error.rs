@@ -67,11 +67,12 @@ impl Error {
 impl From<actionflow_store::Error> for Error {
     fn from(error: actionflow_store::Error) -> Self {
         match error {
+            // A path's container, else its name, is what was not found.
             actionflow_store::Error::NotFound { what } => Error::NotFound {
-                field: match what {
-                    "container" => "container",
-                    "cron job" => "name",
-                    _ => "name",
+                field: if what == "container" {
+                    "container"
+                } else {
+                    "name"
                 }
                 .to_owned(),
                 what,

@@ -133,3 +133,46 @@ async fn wt_serve_runs_one_file_locally() {
         assert_eq!(body, json!({"n": n, "who": "me"}));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wt_logs_follows_the_container() {
+    use tokio::io::AsyncBufReadExt;
+    let db = Db::sqlite();
+    let server = server(&db).await;
+    let (_, api) = server.tenant("acme", SCOPES).await;
+    super::put(&api, "logs-c", "talk", super::code(
+        "module.exports = function (cb) { console.log('said hello'); console.warn('noise'); cb(null, {}); };",
+    )).await;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_actionflow"))
+        .args([
+            "wt",
+            "--container",
+            "logs-c",
+            "logs",
+            "--follow",
+            "--filter",
+            "hello",
+        ])
+        .env("ACTIONFLOW_URL", &server.url)
+        .env("ACTIONFLOW_TOKEN", api.token())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    // The follower connects at some point: run until its first line shows (bounded).
+    let line = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        loop {
+            run(&server, Method::GET, "logs-c/talk", &[], None).await;
+            let next =
+                tokio::time::timeout(std::time::Duration::from_millis(200), lines.next_line())
+                    .await;
+            if let Ok(Ok(Some(line))) = next {
+                return line;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(line, "talk log: said hello");
+}
