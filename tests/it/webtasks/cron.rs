@@ -121,7 +121,7 @@ async fn one_run_per_tick_on_two_nodes(db: Db) {
         "cron-c",
         "slow",
         code(
-            "module.exports = function (cb) { setTimeout(() => cb(null, { slow: true }), 2500); };",
+            "module.exports = function (cb) { setTimeout(() => cb(null, { slow: true }), 4000); };",
         ),
     )
     .await;

@@ -36,14 +36,14 @@ async fn storage_conflicts(db: Db) {
         run(
             &server,
             Method::GET,
-            "acme/counter?who=a&wait=400",
+            "acme/counter?who=a&wait=1500",
             &[],
             None
         ),
         run(
             &server,
             Method::GET,
-            "acme/counter?who=b&wait=400",
+            "acme/counter?who=b&wait=1500",
             &[],
             None
         ),
