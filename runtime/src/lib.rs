@@ -22,6 +22,7 @@ mod isolate;
 mod limits;
 pub mod modules;
 mod net;
+mod node;
 mod ops;
 mod outcome;
 mod pool;

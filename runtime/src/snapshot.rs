@@ -1,8 +1,10 @@
 //! The startup snapshot: our bootstrap JavaScript evaluated once per process and serialised, so a new
 //! isolate starts from it instead of re-running the bootstrap (the cold path stays a few milliseconds).
 
+use crate::node;
 use crate::ops::actionflow;
 use deno_core::{JsRuntimeForSnapshot, RuntimeOptions};
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 static SNAPSHOT: OnceLock<Result<&'static [u8], String>> = OnceLock::new();
@@ -28,8 +30,10 @@ fn make() -> Result<&'static [u8], String> {
         .build()
         .map_err(|e| e.to_string())?;
     let _guard = rt.enter();
+    let mut extensions = node::extensions(Rc::new(node::PackageFs::empty()));
+    extensions.push(actionflow::init());
     let runtime = JsRuntimeForSnapshot::try_new(RuntimeOptions {
-        extensions: vec![actionflow::init()],
+        extensions,
         ..Default::default()
     })
     .map_err(|e| e.to_string())?;

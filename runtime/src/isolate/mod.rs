@@ -8,6 +8,7 @@ mod report;
 use crate::allocator::allocator;
 use crate::errors::{action_error, from_core_error};
 use crate::modules::{ActionModuleLoader, LoaderSource};
+use crate::node;
 use crate::ops::{actionflow, IsolateContext};
 use crate::outcome::{ActionError, ApiCall, Outcome, Status};
 use crate::redact::Redactor;
@@ -30,7 +31,7 @@ use tokio::time::timeout_at;
 /// ArrayBuffer allocator's budget.
 const TAKE_BOOTSTRAP: &str =
     "(() => { const b = globalThis.__afBootstrap; delete globalThis.__afBootstrap; \
-     delete globalThis.Deno; delete globalThis.__bootstrap; delete globalThis.WebAssembly; \
+     b.installDeno(); delete globalThis.__bootstrap; delete globalThis.WebAssembly; \
      delete globalThis.SharedArrayBuffer; return b; })()";
 
 /// A synthetic action of ours, run once in a spare isolate so V8 compiles the bootstrap's functions
@@ -72,6 +73,8 @@ struct RunResult {
 
 pub(crate) struct ActionIsolate {
     js: JsRuntime,
+    /// The `fs` view of the Node layer, given the action's files when the isolate is assigned.
+    fs: Rc<node::PackageFs>,
     /// The main context, kept so that entering it needs no new global handle.
     context: v8::Global<v8::Context>,
     loader: Rc<ActionModuleLoader>,
@@ -114,10 +117,13 @@ impl ActionIsolate {
         let create_params = v8::CreateParams::default()
             .heap_limits(0, heap_bytes_max)
             .array_buffer_allocator(allocator(heap_bytes_max));
+        let fs = Rc::new(node::PackageFs::empty());
+        let mut extensions = node::extensions(fs.clone());
+        extensions.push(actionflow::init());
         let mut js = JsRuntime::try_new(RuntimeOptions {
             startup_snapshot: Some(snapshot),
-            extensions: vec![actionflow::init()],
-            create_params: Some(create_params),
+            extensions,
+                create_params: Some(create_params),
             module_loader: Some(loader.clone()),
             ..Default::default()
         })
@@ -153,6 +159,7 @@ impl ActionIsolate {
             RuntimeError::Isolate("the bootstrap did not provide its functions".into())
         })?;
         Ok(ActionIsolate {
+            fs,
             context: js.main_context(),
             js,
             loader,
@@ -216,7 +223,12 @@ impl ActionIsolate {
             host_modules: context.host_modules.clone(),
             action_source: code.to_owned(),
         });
-        self.js.op_state().borrow_mut().put(context);
+        self.fs.set_files(context.files.clone());
+        let permissions = node::permissions(context.net.allow_private());
+        let state = self.js.op_state();
+        let mut state = state.borrow_mut();
+        state.put(permissions);
+        state.put(context);
         self.assigned = true;
     }
 

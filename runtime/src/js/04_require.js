@@ -4,14 +4,11 @@
 // this file compiles and caches the modules and hands out the built-in modules.
 import { core } from "ext:core/mod.js";
 import { op_af_host_call, op_af_host_source, op_af_read_file, op_af_resolve } from "ext:core/ops";
+import { builtin, setMakeRequire } from "ext:actionflow/05_node.js";
 
 const PARAMS = ["exports", "require", "module", "__filename", "__dirname"];
 const cache = new Map(); // virtual path -> module
-let builtins = {}; // name -> exports (filled by 99_main.js)
-
-export function setBuiltins(map) {
-  builtins = map;
-}
+const hostModules = {}; // name -> exports of an embedder's module, once loaded
 
 function dirname(path) {
   const i = path.lastIndexOf("/");
@@ -65,7 +62,7 @@ export function runCommonJs(fn, path) {
 
 /** A built-in module by name, for `require` and for the ESM wrapper of `import "node:x"`. */
 export function requireBuiltin(name) {
-  const m = builtins[name] ?? (name.startsWith("actionflow:") ? loadHostModule(name) : undefined);
+  const m = name.startsWith("actionflow:") ? (hostModules[name] ?? loadHostModule(name)) : builtin(name);
   if (m === undefined) throw new Error(`module '${name}' is not available in actions`);
   return m;
 }
@@ -87,9 +84,11 @@ function loadHostModule(name) {
   if (error) throw error.thrown;
   const module = { exports: {} };
   fn.call(module.exports, module, module.exports, call);
-  builtins[name] = module.exports;
+  hostModules[name] = module.exports;
   return module.exports;
 }
+
+setMakeRequire(makeRequire);
 
 /** Used by the ESM wrapper the Rust module loader generates when ESM code imports a CommonJS file. */
 export function requireForImport(path) {

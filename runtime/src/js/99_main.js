@@ -2,12 +2,14 @@
 // Entry point of the bootstrap, evaluated once into the startup snapshot. It installs the globals an
 // action may use and leaves `globalThis.__afBootstrap` for Rust to take (and delete) when an isolate is
 // created from the snapshot, so actions cannot reach the engine's own functions.
+import { core } from "ext:core/mod.js";
 import { inspect, makeConsole } from "ext:actionflow/00_console.js";
 import { atob, btoa, crypto, DOMException, structuredClone, TextDecoder, TextEncoder, timerGlobals, URL, URLSearchParams } from "ext:actionflow/01_web.js";
 import { fetch, Headers, Response } from "ext:actionflow/02_fetch.js";
 import { apiFor, recordInto } from "ext:actionflow/03_api.js";
-import { requireForImport, runCommonJs, setBuiltins } from "ext:actionflow/04_require.js";
-import { Buffer, nodeBuiltins } from "ext:actionflow/05_node.js";
+import { requireForImport, runCommonJs } from "ext:actionflow/04_require.js";
+import { builtin, prepareNodeBootstrap } from "ext:actionflow/05_node.js";
+import { denoFields, installDeno } from "ext:actionflow/06_deno.js";
 import { op_af_settled } from "ext:core/ops";
 
 const stringifyJson = JSON.stringify;
@@ -16,13 +18,22 @@ const parseJson = JSON.parse;
 const freeze = Object.freeze;
 const keysOf = Object.keys;
 
+prepareNodeBootstrap();
+// Web globals Node's polyfills (and packages) use, from deno_web.
+const webScript = (name) => core.loadExtScript(`ext:deno_web/${name}`);
+const { AbortController, AbortSignal } = webScript("03_abort_signal.js");
+const { Event, EventTarget } = webScript("02_event.js");
+const { performance } = webScript("15_performance.js");
+Object.assign(globalThis.Deno, denoFields());
+
 const globals = {
   console: makeConsole(),
   ...timerGlobals,
   TextEncoder, TextDecoder, atob, btoa, URL, URLSearchParams, crypto, structuredClone, DOMException,
   fetch, Headers, Response,
-  // Node's globals that packages written for Auth0's Node.js runtime expect (no `process`: no host).
-  Buffer,
+  AbortController, AbortSignal, Event, EventTarget, performance,
+  // Node's globals that packages written for Auth0's Node.js runtime expect (`process` below).
+  Buffer: builtin("buffer").Buffer,
   global: globalThis,
   setImmediate: (cb, ...args) => timerGlobals.setTimeout(cb, 0, ...args),
   clearImmediate: (id) => timerGlobals.clearTimeout(id),
@@ -30,7 +41,19 @@ const globals = {
 for (const [name, value] of Object.entries(globals)) {
   Object.defineProperty(globalThis, name, { value, writable: true, enumerable: false, configurable: true });
 }
-setBuiltins(nodeBuiltins);
+// `process`, loaded on first use (most actions never touch it): deno_node's, fitted for actions.
+Object.defineProperty(globalThis, "process", {
+  get() {
+    const process = builtin("process");
+    Object.defineProperty(globalThis, "process", { value: process, writable: true, enumerable: false, configurable: true });
+    return process;
+  },
+  set(value) {
+    Object.defineProperty(globalThis, "process", { value, writable: true, enumerable: false, configurable: true });
+  },
+  enumerable: false,
+  configurable: true,
+});
 
 // Resizable ArrayBuffers reserve and commit memory outside the allocator's budget: refuse them. The
 // wrapper shares the native prototype, so `instanceof ArrayBuffer` and subclasses behave as before.
@@ -150,4 +173,4 @@ function pending() {
   return promise;
 }
 
-globalThis.__afBootstrap = { start, pending, setCommonJs, setModule, requireForImport, describe };
+globalThis.__afBootstrap = { start, pending, setCommonJs, setModule, requireForImport, describe, installDeno };

@@ -8,6 +8,19 @@ pub trait ModuleFiles: Send + Sync {
     fn read(&self, path: &str) -> Option<String>;
     fn is_file(&self, path: &str) -> bool;
     fn is_dir(&self, path: &str) -> bool;
+    /// A file's bytes (`fs.readFileSync` of a package's data file need not be UTF-8).
+    fn read_bytes(&self, path: &str) -> Option<Vec<u8>> {
+        self.read(path).map(String::into_bytes)
+    }
+    /// The entries of a directory: (name, is a directory). `None` when it is not one.
+    fn read_dir(&self, _path: &str) -> Option<Vec<(String, bool)>> {
+        None
+    }
+    /// A file opened read-only, for streaming reads (`fs.createReadStream`, file handles). `None`
+    /// when it is not a file on disk.
+    fn open(&self, _path: &str) -> Option<std::fs::File> {
+        None
+    }
     /// The package directories on disk behind these files, by virtual mount path, for an engine that
     /// hands them to another process (which opens them itself, read-only). `None`: these files
     /// cannot be described so (they are not on disk), and such an engine refuses the execution.
@@ -79,6 +92,51 @@ impl ModuleFiles for PackageMounts {
             return None;
         }
         std::fs::read_to_string(disk).ok()
+    }
+
+    fn read_bytes(&self, path: &str) -> Option<Vec<u8>> {
+        let disk = self.disk_path(path)?;
+        let meta = std::fs::symlink_metadata(&disk).ok()?;
+        if !meta.is_file() || meta.len() > self.file_bytes_max {
+            return None;
+        }
+        std::fs::read(disk).ok()
+    }
+
+    fn open(&self, path: &str) -> Option<std::fs::File> {
+        let disk = self.disk_path(path)?;
+        if !std::fs::symlink_metadata(&disk).ok()?.is_file() {
+            return None;
+        }
+        std::fs::File::open(disk).ok()
+    }
+
+    fn read_dir(&self, path: &str) -> Option<Vec<(String, bool)>> {
+        let path = path.trim_end_matches('/');
+        let as_parent = format!("{path}/");
+        // Mounts below `path` show as directories (`/node_modules` holds no disk directory itself).
+        let mut entries: BTreeMap<String, bool> = self
+            .mounts
+            .range(as_parent.clone()..)
+            .take_while(|(k, _)| k.starts_with(&as_parent))
+            .filter_map(|(k, _)| k[as_parent.len()..].split('/').next().map(|n| (n.to_owned(), true)))
+            .collect();
+        let disk = self.disk_path(path).filter(|p| p.is_dir());
+        if disk.is_none() && entries.is_empty() {
+            return None;
+        }
+        if let Some(dir) = disk {
+            for entry in std::fs::read_dir(dir).ok()?.flatten() {
+                let Ok(kind) = entry.file_type() else { continue };
+                if kind.is_symlink() {
+                    continue;
+                }
+                entries
+                    .entry(entry.file_name().to_string_lossy().into_owned())
+                    .or_insert(kind.is_dir());
+            }
+        }
+        Some(entries.into_iter().collect())
     }
 
     fn is_file(&self, path: &str) -> bool {

@@ -128,13 +128,10 @@ impl ActionModuleLoader {
             wrapper(&format!("requireForImport({})", js_string(path)), &names)
         } else if let Some(name) = text.strip_prefix(BUILTIN_PREFIX) {
             let host = source.host_modules.get(name).map(|m| m.exports());
-            let shim = super::NODE_SHIM_EXPORTS
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, e)| *e);
-            let names = host
-                .or(shim)
-                .map(|e| e.iter().map(|n| n.to_string()).collect());
+            let names = match host {
+                Some(e) => Some(e.iter().map(|n| n.to_string()).collect()),
+                None => super::node_builtin_exports(name).map(|e| e.iter().cloned().collect()),
+            };
             wrapper(
                 &format!("requireBuiltin({})", js_string(name)),
                 &names.unwrap_or_default(),

@@ -85,6 +85,11 @@ impl Drop for Net {
 }
 
 impl Net {
+    /// Whether non-public addresses may be reached (the Node layer's sockets follow the same rule).
+    pub fn allow_private(&self) -> bool {
+        self.allow_private
+    }
+
     pub fn new(allow_private: bool) -> Result<Arc<Net>, std::io::Error> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)

@@ -127,6 +127,8 @@ deno_core::extension!(
         op_af_cache_set,
         op_af_cache_delete,
         op_af_fetch,
+        op_af_net_connection,
+        op_af_net_received,
         op_af_resolve,
         op_af_read_file,
         op_af_host_source,
@@ -159,6 +161,7 @@ fn bootstrap_files() -> Vec<deno_core::ExtensionFileSource> {
         file!("03_api.js"),
         file!("04_require.js"),
         file!("05_node.js"),
+        file!("06_deno.js"),
         file!("99_main.js"),
     ]
 }

@@ -7,7 +7,7 @@ use axum::Router;
 use serde_json::json;
 use std::net::SocketAddr;
 
-async fn server() -> SocketAddr {
+pub(crate) async fn server() -> SocketAddr {
     let app = Router::new()
         .route(
             "/json",

@@ -8,6 +8,7 @@ mod fetch;
 mod host;
 mod lanes;
 mod memory;
+mod node;
 mod npm;
 mod packages;
 mod pool;

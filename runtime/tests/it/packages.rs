@@ -3,7 +3,7 @@
 //! `ACTIONFLOW_TEST_NPM_REGISTRY` is set, real packages installed from the configured npm registry.
 
 use super::{request, run, runtime};
-use actionflow_runtime::modules::NODE_SHIM_EXPORTS;
+use actionflow_runtime::modules::{node_builtin_exports, NODE_BUILTINS};
 use actionflow_runtime::{ExecutionRequest, ModuleFiles, PackageMounts, PoolConfig, Status};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -168,19 +168,28 @@ exports.onExecutePostLogin = async () => {
 }
 
 #[tokio::test]
-async fn node_shims_export_what_rust_lists() {
-    let names: Vec<&str> = NODE_SHIM_EXPORTS.iter().map(|(n, _)| *n).collect();
+async fn node_builtins_export_what_rust_lists() {
+    const RESERVED: &str = "break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof new null return super switch this throw true try typeof var void while with yield let static implements interface package private protected public await";
     let code = format!(
-        "exports.onExecutePostLogin = async () => {{ for (const n of {names:?}) console.log(n, Object.keys(require(n)).join(',')); }};"
+        "exports.onExecutePostLogin = async () => {{ const reserved = new Set({RESERVED:?}.split(' ')); const out = {{}}; \
+         for (const n of {NODE_BUILTINS:?}) {{ let m; try {{ m = require(n); }} catch {{ continue; }} \
+           out[n] = Object.keys(m).filter((k) => /^[A-Za-z_$][\\w$]*$/.test(k) && !reserved.has(k)).sort(); }} \
+         console.log(JSON.stringify(out)); }};"
     );
     let rt = runtime(PoolConfig::default());
     let outcome = run(&rt, request("t", "names", &code, "post-login", json!({}))).await;
-    let expected: Vec<String> = NODE_SHIM_EXPORTS
-        .iter()
-        .map(|(n, e)| format!("{n} {}", e.join(",")))
-        .collect();
-    assert_eq!(
-        logs(&outcome),
-        expected.iter().map(String::as_str).collect::<Vec<_>>()
-    );
+    assert_eq!(outcome.status, Status::Completed, "{:?}", outcome.error);
+    let seen: BTreeMap<String, Vec<String>> = serde_json::from_str(&logs(&outcome)[0]).unwrap();
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/modules/builtin_exports.json");
+    if std::env::var_os("ACTIONFLOW_WRITE_BUILTIN_EXPORTS").is_some() {
+        std::fs::write(&file, serde_json::to_string_pretty(&seen).unwrap() + "\n").unwrap();
+    }
+    for (name, exports) in &seen {
+        assert_eq!(
+            node_builtin_exports(name).map(<[String]>::to_vec).as_ref(),
+            Some(exports),
+            "named exports of '{name}' (rewrite {} with ACTIONFLOW_WRITE_BUILTIN_EXPORTS=1)",
+            file.display()
+        );
+    }
 }

@@ -1,2 +1,2 @@
-import fs from "node:fs";
+import cp from "node:child_process";
 export const onExecutePostLogin = async () => {};

@@ -1,0 +1,55 @@
+//! Node's built-in modules for actions: Deno's Node compatibility layer (`deno_node` and the extension
+//! crates it stands on) set up so that nothing of the host reaches an action. What each isolate gets:
+//! - a file system that is a read-only view of the action's package files (`fs.rs`);
+//! - permissions that deny everything but reading that view and reaching public addresses (or any
+//!   address when the embedder allows private ones): no environment, no subprocess, no FFI, no write;
+//! - an empty in-memory `Sys` for the ops that read host files or variables through it;
+//! - ops that would act on the process (exit, signals, spawn, native addons, workers) disabled.
+//!
+//! It must not know which action runs or why; the bootstrap JavaScript (`js/05_node.js`) decides which
+//! built-ins an action may load and what `process` shows.
+
+mod fs;
+mod no_npm;
+mod ops;
+mod permissions;
+mod sources;
+
+use deno_core::Extension;
+use std::rc::Rc;
+use std::sync::Arc;
+
+pub(crate) use fs::PackageFs;
+pub(crate) use permissions::permissions;
+
+type Sys = sys_traits::impls::InMemorySys;
+use no_npm::NoNpmPackages;
+
+/// The extensions of the Node layer, in dependency order, for one isolate (or for the snapshot,
+/// with no files yet). Sockets may reach public addresses only until the isolate is assigned.
+pub(crate) fn extensions(fs: Rc<PackageFs>) -> Vec<Extension> {
+    let fs: deno_fs::FileSystemRc = fs;
+    [
+        deno_telemetry::deno_telemetry::init(),
+        deno_webidl::deno_webidl::init(),
+        deno_web::deno_web::init(
+            Arc::new(deno_web::BlobStore::default()),
+            None,
+            false,
+            deno_web::InMemoryBroadcastChannel::default(),
+        ),
+        deno_crypto::deno_crypto::init(None),
+        deno_net::deno_net::init(None, None),
+        deno_tls::deno_tls::init(),
+        deno_io::deno_io::init(None),
+        deno_fs::deno_fs::init(fs.clone()),
+        deno_os::deno_os::init(None),
+        deno_process::deno_process::init(None),
+        deno_node_crypto::deno_node_crypto::init(),
+        deno_node::deno_node::init::<NoNpmPackages, NoNpmPackages, Sys>(None, fs),
+    ]
+    .into_iter()
+    .map(sources::embed)
+    .chain([ops::runtime::init()])
+    .collect()
+}

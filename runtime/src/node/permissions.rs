@@ -1,0 +1,79 @@
+//! The permissions deno_node's ops check: deny by default. Granted: the file system (behind them is
+//! the read-only package view, see `fs.rs`) and the network, minus every non-public range
+//! unless the embedder allows private addresses. deno_node checks a socket's address before it
+//! connects and again after name resolution, so a public name resolving to 127.0.0.1 is refused too.
+
+use deno_permissions::{
+    Host, NetDescriptor, Permissions, PermissionsContainer, PermissionsOptions, RuntimePermissionDescriptorParser,
+};
+use std::sync::{Arc, OnceLock};
+
+/// The address ranges [`actionflow_netpolicy::is_public`] refuses, as deny rules. IPv4-mapped IPv6
+/// addresses are judged as their IPv4 form by deno_permissions; the IPv6 transition ranges that carry
+/// an IPv4 address (NAT64, 6to4, SIIT, Teredo, IPv4-compatible) are refused whole. A test keeps the
+/// two rules in step.
+pub(crate) const NON_PUBLIC: &[&str] = &[
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/3",
+    "::/96",
+    "::ffff:0:0:0/96",
+    "64:ff9b::/96",
+    "64:ff9b:1::/48",
+    "2001::/32",
+    "2001:db8::/32",
+    "2002::/16",
+    "fc00::/7",
+    "fe80::/10",
+    "ff00::/8",
+];
+
+/// The permissions of an isolate; made once per process for each rule (a container is shared: no
+/// permission state changes after it is made, nothing prompts).
+pub(crate) fn permissions(allow_private: bool) -> PermissionsContainer {
+    static PUBLIC_ONLY: OnceLock<PermissionsContainer> = OnceLock::new();
+    static ANY_ADDRESS: OnceLock<PermissionsContainer> = OnceLock::new();
+    let cell = if allow_private { &ANY_ADDRESS } else { &PUBLIC_ONLY };
+    cell.get_or_init(|| make(allow_private)).clone()
+}
+
+fn make(allow_private: bool) -> PermissionsContainer {
+    let parser = Arc::new(RuntimePermissionDescriptorParser::new(
+        sys_traits::impls::RealSys,
+    ));
+    let options = PermissionsOptions {
+        // The file system behind these is the read-only package view (`fs.rs`), which refuses
+        // writes itself, with a message about actions rather than Deno's flags.
+        allow_read: Some(vec!["/".to_owned()]),
+        allow_write: Some(vec!["/".to_owned()]),
+        allow_net: Some(Vec::new()),
+        prompt: false,
+        ..Default::default()
+    };
+    // The options are constants of ours: failing to parse them is a bug, caught by every test.
+    #[allow(clippy::expect_used)]
+    let mut perms = Permissions::from_options(parser.as_ref(), &options)
+        .expect("the Node layer's permission options parse");
+    // deno_permissions' option parser takes IPv4 ranges only: the deny rules are built directly.
+    if !allow_private {
+        let deny = NON_PUBLIC
+            .iter()
+            .map(|range| {
+                let net: ipnet::IpNet = range.parse().expect("the non-public ranges parse");
+                NetDescriptor(Host::IpSubnet(net), None)
+            })
+            .collect();
+        perms.net = Permissions::new_unary(Some(Vec::new()), Some(deny), false);
+    }
+    PermissionsContainer::new(parser, perms)
+}
