@@ -8,5 +8,7 @@ if [ -d "$_af_root/../shared/v8" ]; then
   export RUSTY_V8_ARCHIVE="$_af_v8/librusty_v8_simdutf_release_x86_64-unknown-linux-gnu.a.gz"
   export RUSTY_V8_SRC_BINDING_PATH="$_af_v8/src_binding_simdutf_release_x86_64-unknown-linux-gnu.rs"
 fi
+# Incremental compilation keeps gigabytes per crate for little gain with V8-sized dependencies.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/actionflow/target}"
 unset _af_root _af_v8

@@ -13,7 +13,6 @@
 
 mod allocator;
 mod cache;
-mod digest;
 pub mod effects;
 mod errors;
 mod event;

@@ -7,8 +7,13 @@
 //! scope the endpoint needs. A tenant token checked in the last few seconds is taken from the
 //! [`TokenCache`](super::token_cache::TokenCache) instead of the store (revocation through this node
 //! forgets it at once; through another node, within the cache's TTL).
+//!
+//! The dashboard's browser sends no `Authorization` header: it holds a session cookie instead (see
+//! `session.rs`), which stands for the token it signed in with. A call authenticated by the cookie
+//! that changes something must also carry the session's CSRF token in `X-CSRF-Token`.
 
 use super::error::{ApiError, Code};
+use super::session;
 use super::AppState;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
@@ -122,6 +127,11 @@ pub(crate) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
 }
 
 async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    if !parts.headers.contains_key(AUTHORIZATION) {
+        if let Some(secret) = session::cookie_secret(parts) {
+            return session_caller(parts, state, secret).await;
+        }
+    }
     let token = bearer(parts)?;
     let hash = hash_token(token);
     if bool::from(hash.ct_eq(&state.admin_token_hash)) {
@@ -147,6 +157,18 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Caller, ApiErro
         }
         Err(error) => Err(ApiError::from(error)),
     }
+}
+
+/// The caller a session cookie stands for; a write must carry the session's CSRF token.
+async fn session_caller(parts: &Parts, state: &AppState, secret: &str) -> Result<Caller, ApiError> {
+    let (session, _) = session::lookup(state, secret).await?;
+    if !parts.method.is_safe() {
+        session::check_csrf(&parts.headers, secret)?;
+    }
+    Ok(match session {
+        session::Owner::Admin => Caller::Admin,
+        session::Owner::Tenant(tenant) => Caller::Tenant(tenant),
+    })
 }
 
 impl FromRequestParts<AppState> for Admin {

@@ -12,7 +12,10 @@
 //! - `extract.rs` — strict [`extract::JsonBody`] and [`extract::QueryParams`]: unknown fields,
 //!   wrong types and oversize bodies become errors naming the field.
 //! - `auth.rs` — the [`auth::Admin`] and [`auth::Tenant`] extractors; `tenant.require(scope)`;
-//!   `token_cache.rs` — recently checked tenant tokens (short TTL, forgotten when revoked here).
+//!   `token_cache.rs` — recently checked tenant tokens (short TTL, forgotten when revoked here);
+//!   `session.rs` — the dashboard's sign-in: a token for an HttpOnly session cookie, CSRF tokens.
+//! - `dashboard.rs` — the dashboard's built files (`dashboard/dist/`, embedded) at `/`, with a
+//!   strict Content-Security-Policy.
 //! - `background.rs` — the dispatchers over the sync and async runtimes, and the background tasks
 //!   (async worker, log streams' deliverer, the executions' and the tenant log's retention purges).
 //! - `log_hooks.rs` — [`TenantLogs`] (the tenant log domain, and the writer of Actionflow's own
@@ -43,6 +46,7 @@ pub mod auth;
 mod background;
 mod binding_revisions;
 mod bindings;
+mod dashboard;
 mod deploy;
 mod diff;
 mod dispatch;
@@ -56,6 +60,7 @@ mod logs;
 mod marketplace;
 mod openapi;
 mod secrets;
+mod session;
 mod settings;
 mod tenant_logs;
 mod tenants;
@@ -366,6 +371,7 @@ fn admin_token(
 /// Every resource's routes, the OpenAPI document at `/openapi.json`, the body limit and the JSON 404.
 pub fn app(state: AppState) -> Router {
     let (router, api) = OpenApiRouter::with_openapi(openapi::base())
+        .merge(session::router())
         .merge(tenants::router())
         .merge(actions::router())
         .merge(deploy::router())
@@ -389,6 +395,7 @@ pub fn app(state: AppState) -> Router {
     let body_bytes_max = state.limits.body_bytes_max;
     router
         .merge(openapi::router(api))
+        .merge(dashboard::router())
         .fallback(|| async { ApiError::not_found("path", "endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -27,6 +27,7 @@ pub mod model;
 mod quarantine;
 mod queue;
 mod secrets;
+mod sessions;
 mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_support;
@@ -54,6 +55,7 @@ pub use model::{
     Page, Paged, SealedSecret, SecretMeta, Tenant, Timestamp, UnknownValue,
 };
 pub use quarantine::Quarantine;
+pub use sessions::{Session, SessionOwner};
 pub use webtasks::{
     Claimed, CronJob, CronRun, CronRunEnd, Extension, NewCronJob, NewExtension, StorageDoc,
     StorageWrite, TickClaim, WebtaskStore, CRON_RUNS_KEPT,
@@ -80,6 +82,7 @@ pub trait Store:
     + LogStore
     + QuarantineStore
     + MarketplaceStore
+    + SessionStore
     + WebtaskStore
 {
     /// Which database is behind this store.
@@ -92,8 +95,28 @@ pub trait Store:
 pub mod prelude {
     pub use crate::{
         ActionStore, BindingStore, ExecutionStore, LogStore, MarketplaceStore, QuarantineStore,
-        SecretStore, Store, TenantStore, WebtaskStore,
+        SecretStore, SessionStore, Store, TenantStore, WebtaskStore,
     };
+}
+
+/// Dashboard sessions (stored as the SHA-256 of their secret), each for a tenant's token or for the
+/// admin token.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Exactly one of `token_id` and `admin_hash` is given.
+    async fn create_session(
+        &self,
+        session_hash: &[u8],
+        token_id: Option<&str>,
+        admin_hash: Option<&[u8]>,
+        expires_at: Timestamp,
+    ) -> Result<()>;
+    /// The live session with this hash; `NotFound` when unknown, expired, or its token revoked.
+    async fn session_by_hash(&self, session_hash: &[u8]) -> Result<Session>;
+    /// Idempotent.
+    async fn delete_session(&self, session_hash: &[u8]) -> Result<()>;
+    /// Deletes expired sessions; how many.
+    async fn purge_expired_sessions(&self) -> Result<u64>;
 }
 
 /// Sandbox crashes of action versions and the versions quarantined for them.

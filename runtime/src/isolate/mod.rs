@@ -123,7 +123,7 @@ impl ActionIsolate {
         let mut js = JsRuntime::try_new(RuntimeOptions {
             startup_snapshot: Some(snapshot),
             extensions,
-                create_params: Some(create_params),
+            create_params: Some(create_params),
             module_loader: Some(loader.clone()),
             ..Default::default()
         })

@@ -119,7 +119,12 @@ impl ModuleFiles for PackageMounts {
             .mounts
             .range(as_parent.clone()..)
             .take_while(|(k, _)| k.starts_with(&as_parent))
-            .filter_map(|(k, _)| k[as_parent.len()..].split('/').next().map(|n| (n.to_owned(), true)))
+            .filter_map(|(k, _)| {
+                k[as_parent.len()..]
+                    .split('/')
+                    .next()
+                    .map(|n| (n.to_owned(), true))
+            })
             .collect();
         let disk = self.disk_path(path).filter(|p| p.is_dir());
         if disk.is_none() && entries.is_empty() {
@@ -127,7 +132,9 @@ impl ModuleFiles for PackageMounts {
         }
         if let Some(dir) = disk {
             for entry in std::fs::read_dir(dir).ok()?.flatten() {
-                let Ok(kind) = entry.file_type() else { continue };
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
                 if kind.is_symlink() {
                     continue;
                 }

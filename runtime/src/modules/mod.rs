@@ -22,7 +22,9 @@ pub fn node_builtin_exports(name: &str) -> Option<&'static [String]> {
     static TABLE: std::sync::OnceLock<std::collections::BTreeMap<String, Vec<String>>> =
         std::sync::OnceLock::new();
     TABLE
-        .get_or_init(|| serde_json::from_str(include_str!("builtin_exports.json")).unwrap_or_default())
+        .get_or_init(|| {
+            serde_json::from_str(include_str!("builtin_exports.json")).unwrap_or_default()
+        })
         .get(name)
         .map(Vec::as_slice)
 }

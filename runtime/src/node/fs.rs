@@ -66,12 +66,20 @@ impl PackageFs {
 
     /// Read-only opens of package files; anything that would write is refused.
     fn open(&self, path: &Path, options: OpenOptions) -> FsResult<Rc<dyn File>> {
-        if options.write || options.append || options.create || options.create_new || options.truncate {
+        if options.write
+            || options.append
+            || options.create
+            || options.create_new
+            || options.truncate
+        {
             return Err(read_only());
         }
         let p = virtual_path(path)?;
         let file = self.files().open(&p).ok_or_else(|| not_found(&p))?;
-        Ok(Rc::new(deno_io::StdFileResourceInner::file(file, Some(PathBuf::from(p)))))
+        Ok(Rc::new(deno_io::StdFileResourceInner::file(
+            file,
+            Some(PathBuf::from(p)),
+        )))
     }
 
     fn read_dir(&self, path: &Path) -> FsResult<Vec<FsDirEntry>> {
@@ -116,7 +124,9 @@ fn virtual_path(path: &Path) -> FsResult<String> {
 fn not_found(path: &str) -> FsError {
     FsError::Io(io::Error::new(
         io::ErrorKind::NotFound,
-        format!("ENOENT: no such file or directory, '{path}' (actions see only their package files)"),
+        format!(
+            "ENOENT: no such file or directory, '{path}' (actions see only their package files)"
+        ),
     ))
 }
 
@@ -213,19 +223,34 @@ impl FileSystem for PackageFs {
         write_file_sync(path: &CheckedPath, options: OpenOptions, data: &[u8]) -> ();
     }
 
-    async fn mkdir_async(&self, _path: CheckedPathBuf, _recursive: bool, _mode: Option<u32>) -> FsResult<()> {
+    async fn mkdir_async(
+        &self,
+        _path: CheckedPathBuf,
+        _recursive: bool,
+        _mode: Option<u32>,
+    ) -> FsResult<()> {
         Err(read_only())
     }
     async fn chmod_async(&self, _path: CheckedPathBuf, _mode: u32) -> FsResult<()> {
         Err(read_only())
     }
-    async fn chown_async(&self, _path: CheckedPathBuf, _uid: Option<u32>, _gid: Option<u32>) -> FsResult<()> {
+    async fn chown_async(
+        &self,
+        _path: CheckedPathBuf,
+        _uid: Option<u32>,
+        _gid: Option<u32>,
+    ) -> FsResult<()> {
         Err(read_only())
     }
     async fn lchmod_async(&self, _path: CheckedPathBuf, _mode: u32) -> FsResult<()> {
         Err(read_only())
     }
-    async fn lchown_async(&self, _path: CheckedPathBuf, _uid: Option<u32>, _gid: Option<u32>) -> FsResult<()> {
+    async fn lchown_async(
+        &self,
+        _path: CheckedPathBuf,
+        _uid: Option<u32>,
+        _gid: Option<u32>,
+    ) -> FsResult<()> {
         Err(read_only())
     }
     async fn remove_async(&self, _path: CheckedPathBuf, _recursive: bool) -> FsResult<()> {
@@ -246,16 +271,35 @@ impl FileSystem for PackageFs {
     async fn link_async(&self, _from: CheckedPathBuf, _to: CheckedPathBuf) -> FsResult<()> {
         Err(read_only())
     }
-    async fn symlink_async(&self, _from: CheckedPathBuf, _to: CheckedPathBuf, _kind: Option<FsFileType>) -> FsResult<()> {
+    async fn symlink_async(
+        &self,
+        _from: CheckedPathBuf,
+        _to: CheckedPathBuf,
+        _kind: Option<FsFileType>,
+    ) -> FsResult<()> {
         Err(read_only())
     }
     async fn truncate_async(&self, _path: CheckedPathBuf, _len: u64) -> FsResult<()> {
         Err(read_only())
     }
-    async fn utime_async(&self, _path: CheckedPathBuf, _a: i64, _an: u32, _m: i64, _mn: u32) -> FsResult<()> {
+    async fn utime_async(
+        &self,
+        _path: CheckedPathBuf,
+        _a: i64,
+        _an: u32,
+        _m: i64,
+        _mn: u32,
+    ) -> FsResult<()> {
         Err(read_only())
     }
-    async fn lutime_async(&self, _path: CheckedPathBuf, _a: i64, _an: u32, _m: i64, _mn: u32) -> FsResult<()> {
+    async fn lutime_async(
+        &self,
+        _path: CheckedPathBuf,
+        _a: i64,
+        _an: u32,
+        _m: i64,
+        _mn: u32,
+    ) -> FsResult<()> {
         Err(read_only())
     }
 
@@ -297,7 +341,8 @@ impl FileSystem for PackageFs {
     }
     async fn read_dir_async(&self, path: CheckedPathBuf) -> FsResult<FsReadDirRc> {
         let entries = self.read_dir(&path)?;
-        let entries: Rc<dyn FsReadDir> = Rc::new(Entries(std::cell::RefCell::new(entries.into_iter())));
+        let entries: Rc<dyn FsReadDir> =
+            Rc::new(Entries(std::cell::RefCell::new(entries.into_iter())));
         Ok(entries)
     }
     fn read_link_sync(&self, path: &CheckedPath) -> FsResult<PathBuf> {

@@ -32,4 +32,3 @@ impl node_resolver::NpmPackageFolderResolver for NoNpmPackages {
         None
     }
 }
-

@@ -133,9 +133,10 @@ deno_core::extension!(
         }
     },
     customizer = |ext: &mut deno_core::Extension| {
-        ext.esm_files = std::borrow::Cow::Owned(vec![deno_core::ExtensionFileSource::new_computed(
-            "ext:runtime/98_global_scope_shared.js",
-            std::sync::Arc::from(include_str!("../js/node/98_global_scope_shared.js")),
-        )]);
+        ext.esm_files =
+            std::borrow::Cow::Owned(vec![deno_core::ExtensionFileSource::new_computed(
+                "ext:runtime/98_global_scope_shared.js",
+                std::sync::Arc::from(include_str!("../js/node/98_global_scope_shared.js")),
+            )]);
     },
 );

@@ -4,7 +4,8 @@
 //! connects and again after name resolution, so a public name resolving to 127.0.0.1 is refused too.
 
 use deno_permissions::{
-    Host, NetDescriptor, Permissions, PermissionsContainer, PermissionsOptions, RuntimePermissionDescriptorParser,
+    Host, NetDescriptor, Permissions, PermissionsContainer, PermissionsOptions,
+    RuntimePermissionDescriptorParser,
 };
 use std::sync::{Arc, OnceLock};
 
@@ -43,7 +44,11 @@ pub(crate) const NON_PUBLIC: &[&str] = &[
 pub(crate) fn permissions(allow_private: bool) -> PermissionsContainer {
     static PUBLIC_ONLY: OnceLock<PermissionsContainer> = OnceLock::new();
     static ANY_ADDRESS: OnceLock<PermissionsContainer> = OnceLock::new();
-    let cell = if allow_private { &ANY_ADDRESS } else { &PUBLIC_ONLY };
+    let cell = if allow_private {
+        &ANY_ADDRESS
+    } else {
+        &PUBLIC_ONLY
+    };
     cell.get_or_init(|| make(allow_private)).clone()
 }
 

@@ -1,5 +1,5 @@
 //! The `actionflow` deno_core extension: the only ops an action can reach (console, api.cache, fetch,
-//! URL parsing, randomness, hashes, host modules, module resolution), the bootstrap's hand-over of a
+//! URL parsing, randomness, host modules, module resolution), the bootstrap's hand-over of a
 //! settled handler's result, and the bootstrap JavaScript that wraps them. Per-isolate and
 //! per-execution state lives in the `OpState` as the two contexts below.
 // `#[op2]` expands to FFI glue that uses `unsafe`; no hand-written unsafe code lives in these files.
@@ -133,8 +133,6 @@ deno_core::extension!(
         op_af_read_file,
         op_af_host_source,
         op_af_host_call,
-        op_af_digest,
-        op_af_hmac,
     ],
     esm_entry_point = "ext:actionflow/99_main.js",
     customizer = |ext: &mut deno_core::Extension| {

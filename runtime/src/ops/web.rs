@@ -98,27 +98,3 @@ pub(super) fn op_af_url_set(
     };
     Ok(url_parts(&u))
 }
-
-/// `crypto.createHash(alg).digest()`: the whole input at once (the JS side buffers `update`s).
-#[op2]
-#[serde]
-pub(super) fn op_af_digest(
-    #[string] alg: &str,
-    #[buffer] data: &[u8],
-) -> Result<deno_core::ToJsBuffer, JsErrorBox> {
-    crate::digest::digest(alg, data)
-        .map(Into::into)
-        .ok_or_else(|| JsErrorBox::generic(format!("Digest method not supported: {alg}")))
-}
-
-#[op2]
-#[serde]
-pub(super) fn op_af_hmac(
-    #[string] alg: &str,
-    #[buffer] key: &[u8],
-    #[buffer] data: &[u8],
-) -> Result<deno_core::ToJsBuffer, JsErrorBox> {
-    crate::digest::hmac(alg, key, data)
-        .map(Into::into)
-        .ok_or_else(|| JsErrorBox::generic(format!("Digest method not supported: {alg}")))
-}

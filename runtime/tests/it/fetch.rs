@@ -41,6 +41,22 @@ pub(crate) async fn server() -> SocketAddr {
             "/redirect",
             get(|| async { axum::response::Redirect::temporary("/json") }),
         )
+        .route("/slack", post(|| async { "ok" }))
+        .route(
+            "/api/v2/users/{id}",
+            get(
+                |axum::extract::Path(id): axum::extract::Path<String>,
+                 headers: axum::http::HeaderMap| async move {
+                    let bearer = headers.get("authorization").and_then(|v| v.to_str().ok());
+                    if bearer != Some("Bearer mgmt-token") {
+                        return Err(axum::http::StatusCode::UNAUTHORIZED);
+                    }
+                    Ok(axum::Json(
+                        json!({"user_id": id, "email": "ada@example.com"}),
+                    ))
+                },
+            ),
+        )
         .route(
             "/slow",
             get(|| async {

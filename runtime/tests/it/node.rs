@@ -3,7 +3,9 @@
 //! policy as `fetch`.
 
 use super::{request, run, runtime};
-use actionflow_runtime::{ExecutionRequest, ModuleFiles, Outcome, PackageMounts, PoolConfig, Status};
+use actionflow_runtime::{
+    ExecutionRequest, ModuleFiles, Outcome, PackageMounts, PoolConfig, Status,
+};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -17,7 +19,11 @@ fn action(body: &str) -> String {
 }
 
 async fn run_body(rt: &actionflow_runtime::Runtime, name: &str, body: &str) -> Outcome {
-    run(rt, request("t", name, &action(body), "post-login", json!({}))).await
+    run(
+        rt,
+        request("t", name, &action(body), "post-login", json!({})),
+    )
+    .await
 }
 
 /// (module, code, the lines it must log)
@@ -55,9 +61,17 @@ const CASES: &[(&str, &str, &[&str])] = &[
 /// A package with a data file, mounted at `/node_modules/data-pkg`.
 fn data_package() -> (tempfile::TempDir, Arc<dyn ModuleFiles>) {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("package.json"), r#"{"name":"data-pkg","main":"index.js"}"#).unwrap();
+    std::fs::write(
+        dir.path().join("package.json"),
+        r#"{"name":"data-pkg","main":"index.js"}"#,
+    )
+    .unwrap();
     std::fs::write(dir.path().join("data.bin"), [0u8, 159, 146, 150]).unwrap();
-    let mounts = [("/node_modules/data-pkg".to_owned(), dir.path().to_path_buf())].into();
+    let mounts = [(
+        "/node_modules/data-pkg".to_owned(),
+        dir.path().to_path_buf(),
+    )]
+    .into();
     (dir, Arc::new(PackageMounts::new(mounts)))
 }
 
@@ -69,7 +83,13 @@ async fn every_builtin_does_what_node_does() {
     for (i, (module, body, expected)) in CASES.iter().enumerate() {
         let req = ExecutionRequest {
             files: files.clone(),
-            ..request("t", &format!("case-{i}"), &action(body), "post-login", json!({}))
+            ..request(
+                "t",
+                &format!("case-{i}"),
+                &action(body),
+                "post-login",
+                json!({}),
+            )
         };
         let outcome = run(&rt, req).await;
         if outcome.status != Status::Completed || logs(&outcome) != *expected {
@@ -86,14 +106,46 @@ async fn every_builtin_does_what_node_does() {
 
 /// (what, code that must throw, text the error must contain)
 const REFUSALS: &[(&str, &str, &str)] = &[
-    ("writing a file", "require('fs').writeFileSync('/tmp/x', 'y')", "EACCES"),
-    ("reading outside the package view", "require('fs').readFileSync('/etc/passwd', 'utf8')", "ENOENT"),
-    ("child_process", "require('child_process').exec('id')", "module 'child_process' is not available in actions"),
-    ("vm", "require('vm')", "module 'vm' is not available in actions"),
-    ("worker_threads", "require('worker_threads')", "module 'worker_threads' is not available in actions"),
-    ("process.exit", "process.exit(1)", "process.exit is not available in actions"),
-    ("a server", "require('http').createServer().listen(8080)", "not available in actions"),
-    ("Deno.core", "Deno.core.ops", "Cannot read properties of undefined"),
+    (
+        "writing a file",
+        "require('fs').writeFileSync('/tmp/x', 'y')",
+        "EACCES",
+    ),
+    (
+        "reading outside the package view",
+        "require('fs').readFileSync('/etc/passwd', 'utf8')",
+        "ENOENT",
+    ),
+    (
+        "child_process",
+        "require('child_process').exec('id')",
+        "module 'child_process' is not available in actions",
+    ),
+    (
+        "vm",
+        "require('vm')",
+        "module 'vm' is not available in actions",
+    ),
+    (
+        "worker_threads",
+        "require('worker_threads')",
+        "module 'worker_threads' is not available in actions",
+    ),
+    (
+        "process.exit",
+        "process.exit(1)",
+        "process.exit is not available in actions",
+    ),
+    (
+        "a server",
+        "require('http').createServer().listen(8080)",
+        "not available in actions",
+    ),
+    (
+        "Deno.core",
+        "Deno.core.ops",
+        "Cannot read properties of undefined",
+    ),
 ];
 
 #[tokio::test]
@@ -102,7 +154,11 @@ async fn what_actions_may_not_do_is_refused_clearly() {
     let mut failures = Vec::new();
     for (i, (what, code, needle)) in REFUSALS.iter().enumerate() {
         let outcome = run_body(&rt, &format!("refusal-{i}"), code).await;
-        let message = outcome.error.as_ref().map(|e| e.message.clone()).unwrap_or_default();
+        let message = outcome
+            .error
+            .as_ref()
+            .map(|e| e.message.clone())
+            .unwrap_or_default();
         if outcome.status != Status::Threw || !message.contains(needle) {
             failures.push(format!("{what}: {:?} {message:?}", outcome.status));
         }
@@ -119,7 +175,12 @@ async fn the_host_environment_does_not_reach_process_env() {
         "console.log(process.env.HOME, process.env.PATH, Object.keys(process.env).length, require('os').userInfo().username);",
     )
     .await;
-    assert_eq!(logs(&outcome), ["undefined undefined 0 action"], "{:?}", outcome.error);
+    assert_eq!(
+        logs(&outcome),
+        ["undefined undefined 0 action"],
+        "{:?}",
+        outcome.error
+    );
 }
 
 const HTTP_CLIENT: &str = r#"

@@ -28,12 +28,9 @@ exports.onExecutePostLogin = async (event, api) => {
 };
 "#;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn real_packages_resolve_and_run_inside_an_action() {
-    if std::env::var_os("ACTIONFLOW_TEST_NPM_REGISTRY").is_none() {
-        eprintln!("note: set ACTIONFLOW_TEST_NPM_REGISTRY=1 to install real packages from your npm registry");
-        return;
-    }
+/// Installs `deps` from the npm registry of the user's configuration into a fresh cache; the files
+/// an action with those dependencies sees (the cache folder must outlive them).
+async fn install(deps: &[(&str, &str)]) -> (tempfile::TempDir, Arc<dyn ModuleFiles>) {
     let inputs = DiscoveryInputs {
         env: std::env::vars().collect(),
         project_dir: std::env::current_dir().ok(),
@@ -44,18 +41,10 @@ async fn real_packages_resolve_and_run_inside_an_action() {
     let source = HttpSource::new(config, HttpOptions::default()).unwrap();
     let cache_dir = tempfile::tempdir().unwrap();
     let cache = Cache::open(cache_dir.path()).unwrap();
-    let deps: BTreeMap<String, String> = [
-        ("lodash", "^4.17.0"),
-        ("ms", "^2.1.0"),
-        ("uuid", "^9.0.0"),
-        ("dayjs", "^1.11.0"),
-        ("validator", "^13.0.0"),
-        ("nanoid", "^5.0.0"),
-        ("escape-string-regexp", "^5.0.0"),
-    ]
-    .into_iter()
-    .map(|(n, r)| (n.to_owned(), r.to_owned()))
-    .collect();
+    let deps: BTreeMap<String, String> = deps
+        .iter()
+        .map(|(n, r)| ((*n).to_owned(), (*r).to_owned()))
+        .collect();
     let installed =
         actionflow_registry::install(&source, &cache, &deps, &ResolveOptions::default())
             .await
@@ -66,7 +55,32 @@ async fn real_packages_resolve_and_run_inside_an_action() {
         .iter()
         .map(|(k, p)| (format!("/{k}"), p.dir.clone()))
         .collect();
-    let files: Arc<dyn ModuleFiles> = Arc::new(PackageMounts::new(mounts));
+    (cache_dir, Arc::new(PackageMounts::new(mounts)))
+}
+
+fn registry_reachable() -> bool {
+    if std::env::var_os("ACTIONFLOW_TEST_NPM_REGISTRY").is_none() {
+        eprintln!("note: set ACTIONFLOW_TEST_NPM_REGISTRY=1 to install real packages from your npm registry");
+        return false;
+    }
+    true
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn real_packages_resolve_and_run_inside_an_action() {
+    if !registry_reachable() {
+        return;
+    }
+    let deps = [
+        ("lodash", "^4.17.0"),
+        ("ms", "^2.1.0"),
+        ("uuid", "^9.0.0"),
+        ("dayjs", "^1.11.0"),
+        ("validator", "^13.0.0"),
+        ("nanoid", "^5.0.0"),
+        ("escape-string-regexp", "^5.0.0"),
+    ];
+    let (_cache, files) = install(&deps).await;
     let req = ExecutionRequest {
         files,
         ..request(
@@ -91,4 +105,97 @@ async fn real_packages_resolve_and_run_inside_an_action() {
     assert_eq!(claims["validator"], json!([true, false]));
     assert_eq!(claims["nanoid"], json!(10));
     assert_eq!(claims["escape"], json!("a\\.b\\*c"));
+}
+
+/// Packages that lean on Node's built-ins (http, https, stream, crypto, zlib, url, events), as Auth0
+/// Actions code uses them, against a local server.
+const NODE_PACKAGES: &str = r#"
+const axios = require("axios");
+const fetch2 = require("node-fetch");
+const jwt = require("jsonwebtoken");
+const { v4: uuidv4, validate } = require("uuid");
+const { IncomingWebhook } = require("@slack/webhook");
+const { ManagementClient } = require("auth0");
+const crypto = require("crypto");
+exports.onExecutePostLogin = async (event) => {
+  const base = event.base;
+  const a = await axios.get(`${base}/json`, { timeout: 2000 });
+  console.log("axios get", a.status, a.headers["content-type"], a.data.name);
+  const b = await axios.post(`${base}/echo`, { x: 1 }, { headers: { Authorization: "Bearer ax" } });
+  console.log("axios post", b.status, b.headers["x-echo"], b.data);
+  try { await axios.get(`${base}/missing`); } catch (e) { console.log("axios error", e.response.status, e.response.data); }
+  try { await axios.get(`${base}/slow`, { timeout: 200 }); } catch (e) { console.log("axios timeout", e.code); }
+  const c = await fetch2(`${base}/json`);
+  console.log("node-fetch", c.status, (await c.json()).roles[0]);
+  const { privateKey, publicKey } = crypto.generateKeyPairSync("rsa", { modulusLength: 2048 });
+  const rs = jwt.sign({ sub: "u1" }, privateKey, { algorithm: "RS256", expiresIn: 60 });
+  console.log("jwt RS256", jwt.verify(rs, publicKey, { algorithms: ["RS256"] }).sub);
+  const hs = jwt.sign({ sub: "u2" }, "s3cret");
+  console.log("jwt HS256", jwt.verify(hs, "s3cret").sub);
+  try { jwt.verify(hs, "wrong"); } catch (e) { console.log("jwt refused", e.message); }
+  const jose = await import("jose");
+  const jwk = await jose.exportJWK(publicKey);
+  const { payload } = await jose.jwtVerify(rs, await jose.importJWK({ ...jwk, alg: "RS256" }, "RS256"));
+  console.log("jose", payload.sub);
+  console.log("uuid", validate(uuidv4()));
+  const hook = new IncomingWebhook(`${base}/slack`);
+  console.log("slack", (await hook.send({ text: "hello" })).text);
+  const toLocal = (url, init) => fetch(String(url).replace("https://tenant.auth0.test", base), init);
+  const mgmt = new ManagementClient({ domain: "tenant.auth0.test", token: "mgmt-token", fetch: toLocal });
+  const user = await mgmt.users.get({ id: "auth0|42" });
+  console.log("auth0", user.data.email);
+};
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn packages_using_node_builtins_work_against_a_local_server() {
+    if !registry_reachable() {
+        return;
+    }
+    let deps = [
+        ("axios", "^1.7.0"),
+        ("node-fetch", "^2.7.0"),
+        ("jsonwebtoken", "^9.0.0"),
+        ("jose", "^5.9.0"),
+        ("uuid", "^9.0.0"),
+        ("@slack/webhook", "^7.0.0"),
+        ("auth0", "^4.10.0"),
+    ];
+    let (_cache, files) = install(&deps).await;
+    let addr = super::fetch::server().await;
+    let rt = runtime(PoolConfig {
+        allow_private_network: true,
+        ..PoolConfig::default()
+    });
+    let req = ExecutionRequest {
+        files,
+        ..request(
+            "t",
+            "node-packages",
+            NODE_PACKAGES,
+            "post-login",
+            json!({"base": format!("http://{addr}")}),
+        )
+    };
+    let outcome = run(&rt, req).await;
+    let logs: Vec<&str> = outcome.logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(
+        logs,
+        [
+            "axios get 200 application/json ada",
+            "axios post 201 yes application/json|Bearer ax|{\"x\":1}",
+            "axios error 404 nope",
+            "axios timeout ECONNABORTED",
+            "node-fetch 200 admin",
+            "jwt RS256 u1",
+            "jwt HS256 u2",
+            "jwt refused invalid signature",
+            "jose u1",
+            "uuid true",
+            "slack ok",
+            "auth0 ada@example.com",
+        ],
+        "{:?}",
+        outcome.error
+    );
 }

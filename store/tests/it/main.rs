@@ -15,5 +15,6 @@ mod marketplace;
 mod open;
 mod queue;
 mod secrets;
+mod sessions;
 mod tenants;
 mod versions;

@@ -18,14 +18,7 @@ use serde_json::{json, Value};
 use crate::support::{Api, Db, Server, Start};
 use actionflow_server::Settings;
 
-pub const ALL_SCOPES: &[&str] = &[
-    "actions:read",
-    "actions:write",
-    "bindings:read",
-    "bindings:write",
-    "dispatch",
-    "executions:read",
-];
+pub use crate::support::TENANT_SCOPES as ALL_SCOPES;
 
 /// A server in this process whose actions may call the test's hook on loopback, retrying
 /// quickly; `change` adjusts its settings further.
@@ -42,6 +35,11 @@ pub async fn start_in_process(db: &Db, change: impl FnOnce(&mut Settings)) -> Se
 
 /// The same as a server process (for kill -9, restarts and the CLI), `more` its extra flags.
 pub async fn start(db: &Db, more: &[&str]) -> Server {
+    start_with(db, Start::default(), more).await
+}
+
+/// `start` with other server options (an npm registry, say).
+pub async fn start_with(db: &Db, base: Start, more: &[&str]) -> Server {
     let mut args: Vec<String> = [
         "--allow-private-network",
         "true",
@@ -56,14 +54,7 @@ pub async fn start(db: &Db, more: &[&str]) -> Server {
     .map(|a| (*a).to_owned())
     .collect();
     args.extend(more.iter().map(|a| (*a).to_owned()));
-    Server::start_with(
-        db,
-        Start {
-            args,
-            ..Start::default()
-        },
-    )
-    .await
+    Server::start_with(db, Start { args, ..base }).await
 }
 
 /// Creates and deploys an action; returns its id.

@@ -8,30 +8,13 @@ mod installs;
 mod journey;
 mod submissions;
 
+use crate::support::marketplace::{
+    market_server, partner_and_reviewer, reference_package, submit_body, PACKAGE,
+};
+
 use crate::cli::Cli;
-use crate::support::registry::{Registry, Served};
-use crate::support::{Api, Db, Server, ADMIN_TOKEN};
+use crate::support::{Api, Server, ADMIN_TOKEN};
 use serde_json::{json, Value};
-
-const PACKAGE: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/integrations/packages/ses-welcome-email"
-);
-
-/// A tenant whose token submits for the publisher `actionflow`, and a reviewer's token.
-async fn partner_and_reviewer(server: &Server) -> (String, Api, Api) {
-    let (partner_id, partner) = server.tenant("partner", &["integrations:submit"]).await;
-    let (_, reviewer) = server.tenant("reviewers", &["marketplace:review"]).await;
-    let (status, publisher) = server
-        .admin()
-        .post(
-            "/v1/marketplace/publishers",
-            json!({"name": "actionflow", "tenant_id": partner_id}),
-        )
-        .await;
-    assert_eq!(status, 201, "{publisher}");
-    (partner_id, partner, reviewer)
-}
 
 /// Packs the folder with `actionflow integration pack`; the package's bytes and sha256.
 fn pack_with_cli(server: &Server, dir: &std::path::Path) -> (Vec<u8>, String) {
@@ -49,12 +32,11 @@ fn pack_with_cli(server: &Server, dir: &std::path::Path) -> (Vec<u8>, String) {
         "packing is deterministic"
     );
     let bytes = std::fs::read(&out).unwrap();
+    assert!(
+        bytes == reference_package(),
+        "the CLI packs what the library packs"
+    );
     (bytes, packed["sha256"].as_str().unwrap().to_owned())
-}
-
-fn submit_body(bytes: &[u8]) -> Value {
-    use base64::Engine as _;
-    json!({"package": base64::engine::general_purpose::STANDARD.encode(bytes)})
 }
 
 /// A `.tgz` of one regular file whose raw name we choose (the tar builder refuses `..`).
@@ -90,26 +72,6 @@ fn variant(edit: impl FnOnce(&mut Value), code: impl FnOnce(String) -> String) -
         .files
         .insert("integration.action.js".into(), code(text).into_bytes());
     package.pack()
-}
-
-/// A server in this process with `actionflow:ses` (as the binary gives every runtime) and a
-/// local npm registry serving `greeting@1.2.3`.
-async fn market_server(db: &Db) -> (Server, Served) {
-    let mut registry = Registry::default();
-    registry.publish(
-        "greeting",
-        "1.2.3",
-        "exports.greet = (who) => `hello ${who}`;",
-    );
-    let registry = registry.serve().await;
-    let registry_url = registry.url.clone();
-    let server = Server::in_process(db, |s| {
-        let ses = actionflow_ses::SesModule::new(actionflow_ses::SesConfig::default());
-        s.host_modules = vec![std::sync::Arc::new(ses)];
-        s.npm_discovery.registry_flag = Some(registry_url);
-    })
-    .await;
-    (server, registry)
 }
 
 /// Submits `package` and approves it; the submission's id.

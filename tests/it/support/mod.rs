@@ -4,6 +4,7 @@
 //! restarts, its output, its flags) — an API client that records every response body, and a local
 //! npm registry.
 
+pub mod marketplace;
 pub mod registry;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,16 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::{Child, Command};
 
 pub const ADMIN_TOKEN: &str = "af_test_admin_token_for_the_integration_suite";
+
+/// The scopes of a tenant who writes, binds and dispatches actions and reads executions.
+pub const TENANT_SCOPES: &[&str] = &[
+    "actions:read",
+    "actions:write",
+    "bindings:read",
+    "bindings:write",
+    "dispatch",
+    "executions:read",
+];
 
 /// Declares, for each story `async fn name(db: Db)`, a module `name` with the tests `sqlite`
 /// and `postgres`.

@@ -1,0 +1,60 @@
+//! The marketplace's shared set-up: the reference package (the SES welcome email), a partner with
+//! its publisher and a reviewer, and a server whose runtimes have `actionflow:ses`.
+
+use serde_json::{json, Value};
+
+use super::registry::{Registry, Served};
+use super::{Api, Db, Server};
+
+pub const PACKAGE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/integrations/packages/ses-welcome-email"
+);
+
+/// A tenant whose token submits for the publisher `actionflow`, and a reviewer's token.
+pub async fn partner_and_reviewer(server: &Server) -> (String, Api, Api) {
+    let (partner_id, partner) = server.tenant("partner", &["integrations:submit"]).await;
+    let (_, reviewer) = server.tenant("reviewers", &["marketplace:review"]).await;
+    let (status, publisher) = server
+        .admin()
+        .post(
+            "/v1/marketplace/publishers",
+            json!({"name": "actionflow", "tenant_id": partner_id}),
+        )
+        .await;
+    assert_eq!(status, 201, "{publisher}");
+    (partner_id, partner, reviewer)
+}
+
+pub fn submit_body(bytes: &[u8]) -> Value {
+    use base64::Engine as _;
+    json!({"package": base64::engine::general_purpose::STANDARD.encode(bytes)})
+}
+
+/// A server in this process with `actionflow:ses` (as the binary gives every runtime) and a
+/// local npm registry serving `greeting@1.2.3`.
+pub async fn market_server(db: &Db) -> (Server, Served) {
+    let mut registry = Registry::default();
+    registry.publish(
+        "greeting",
+        "1.2.3",
+        "exports.greet = (who) => `hello ${who}`;",
+    );
+    let registry = registry.serve().await;
+    let registry_url = registry.url.clone();
+    let server = Server::in_process(db, |s| {
+        let ses = actionflow_ses::SesModule::new(actionflow_ses::SesConfig::default());
+        s.host_modules = vec![std::sync::Arc::new(ses)];
+        s.npm_discovery.registry_flag = Some(registry_url);
+    })
+    .await;
+    (server, registry)
+}
+
+/// The reference package as a `.tgz`, packed by the library (the CLI packs the same bytes).
+pub fn reference_package() -> Vec<u8> {
+    let limits = actionflow_marketplace::PackageLimits::default();
+    actionflow_marketplace::Package::from_dir(std::path::Path::new(PACKAGE), &limits)
+        .unwrap()
+        .pack()
+}
