@@ -28,7 +28,7 @@ tenant="$(curl -sf -X POST "$url/v1/tenants" -H "Authorization: Bearer $admin" \
   -H 'content-type: application/json' -d '{"name": "schemathesis"}' | json '["id"]')"
 token="$(curl -sf -X POST "$url/v1/tenants/$tenant/tokens" -H "Authorization: Bearer $admin" \
   -H 'content-type: application/json' \
-  -d '{"scopes": ["actions:read", "actions:write", "bindings:read", "bindings:write", "dispatch", "executions:read", "logs:read", "logs:write", "log_streams:read", "log_streams:write", "integrations:submit", "marketplace:review"]}' \
+  -d '{"scopes": ["actions:read", "actions:write", "bindings:read", "bindings:write", "dispatch", "executions:read", "logs:read", "logs:write", "log_streams:read", "log_streams:write", "integrations:submit", "marketplace:review", "webtasks:read", "webtasks:write"]}' \
   | json '["token"]')"
 
 # Real objects for the path parameters, so that operations reach their logic instead of 404: an

@@ -67,6 +67,9 @@ enum Command {
     /// The marketplace: search, show, install, installed, upgrade, uninstall (tenant token);
     /// review, approve, request-changes, reject (reviewer token); publishers (admin token).
     Marketplace(client::marketplace::MarketplaceArgs),
+    /// Webtasks of a container (wt-cli's verbs): create, ls, inspect, rm, logs, cron
+    /// create|ls|history|rm.
+    Wt(client::webtasks::WtArgs),
     /// Worker mode: a sandbox process started by `serve` (not for direct use).
     #[command(hide = true)]
     Sandbox,
@@ -93,6 +96,7 @@ fn main() -> ExitCode {
         Command::Serve(a) => serve::main(a),
         Command::Actions(a) => client::actions::main(a),
         Command::Secrets(a) => client::secrets::main(a),
+        Command::Wt(a) => client::webtasks::main(a),
         Command::Tenants(a) => client::admin::tenants(a),
         Command::Tokens(a) => client::admin::tokens(a),
         Command::Bindings(a) => client::triggers::bindings(a),

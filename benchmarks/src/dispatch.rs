@@ -3,7 +3,9 @@
 //! sandbox processes) with 1 and with 3 bound actions, against the webhook it replaces — the Node.js
 //! HTTP server of `fixtures/webhook.js` (node:cluster, one worker per core) running the same action,
 //! and, when `deno` is installed, the Deno one of `fixtures/webhook-deno.js` (`Deno.serve`).
-//! One load generator (this process, keep-alive, `--concurrency` clients) drives all three, in
+//! The same action also runs as a webtask (`(ctx, cb)` over the fixture's handler, called at
+//! `/run/bench/login`), the warm-extension measurement of issue 20.
+//! One load generator (this process, keep-alive, `--concurrency` clients) drives them all, in
 //! rounds that alternate their order. Prints each round and the median ratios to the webhook.
 
 use crate::flows_setup::{bind, deploy, percentile_ms, setup_tenant, timed};
@@ -73,6 +75,20 @@ async fn run(
         None => eprintln!("`deno` not found: the Deno webhook is skipped (pip install deno)"),
     }
     let mut servers = Vec::new();
+    let server = start_actionflow(program).await?;
+    let token = setup_tenant(&http, &server.url, ADMIN_TOKEN).await?;
+    crate::http::call(
+        http.put(format!("{}/api/webtask/bench/login", server.url))
+            .bearer_auth(&token)
+            .json(&json!({"code": webtask_code()})),
+    )
+    .await?;
+    contenders.push((
+        "Actionflow webtask (ctx, cb)".to_owned(),
+        format!("{}/run/bench/login", server.url),
+        None,
+    ));
+    servers.push(server);
     for actions in [1, 3] {
         let server = start_actionflow(program).await?;
         let token = setup_tenant(&http, &server.url, ADMIN_TOKEN).await?;
@@ -130,6 +146,24 @@ async fn run(
     }
     drop((servers, deno));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The fixture's action as a webtask: the same function, called as the webhooks call it (the event
+/// frozen, the `api` calls recorded and answered as JSON).
+fn webtask_code() -> String {
+    format!(
+        "const action = {{}};\n(function (exports) {{\n{}\n}})(action);\n\
+         module.exports = async function (ctx, cb) {{\n\
+           const calls = [];\n\
+           const rec = (method) => (...args) => {{ calls.push({{ method, args }}); }};\n\
+           const api = {{ access: {{ deny: rec('access.deny') }}, \
+             accessToken: {{ setCustomClaim: rec('accessToken.setCustomClaim') }}, \
+             idToken: {{ setCustomClaim: rec('idToken.setCustomClaim') }} }};\n\
+           await action.onExecutePostLogin(Object.freeze(ctx.body), api);\n\
+           cb(null, {{ calls }});\n\
+         }};\n",
+        crate::ACTION
+    )
 }
 
 async fn measure(

@@ -23,6 +23,7 @@ pub async fn setup_tenant(
         "actions:write",
         "bindings:write",
         "dispatch",
+        "webtasks:write",
     ];
     crate::http::setup_tenant(http, base, admin, &scopes).await
 }

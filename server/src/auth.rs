@@ -37,6 +37,8 @@ pub const SCOPES: &[&str] = &[
     "log_streams:write",
     "integrations:submit",
     "marketplace:review",
+    "webtasks:read",
+    "webtasks:write",
 ];
 
 /// Reading actions, versions, diffs and secret names.
@@ -50,6 +52,10 @@ pub const INTEGRATIONS_SUBMIT: &str = "integrations:submit";
 pub const MARKETPLACE_REVIEW: &str = "marketplace:review";
 /// Binding actions to triggers (also needed to install an integration with `bind`).
 pub const BINDINGS_WRITE: &str = "bindings:write";
+/// Webtasks: list, read, storage reads, cron reads and history, the containers' live console.
+pub const WEBTASKS_READ: &str = "webtasks:read";
+/// Webtasks: create, replace, delete, storage writes, cron changes.
+pub const WEBTASKS_WRITE: &str = "webtasks:write";
 
 const TOKEN_PREFIX: &str = "af_";
 
@@ -103,7 +109,7 @@ fn unauthorized(message: &str) -> ApiError {
     ApiError::new(Code::Unauthorized, "authorization".to_owned(), message)
 }
 
-fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+pub(crate) fn bearer(parts: &Parts) -> Result<&str, ApiError> {
     let value = parts
         .headers
         .get(AUTHORIZATION)

@@ -128,6 +128,20 @@ impl Background {
         Background { stop, tasks }
     }
 
+    /// Adds this node's cron scheduler (`None`: this node runs no cron jobs).
+    pub fn with_cron(
+        mut self,
+        webtasks: &actionflow_webtasks::Webtasks,
+        cron: Option<actionflow_webtasks::CronSettings>,
+    ) -> Background {
+        if let Some(settings) = cron {
+            let scheduler = actionflow_webtasks::Scheduler::new(webtasks.clone(), settings);
+            self.tasks
+                .push(tokio::spawn(scheduler.run(self.stop.subscribe())));
+        }
+        self
+    }
+
     /// Stops claiming work and waits for the attempts in flight (within the worker's grace).
     pub async fn stop(self) {
         let _ = self.stop.send(true);

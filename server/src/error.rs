@@ -152,11 +152,19 @@ impl From<actionflow_triggers::Error> for ApiError {
     }
 }
 
+/// Marks a response that is not the API's own (an extension's answer): never rewritten.
+#[derive(Debug, Clone, Copy)]
+pub struct PassThrough;
+
 /// Gives an error answered by a layer rather than a handler (a body limit, a timeout, a method not
 /// allowed) the API's JSON shape, with the code its status has in the table.
 pub async fn json_errors(response: Response) -> Response {
     let status = response.status();
     if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    // An extension's own answer (a raw-model 403 with an empty body) is passed as it is.
+    if response.extensions().get::<PassThrough>().is_some() {
         return response;
     }
     let is_json = response

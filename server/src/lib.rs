@@ -68,6 +68,7 @@ mod test_run;
 mod token_cache;
 mod triggers;
 mod versions;
+mod webtasks;
 
 use actionflow_actions::{master_key, Actions, Packages};
 use actionflow_runtime::{Engine, PoolConfig, Runtime};
@@ -86,7 +87,7 @@ pub use error::ApiError;
 pub use log_hooks::TenantLogs;
 pub use settings::{
     ApiLimits, FlowSettings, LogSettings, SandboxSettings, Settings, StartError, TestPool,
-    SANDBOX_CRASHES_MAX, SANDBOX_CRASH_WINDOW,
+    WebtaskSettings, SANDBOX_CRASHES_MAX, SANDBOX_CRASH_WINDOW,
 };
 pub use token_cache::TOKEN_CACHE_TTL;
 
@@ -107,6 +108,10 @@ pub struct ServerState {
     pub tenant_limits: Arc<TenantLimits>,
     /// The marketplace: submissions, checks, review, catalog, installed copies.
     pub marketplace: actionflow_marketplace::Marketplace,
+    /// Webtasks: extensions, their runs, storage, cron and live console.
+    pub webtasks: actionflow_webtasks::Webtasks,
+    /// How this node's cron scheduler runs (`None`: it runs none).
+    pub cron: Option<actionflow_webtasks::CronSettings>,
 }
 
 /// The router's state: cheap to clone.
@@ -169,6 +174,21 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         settings.action_limits.clone(),
         tenant_limits.clone(),
     );
+    // Extensions run where sync flows run: the same sandboxes, isolate reuse and network policy.
+    // The programming models' package goes where sandboxes may read: the package cache.
+    let models = actionflow_webtasks::wrap::install_models(&settings.npm_cache_dir).map_err(
+        StartError::io("writing the webtask models into", &settings.npm_cache_dir),
+    )?;
+    let webtasks = actionflow_webtasks::Webtasks::new(
+        store.clone(),
+        actions.preparer(),
+        engines.sync.clone(),
+        settings.webtasks.limits.clone(),
+        models,
+    );
+    if let Some(url) = &settings.webtasks.public_url {
+        webtasks.set_base_url(url);
+    }
     let dispatchers = Dispatchers::new(
         store.clone(),
         actions.preparer(),
@@ -201,6 +221,11 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         logs,
         tenant_limits,
         marketplace,
+        webtasks,
+        cron: settings
+            .webtasks
+            .cron_enabled
+            .then(|| settings.webtasks.cron.clone()),
     });
     Ok((state, admin))
 }
@@ -362,6 +387,7 @@ pub fn app(state: AppState) -> Router {
         .merge(logs::router())
         .merge(tenant_logs::router())
         .merge(log_streams::router())
+        .merge(webtasks::router(&state.webtasks))
         .merge(marketplace::router(
             state.marketplace.limits().package.package_bytes_max,
         ))
@@ -390,7 +416,12 @@ pub fn app(state: AppState) -> Router {
 /// Serves until Ctrl-C (or SIGTERM), with the async workers running; on shutdown, stops taking
 /// requests, then lets the attempts in flight finish.
 pub async fn run(listener: tokio::net::TcpListener, state: AppState) -> std::io::Result<()> {
-    let background = Background::start(&state.dispatchers, &state.logs);
+    if let Ok(address) = listener.local_addr() {
+        // Without a configured public URL, extensions answer (and call their storage) here.
+        state.webtasks.set_base_url(&format!("http://{address}"));
+    }
+    let background = Background::start(&state.dispatchers, &state.logs)
+        .with_cron(&state.webtasks, state.cron.clone());
     let (stop, mut stopping) = tokio::sync::watch::channel(false);
     let listener = listener::JsonErrorsListener(listener);
     let serve = axum::serve(listener, app(state)).with_graceful_shutdown(async move {

@@ -179,8 +179,21 @@ pub async fn audit(State(state): State<AppState>, request: Request, next: Next) 
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned());
     let changes = !matches!(method, Method::GET | Method::HEAD | Method::OPTIONS);
+    // An extension's own storage writes (its storage token) are its traffic, not management calls.
+    let by_extension = request
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.get(7..))
+        .is_some_and(actionflow_webtasks::seal::is_storage_token);
     let Some(route) = route.filter(|r| {
-        changes && r != "/v1/logs" && !r.ends_with("/dispatch") && !r.ends_with("/test")
+        !by_extension
+            && changes
+            && r != "/v1/logs"
+            && !r.ends_with("/dispatch")
+            && !r.ends_with("/test")
+            // Extensions' runs are their callers' traffic, not management calls.
+            && !r.starts_with("/run/")
     }) else {
         return next.run(request).await;
     };

@@ -174,6 +174,20 @@ pub struct Settings {
     /// The tenant log: retention, stream suspension.
     pub logs: LogSettings,
     pub sandboxes: SandboxSettings,
+    /// Webtasks: limits, the public URL, cron.
+    pub webtasks: WebtaskSettings,
+}
+
+/// Resolved settings of webtasks.
+#[derive(Debug, Clone, Default)]
+pub struct WebtaskSettings {
+    pub limits: actionflow_webtasks::WebtaskLimits,
+    /// The URL clients reach this server at (`webtask_url`s, and what extensions' `ctx.storage`
+    /// calls); `None`: `http://` and the address it listens on.
+    pub public_url: Option<String>,
+    pub cron: actionflow_webtasks::CronSettings,
+    /// Whether this node runs due cron jobs.
+    pub cron_enabled: bool,
 }
 
 impl Settings {
@@ -200,6 +214,10 @@ impl Settings {
             flows: FlowSettings::default(),
             logs: LogSettings::default(),
             sandboxes: SandboxSettings::in_process(),
+            webtasks: WebtaskSettings {
+                cron_enabled: true,
+                ..WebtaskSettings::default()
+            },
             data_dir,
         }
     }
@@ -224,6 +242,7 @@ impl std::fmt::Debug for Settings {
             .field("flows", &self.flows)
             .field("logs", &self.logs)
             .field("sandboxes", &self.sandboxes)
+            .field("webtasks", &self.webtasks)
             .finish_non_exhaustive()
     }
 }

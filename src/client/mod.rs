@@ -13,6 +13,7 @@ pub mod logs;
 pub mod marketplace;
 pub mod secrets;
 pub mod triggers;
+pub mod webtasks;
 
 use crate::BadInput;
 use anyhow::Context;

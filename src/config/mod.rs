@@ -69,6 +69,15 @@ pub struct ServeConfig {
     /// Let actions `fetch` loopback and private addresses (local development only).
     #[arg(long, env = "ACTIONFLOW_ALLOW_PRIVATE_NETWORK")]
     pub allow_private_network: Option<bool>,
+    /// The URL clients reach this server at: webtasks' `webtask_url`s, and where extensions'
+    /// `ctx.storage` calls (it must be reachable from extensions: public, or loopback with
+    /// --allow-private-network) [default: http:// and the listening address].
+    #[arg(long, env = "ACTIONFLOW_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Run due webtask cron jobs on this node (any number of nodes may: each tick runs once)
+    /// [default: true].
+    #[arg(long, env = "ACTIONFLOW_CRON")]
+    pub cron: Option<bool>,
     /// How long a checked tenant token is trusted without reading the database again, in
     /// milliseconds; a token revoked through another node sharing the database keeps working here for
     /// at most this long (0: read every time) [default: 5000].
@@ -184,6 +193,9 @@ impl ServeConfig {
         set(&mut s.npm_cache_dir, self.npm_cache_dir);
         s.npm_discovery = npm_discovery(self.registry);
         set(&mut s.allow_private_network, self.allow_private_network);
+        s.webtasks.public_url = self.public_url.filter(|u| !u.trim().is_empty());
+        set(&mut s.webtasks.cron_enabled, self.cron);
+        s.webtasks.cron.node = format!("actionflow-{}", std::process::id());
         s.host_modules = crate::integrations::host_modules(s.allow_private_network);
         set(&mut s.action_limits.deploy_ms_max, self.deploy_ms_max);
         set(

@@ -2,3 +2,4 @@
 
 pub mod run;
 pub mod triggers;
+pub mod wt_serve;

@@ -1,7 +1,7 @@
 //! `actionflow-store` owns persistence: tenants, API tokens, action drafts and versions, sealed
 //! secrets, trigger bindings with revisions, executions with the durable job queue, and the tenant
 //! log with its streams' checkpoints and leases, the marketplace's publishers, submissions and
-//! installed copies, on SQLite
+//! installed copies, webtasks' containers, extensions, storage and cron jobs, on SQLite
 //! (embedded default) or PostgreSQL, behind the [`Store`] seam.
 //!
 //! It must not know V8, npm, HTTP or cryptography: secrets arrive already encrypted, token hashes
@@ -32,6 +32,7 @@ mod tenants;
 #[cfg(feature = "test-support")]
 pub mod test_support;
 mod versions;
+mod webtasks;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +56,10 @@ pub use model::{
 };
 pub use quarantine::Quarantine;
 pub use sessions::{Session, SessionOwner};
+pub use webtasks::{
+    Claimed, CronJob, CronRun, CronRunEnd, Extension, NewCronJob, NewExtension, StorageDoc,
+    StorageWrite, TickClaim, WebtaskStore, CRON_RUNS_KEPT,
+};
 
 /// A new time-ordered id, as the store gives its rows (for an action created with
 /// [`ActionStore::create_action_with_secrets`], whose secrets are sealed with its id first).
@@ -78,6 +83,7 @@ pub trait Store:
     + QuarantineStore
     + MarketplaceStore
     + SessionStore
+    + WebtaskStore
 {
     /// Which database is behind this store.
     fn backend(&self) -> Backend;
@@ -89,7 +95,7 @@ pub trait Store:
 pub mod prelude {
     pub use crate::{
         ActionStore, BindingStore, ExecutionStore, LogStore, MarketplaceStore, QuarantineStore,
-        SecretStore, SessionStore, Store, TenantStore,
+        SecretStore, SessionStore, Store, TenantStore, WebtaskStore,
     };
 }
 

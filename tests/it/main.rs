@@ -27,3 +27,4 @@ mod secrets;
 mod ses;
 mod tenancy;
 mod tenant_logs;
+mod webtasks;

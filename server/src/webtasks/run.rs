@@ -1,0 +1,165 @@
+//! `GET|POST|PUT|PATCH|DELETE /run/{container}/{name}[/more/path]`: anyone may call an extension
+//! (its own code, compiler or middleware decides who); the answer is the extension's, passed as it
+//! is, with `x-wt-response-source` saying which part answered.
+
+use super::names;
+use crate::error::{ApiError, ErrorBody, PassThrough};
+use crate::AppState;
+use actionflow_webtasks::{HttpRequest, HttpResponse};
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+const SOURCE: HeaderName = HeaderName::from_static("x-wt-response-source");
+
+pub fn router() -> OpenApiRouter<AppState> {
+    let any = || get(run_any).put(run_any).patch(run_any).delete(run_any);
+    OpenApiRouter::new()
+        .routes(routes!(run_post))
+        .route("/run/{container}/{name}", any())
+        // A trailing slash, and more path after the name (a catch-all needs at least a character).
+        .route("/run/{container}/{name}/", any().post(run_any))
+        .route("/run/{container}/{name}/{*path}", any().post(run_any))
+}
+
+/// Run an extension (also GET, PUT, PATCH, DELETE, and with more path after the name). The answer
+/// is the extension's own: status, headers and body as its code wrote them.
+#[utoipa::path(post, path = "/run/{container}/{name}", tag = "webtasks",
+    params(("container" = String, Path), ("name" = String, Path)),
+    request_body(content = String, content_type = "application/json",
+        description = "Any body: JSON and form bodies are parsed into `ctx.body`"),
+    responses((status = 200, description = "The extension's answer"),
+        (status = 404, body = ErrorBody, description = "No such extension")))]
+async fn run_post(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((container, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Response {
+    run(
+        state,
+        method,
+        uri,
+        headers,
+        container,
+        name,
+        String::new(),
+        body,
+    )
+    .await
+}
+
+async fn run_any(
+    State(state): State<AppState>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(params): Path<Vec<(String, String)>>,
+    body: Bytes,
+) -> Response {
+    let get = |key: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let rest = get("path");
+    let path = if uri.path().ends_with('/') && rest.is_empty() {
+        "/".to_owned()
+    } else if rest.is_empty() {
+        String::new()
+    } else {
+        format!("/{rest}")
+    };
+    run(
+        state,
+        method,
+        uri,
+        headers,
+        get("container"),
+        get("name"),
+        path,
+        body,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
+    state: AppState,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    container: String,
+    name: String,
+    path: String,
+    body: Bytes,
+) -> Response {
+    let proxy = |error: ApiError| {
+        let mut response = error.into_response();
+        response
+            .headers_mut()
+            .insert(SOURCE, HeaderValue::from_static("proxy"));
+        response
+    };
+    if let Err(error) = names(&container, &name) {
+        return proxy(
+            ApiError::not_found("name", "webtask").field(error.field.as_deref().unwrap_or("name")),
+        );
+    }
+    let request = HttpRequest {
+        method: method.as_str().to_owned(),
+        path,
+        query: uri.query().unwrap_or("").to_owned(),
+        headers: headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .collect(),
+        body: body.to_vec(),
+        id: actionflow_store::new_id(),
+    };
+    match state.webtasks.run(&container, &name, request, false).await {
+        Ok(answer) => respond(answer),
+        Err(error) => proxy(ApiError::from(error)),
+    }
+}
+
+/// Headers the extension may not set: the connection's own.
+fn hop_by_hop(name: &str) -> bool {
+    matches!(
+        name,
+        "connection"
+            | "content-length"
+            | "transfer-encoding"
+            | "keep-alive"
+            | "upgrade"
+            | "te"
+            | "trailer"
+            | "proxy-connection"
+    )
+}
+
+fn respond(answer: HttpResponse) -> Response {
+    let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, answer.body).into_response();
+    let headers = response.headers_mut();
+    headers.remove(axum::http::header::CONTENT_TYPE);
+    for (k, v) in answer.headers {
+        if hop_by_hop(&k) {
+            continue;
+        }
+        if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
+            headers.insert(k, v);
+        }
+    }
+    headers.insert(SOURCE, HeaderValue::from_static(answer.source.as_str()));
+    response.extensions_mut().insert(PassThrough);
+    response
+}
