@@ -82,3 +82,78 @@ fn make(allow_private: bool) -> PermissionsContainer {
     }
     PermissionsContainer::new(parser, perms)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::NON_PUBLIC;
+    use actionflow_netpolicy::is_public;
+    use std::net::IpAddr;
+
+    fn denied(ip: IpAddr) -> bool {
+        // deno_permissions judges an IPv4-mapped IPv6 address as its IPv4 form.
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 => v4,
+        };
+        NON_PUBLIC.iter().any(|range| {
+            range
+                .parse::<ipnet::IpNet>()
+                .is_ok_and(|net| net.contains(&ip))
+        })
+    }
+
+    /// Every address `fetch`'s rule refuses is denied to sockets too; public ones are not, except
+    /// inside the IPv6 transition ranges the socket rule refuses whole.
+    #[test]
+    fn the_socket_rule_refuses_what_fetch_refuses() {
+        let samples = [
+            "0.0.0.0",
+            "10.1.2.3",
+            "100.64.0.1",
+            "127.0.0.1",
+            "127.255.255.254",
+            "169.254.169.254",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.0.0.8",
+            "192.0.2.1",
+            "192.168.1.1",
+            "198.18.0.1",
+            "198.51.100.7",
+            "203.0.113.9",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "fc00::1",
+            "fd12::1",
+            "fe80::1",
+            "ff02::1",
+            "2001:db8::1",
+            "64:ff9b::a00:1",
+            "2002:a00:1::",
+            "1.1.1.1",
+            "8.8.8.8",
+            "93.184.216.34",
+            "172.32.0.1",
+            "100.128.0.1",
+            "2606:4700:4700::1111",
+            "::ffff:1.1.1.1",
+            "2a00:1450:4001::1",
+        ];
+        for sample in samples {
+            let ip: IpAddr = sample.parse().expect("samples parse");
+            if !is_public(ip) {
+                assert!(
+                    denied(ip),
+                    "{sample} is refused to fetch but not to sockets"
+                );
+            } else {
+                assert!(!denied(ip), "{sample} is public but denied to sockets");
+            }
+        }
+    }
+}
