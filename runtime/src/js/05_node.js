@@ -63,7 +63,7 @@ const loaders = {
   zlib: ext("zlib.js"),
 };
 
-/** Names `require` knows but refuses (listed in Rust as Node built-ins, absent here). */
+/** The built-ins an action may load (Rust lists all of Node's: `require` refuses the rest). */
 export const builtinNames = Object.keys(loaders);
 
 const loaded = new Map();

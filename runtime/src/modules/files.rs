@@ -12,6 +12,10 @@ pub trait ModuleFiles: Send + Sync {
     fn read_bytes(&self, path: &str) -> Option<Vec<u8>> {
         self.read(path).map(String::into_bytes)
     }
+    /// A file's size in bytes, `None` when it is not a file.
+    fn file_size(&self, path: &str) -> Option<u64> {
+        self.read_bytes(path).map(|b| b.len() as u64)
+    }
     /// The entries of a directory: (name, is a directory). `None` when it is not one.
     fn read_dir(&self, _path: &str) -> Option<Vec<(String, bool)>> {
         None
@@ -101,6 +105,11 @@ impl ModuleFiles for PackageMounts {
             return None;
         }
         std::fs::read(disk).ok()
+    }
+
+    fn file_size(&self, path: &str) -> Option<u64> {
+        let meta = std::fs::symlink_metadata(self.disk_path(path)?).ok()?;
+        (meta.is_file() && meta.len() <= self.file_bytes_max).then_some(meta.len())
     }
 
     fn open(&self, path: &str) -> Option<std::fs::File> {

@@ -68,6 +68,15 @@ pub(crate) struct BodyLimits {
     pub total_max: usize,
 }
 
+/// Takes `bytes` from what an execution may still receive (`fetch` bodies and Node sockets share
+/// it); `false`, taking nothing, when that is less.
+pub(crate) fn take_budget(left: &AtomicUsize, bytes: usize) -> bool {
+    left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
+        left.checked_sub(bytes)
+    })
+    .is_ok()
+}
+
 pub(crate) struct Net {
     runtime: Option<tokio::runtime::Runtime>,
     follow: reqwest::Client,
@@ -254,12 +263,7 @@ impl Net {
             if body.len() + chunk.len() > limits.each {
                 return Err(FetchError::TooLarge(limits.each));
             }
-            let taken = limits
-                .total
-                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |left| {
-                    left.checked_sub(chunk.len())
-                });
-            if taken.is_err() {
+            if !take_budget(&limits.total, chunk.len()) {
                 return Err(FetchError::TotalTooLarge(limits.total_max));
             }
             body.extend_from_slice(&chunk);

@@ -44,8 +44,8 @@ impl PackageFs {
         if self.files().is_dir(&p) {
             return Ok(stat(false, 0));
         }
-        match self.files().read_bytes(&p) {
-            Some(bytes) => Ok(stat(true, bytes.len() as u64)),
+        match self.files().file_size(&p) {
+            Some(size) => Ok(stat(true, size)),
             None => Err(not_found(&p)),
         }
     }

@@ -66,9 +66,7 @@ pub(super) async fn op_af_fetch(
         let ctx = s.try_borrow_mut::<ExecutionContext>();
         match (net, ctx) {
             (Some(net), Some(ctx)) => {
-                ctx.fetches += 1;
-                if ctx.fetches > ctx.limits.fetch_requests_max {
-                    let max = ctx.limits.fetch_requests_max;
+                if let Err(max) = ctx.count_request() {
                     return Err(JsErrorBox::type_error(format!(
                         "fetch failed: more than {max} requests in one execution"
                     )));
@@ -104,36 +102,27 @@ pub(super) fn op_af_net_connection(state: &mut OpState) -> Result<(), JsErrorBox
             "a connection outside an execution is not allowed",
         ));
     };
-    ctx.fetches += 1;
-    if ctx.fetches > ctx.limits.fetch_requests_max {
-        let max = ctx.limits.fetch_requests_max;
-        return Err(JsErrorBox::type_error(format!(
+    ctx.count_request().map_err(|max| {
+        JsErrorBox::type_error(format!(
             "connection refused: more than {max} requests in one execution"
-        )));
-    }
-    Ok(())
+        ))
+    })
 }
 
 /// A Node socket received `bytes`: taken from the execution's `fetch_total_bytes_max`, shared with
 /// `fetch` bodies.
 #[op2(fast)]
 pub(super) fn op_af_net_received(state: &mut OpState, bytes: u32) -> Result<(), JsErrorBox> {
-    use std::sync::atomic::Ordering;
     let Some(ctx) = state.try_borrow::<ExecutionContext>() else {
         return Err(JsErrorBox::type_error("no execution is running"));
     };
-    let bytes = bytes as usize;
-    let taken = ctx
-        .fetch_budget
-        .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |left| {
-            left.checked_sub(bytes)
-        });
-    taken.map(|_| ()).map_err(|_| {
-        JsErrorBox::type_error(format!(
-            "connection closed: the execution received more than {} bytes over the network",
-            ctx.limits.fetch_total_bytes_max
-        ))
-    })
+    if crate::net::take_budget(&ctx.fetch_budget, bytes as usize) {
+        return Ok(());
+    }
+    Err(JsErrorBox::type_error(format!(
+        "connection closed: the execution received more than {} bytes over the network",
+        ctx.limits.fetch_total_bytes_max
+    )))
 }
 
 fn host_module(state: &OpState, name: &str) -> Option<Arc<dyn HostModule>> {

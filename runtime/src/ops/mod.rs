@@ -74,6 +74,15 @@ impl ExecutionContext {
         }
     }
 
+    /// One more request (a `fetch` or a socket connecting); `Err(max)` past `fetch_requests_max`.
+    fn count_request(&mut self) -> Result<(), u32> {
+        self.fetches += 1;
+        if self.fetches > self.limits.fetch_requests_max {
+            return Err(self.limits.fetch_requests_max);
+        }
+        Ok(())
+    }
+
     fn push_log(&mut self, level: LogLevel, message: &str) {
         let room = self.limits.log_bytes_max.saturating_sub(self.log_bytes);
         if self.logs.len() >= self.limits.log_lines_max || room == 0 {
