@@ -20,6 +20,7 @@ mod master_key;
 #[allow(dead_code)] // this suite uses only part of it
 #[path = "../../integrations/ses/tests/it/moto.rs"]
 mod moto;
+mod node_ses;
 mod openapi;
 mod sandbox;
 mod secrets;

@@ -393,10 +393,32 @@ impl ActionIsolate {
         }
     }
 
-    /// A failure of pending work counts only if the handler itself completed (or the isolate stopped).
-    fn fail_pending(&self, outcome: &mut Outcome, failure: LoadFailure) {
-        if outcome.status == Status::Completed || failure.0 != Status::Threw {
+    /// What a failure of work the handler left running does to an execution. A limit reached there
+    /// (time, CPU, memory) or a stop ends the execution as usual. An error thrown there after the
+    /// handler completed does not undo the handler's answer: it is logged as an error line and the
+    /// execution stays completed. The answer was given; failing it now would fail a login that the
+    /// action allowed, or retry an async action whose side effects already happened (Auth0's SES
+    /// tutorial sends its email, then node-ses throws because the tutorial passes no callback: a
+    /// retry would send the email again). An error after the handler itself threw adds nothing.
+    fn fail_pending(&mut self, outcome: &mut Outcome, failure: LoadFailure) {
+        if failure.0 != Status::Threw {
             outcome.fail(failure);
+        } else if outcome.status == Status::Completed {
+            let (_, error) = failure;
+            let what = error
+                .stack
+                .unwrap_or_else(|| format!("{}: {}", error.name, error.message));
+            let message = format!(
+                "uncaught in work the handler left running (the execution stays completed): {what}"
+            );
+            if let Some(ctx) = self
+                .js
+                .op_state()
+                .borrow_mut()
+                .try_borrow_mut::<crate::ops::ExecutionContext>()
+            {
+                ctx.push_log(crate::outcome::LogLevel::Error, &message);
+            }
         }
     }
 

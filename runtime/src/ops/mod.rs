@@ -83,7 +83,7 @@ impl ExecutionContext {
         Ok(())
     }
 
-    fn push_log(&mut self, level: LogLevel, message: &str) {
+    pub(crate) fn push_log(&mut self, level: LogLevel, message: &str) {
         let room = self.limits.log_bytes_max.saturating_sub(self.log_bytes);
         if self.logs.len() >= self.limits.log_lines_max || room == 0 {
             self.logs_dropped += 1;

@@ -1,3 +1,0 @@
-exports.onExecutePostLogin = async () => {
-  setTimeout(() => { throw new RangeError("late failure"); }, 5);
-};
