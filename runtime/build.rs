@@ -25,6 +25,7 @@ fn extensions() -> Vec<Extension> {
         deno_telemetry::deno_telemetry::lazy_init(),
         deno_webidl::deno_webidl::lazy_init(),
         deno_web::deno_web::lazy_init(),
+        deno_fetch::deno_fetch::lazy_init(),
         deno_crypto::deno_crypto::lazy_init(),
         deno_net::deno_net::lazy_init(),
         deno_tls::deno_tls::lazy_init(),

@@ -4,8 +4,11 @@
 // created from the snapshot, so actions cannot reach the engine's own functions.
 import { core } from "ext:core/mod.js";
 import { inspect, makeConsole } from "ext:actionflow/00_console.js";
-import { atob, btoa, crypto, DOMException, structuredClone, TextDecoder, TextEncoder, timerGlobals, URL, URLSearchParams } from "ext:actionflow/01_web.js";
-import { fetch, Headers, Response } from "ext:actionflow/02_fetch.js";
+import {
+  atob, btoa, crypto, DOMException, structuredClone, TextDecoder, TextDecoderStream, TextEncoder, TextEncoderStream,
+  timerGlobals, URL, URLSearchParams,
+} from "ext:actionflow/01_web.js";
+import { fetch, FormData, Headers, Request, Response } from "ext:actionflow/02_fetch.js";
 import { apiFor, recordInto } from "ext:actionflow/03_api.js";
 import { requireForImport, runCommonJs } from "ext:actionflow/04_require.js";
 import { builtin, prepareNodeBootstrap } from "ext:actionflow/05_node.js";
@@ -24,13 +27,22 @@ const webScript = (name) => core.loadExtScript(`ext:deno_web/${name}`);
 const { AbortController, AbortSignal } = webScript("03_abort_signal.js");
 const { Event, EventTarget } = webScript("02_event.js");
 const { performance } = webScript("15_performance.js");
+const { Blob, File } = webScript("09_file.js");
+const {
+  ByteLengthQueuingStrategy, CountQueuingStrategy, ReadableStream, ReadableStreamDefaultReader, TransformStream,
+  WritableStream, WritableStreamDefaultWriter,
+} = webScript("06_streams.js");
+const { CompressionStream, DecompressionStream } = webScript("14_compression.js");
 Object.assign(globalThis.Deno, denoFields());
 
 const globals = {
   console: makeConsole(),
   ...timerGlobals,
   TextEncoder, TextDecoder, atob, btoa, URL, URLSearchParams, crypto, structuredClone, DOMException,
-  fetch, Headers, Response,
+  fetch, FormData, Headers, Request, Response, Blob, File,
+  ReadableStream, ReadableStreamDefaultReader, WritableStream, WritableStreamDefaultWriter, TransformStream,
+  ByteLengthQueuingStrategy, CountQueuingStrategy, TextEncoderStream, TextDecoderStream, CompressionStream,
+  DecompressionStream,
   AbortController, AbortSignal, Event, EventTarget, performance,
   // Node's globals that packages written for Auth0's Node.js runtime expect (`process` below).
   Buffer: builtin("buffer").Buffer,

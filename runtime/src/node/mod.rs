@@ -38,6 +38,9 @@ pub(crate) fn extensions(fs: Rc<PackageFs>) -> Vec<Extension> {
             false,
             deno_web::InMemoryBroadcastChannel::default(),
         ),
+        // For its classes (Headers, Request, Response, FormData); its network ops are disabled and
+        // `fetch` is ours (`js/02_fetch.js`), over the shared client that applies the policy.
+        deno_fetch::deno_fetch::init(deno_fetch::Options::default()),
         deno_crypto::deno_crypto::init(None),
         deno_net::deno_net::init(None, None),
         deno_tls::deno_tls::init(),

@@ -12,6 +12,10 @@ use deno_error::JsErrorBox;
 /// environment, or resolve through deno_node's `require` (ours is the only module system).
 const DISABLED: &[&str] = &[
     "op_exit",
+    // deno_fetch's network path: `fetch` is ours, with the execution's budget.
+    "op_fetch",
+    "op_fetch_send",
+    "op_fetch_custom_client",
     "op_set_exit_code",
     "op_kill",
     "op_signal_bind",

@@ -130,8 +130,6 @@ deno_core::extension!(
         op_af_log,
         op_af_random_uuid,
         op_af_random_fill,
-        op_af_url_parse,
-        op_af_url_set,
         op_af_cache_get,
         op_af_cache_set,
         op_af_cache_delete,

@@ -42,6 +42,11 @@ pub(crate) async fn server() -> SocketAddr {
             get(|| async { axum::response::Redirect::temporary("/json") }),
         )
         .route("/slack", post(|| async { "ok" }))
+        // As Auth0's Management API answers (the auth0 SDK's tests in npm.rs).
+        .route(
+            "/api/v2/users/{id}",
+            get(management_user).patch(management_user),
+        )
         .route(
             "/slow",
             get(|| async {
@@ -53,6 +58,27 @@ pub(crate) async fn server() -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     addr
+}
+
+async fn management_user(
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: axum::http::HeaderMap,
+    body: String,
+) -> (axum::http::StatusCode, axum::Json<serde_json::Value>) {
+    use axum::http::StatusCode;
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("Bearer mgmt-token") {
+        let error = json!({"statusCode": 401, "error": "Unauthorized", "message": "Invalid token"});
+        return (StatusCode::UNAUTHORIZED, axum::Json(error));
+    }
+    if id != "auth0|1" {
+        let error = json!({"statusCode": 404, "error": "Not Found", "message": "The user does not exist.", "errorCode": "inexistent_user"});
+        return (StatusCode::NOT_FOUND, axum::Json(error));
+    }
+    let mut user = json!({"user_id": id, "email": "ada@example.com", "app_metadata": {}});
+    if let Ok(patch) = serde_json::from_str::<serde_json::Value>(&body) {
+        user["app_metadata"] = patch["app_metadata"].clone();
+    }
+    (StatusCode::OK, axum::Json(user))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,4 +187,74 @@ exports.onExecutePostLogin = async (event) => {
         outcome.duration_ms
     );
     assert_ne!(outcome.status, Status::Completed, "{outcome:?}");
+}
+
+/// The standard classes packages use with `fetch` (the auth0 v4 SDK checks `body instanceof FormData`
+/// and `Blob`, OAuth clients post `URLSearchParams`, SDKs time out with an `AbortController`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fetch_takes_the_standard_bodies_requests_and_signals() {
+    let addr = server().await;
+    let code = r#"
+exports.onExecutePostLogin = async (event) => {
+  const base = event.base;
+  const echo = async (init) => (await (await fetch(`${base}/echo`, { method: "POST", ...init })).text());
+  console.log(await echo({ body: new URLSearchParams({ grant_type: "client_credentials", scope: "a b" }) }));
+  console.log(await echo({ body: new Blob(["blob ", "body"], { type: "text/x-blob" }) }));
+  const form = new FormData();
+  form.append("users", new File(['{"email":"a@b.c"}'], "users.json", { type: "application/json" }));
+  form.append("connection_id", "con_1");
+  const multipart = await echo({ body: form });
+  console.log(multipart.startsWith("multipart/form-data; boundary="), multipart.includes('name="users"; filename="users.json"'), multipart.includes("con_1"));
+  const chunks = new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode("streamed ")); c.enqueue(new TextEncoder().encode("body")); c.close(); } });
+  console.log(await echo({ body: chunks, headers: { "content-type": "text/plain" } }));
+  const request = new Request(`${base}/echo`, { method: "POST", body: "from a Request", headers: { authorization: "Bearer r" } });
+  const viaRequest = await fetch(request);
+  console.log(viaRequest instanceof Response, await viaRequest.text());
+  const json = await fetch(`${base}/json`);
+  const reader = json.body.getReader();
+  let text = "";
+  for (let r = await reader.read(); !r.done; r = await reader.read()) text += new TextDecoder().decode(r.value);
+  console.log(JSON.parse(text).name, json.bodyUsed, json.headers instanceof Headers);
+  const started = Date.now();
+  const controller = new AbortController();
+  setTimeout(() => controller.abort(), 50);
+  try { await fetch(`${base}/slow`, { signal: controller.signal }); } catch (e) { console.log(e.name, Date.now() - started < 5000); }
+  try { await fetch(`${base}/json`, { signal: AbortSignal.abort() }); } catch (e) { console.log(e.name, e instanceof DOMException); }
+  console.log((await fetch(`${base}/redirect`)).redirected, (await fetch(`${base}/json`)).redirected);
+};
+"#;
+    let rt = runtime(PoolConfig {
+        allow_private_network: true,
+        ..PoolConfig::default()
+    });
+    let started = std::time::Instant::now();
+    let outcome = run(
+        &rt,
+        request(
+            "t",
+            "v",
+            code,
+            "post-login",
+            json!({"base": format!("http://{addr}")}),
+        ),
+    )
+    .await;
+    assert_eq!(outcome.status, Status::Completed, "{outcome:#?}");
+    let logs: Vec<&str> = outcome.logs.iter().map(|l| l.message.as_str()).collect();
+    assert_eq!(
+        logs,
+        [
+            "application/x-www-form-urlencoded;charset=UTF-8||grant_type=client_credentials&scope=a+b",
+            "text/x-blob||blob body",
+            "true true true",
+            "text/plain||streamed body",
+            "true text/plain;charset=UTF-8|Bearer r|from a Request",
+            "ada true true",
+            "AbortError true",
+            "AbortError true",
+            "true false",
+        ]
+    );
+    // The aborted request to /slow (10 s) does not hold the execution.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

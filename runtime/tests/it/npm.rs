@@ -141,7 +141,14 @@ exports.onExecutePostLogin = async (event) => {
   console.log("uuid", validate(uuidv4()));
   const hook = new IncomingWebhook(`${base}/slack`);
   console.log("slack", (await hook.send({ text: "hello" })).text);
-  console.log("auth0", typeof new ManagementClient({ domain: "tenant.auth0.test", token: "t" }).users.get);
+  // The SDK's whole request path over the global fetch; only its https://tenant host is pointed here.
+  const viaLocal = (url, init) => fetch(String(url).replace("https://tenant.auth0.test", base), init);
+  const management = new ManagementClient({ domain: "tenant.auth0.test", token: "mgmt-token", fetch: viaLocal });
+  const { data: user } = await management.users.get({ id: "auth0|1" });
+  console.log("auth0 get", user.email);
+  const { data: updated } = await management.users.update({ id: "auth0|1" }, { app_metadata: { plan: "pro" } });
+  console.log("auth0 update", updated.app_metadata.plan);
+  try { await management.users.get({ id: "auth0|2" }); } catch (e) { console.log("auth0 error", e.statusCode, e.message); }
 };
 "#;
 
@@ -194,7 +201,9 @@ async fn packages_using_node_builtins_work_against_a_local_server() {
             "jose u1",
             "uuid true",
             "slack ok",
-            "auth0 function",
+            "auth0 get ada@example.com",
+            "auth0 update pro",
+            "auth0 error 404 The user does not exist.",
         ],
         "{:?}",
         outcome.error

@@ -95,18 +95,25 @@ async fn the_pool_keeps_serving_after_out_of_memory_and_timeouts() {
     assert_eq!(ok.status, Status::Completed);
 }
 
+/// Work left running that threw (logged; the execution keeps the handler's answer) leaves the
+/// isolate in a state nobody chose: it is discarded, not kept warm.
 #[tokio::test]
-async fn a_failed_execution_discards_its_isolate() {
+async fn an_isolate_whose_left_over_work_threw_is_discarded() {
     let rt = runtime(PoolConfig::default());
     let code = "let n = 0; exports.onExecutePostLogin = async () => { n++; if (n === 1) setTimeout(() => { throw new Error('x') }, 1); };";
+    let threw_later = |o: &actionflow_runtime::Outcome| {
+        o.logs
+            .iter()
+            .any(|l| l.message.contains("left running") && l.message.contains("Error: x"))
+    };
     let first = run(&rt, request("t", "v", code, "post-login", json!({}))).await;
-    assert_eq!(first.status, Status::Threw);
+    assert_eq!(first.status, Status::Completed, "{first:?}");
+    assert!(threw_later(&first), "{first:?}");
     let second = run(&rt, request("t", "v", code, "post-login", json!({}))).await;
     assert!(second.cold_start, "a fresh isolate after a failed one");
-    assert_eq!(
-        second.status,
-        Status::Threw,
-        "module state restarts with the new isolate"
+    assert!(
+        threw_later(&second),
+        "module state restarts with the new isolate: {second:?}"
     );
 }
 
