@@ -32,10 +32,7 @@ const loaders = {
   fs: ext("fs.ts"),
   "fs/promises": () => core.loadExtScript("ext:deno_node/fs/promises.ts").fsPromises,
   http: ext("http.ts"),
-  // Packages such as axios require `http2` at load and use it only when asked to. Loading deno_node's
-  // http2 breaks deno_core's module map (a panic in the isolate thread), so the module is a
-  // placeholder whose every use throws.
-  http2: () => unavailable("http2"),
+  http2: ext("http2.ts"),
   https: ext("https.ts"),
   module: () => moduleShim,
   net: lazyDefault("node:net"),
@@ -67,7 +64,7 @@ const loaders = {
 export const builtinNames = Object.keys(loaders);
 
 const loaded = new Map();
-const SOCKETS = new Set(["http", "https", "tls", "net", "dns", "dns/promises"]);
+const SOCKETS = new Set(["http", "https", "http2", "tls", "net", "dns", "dns/promises"]);
 
 /** The built-in `name`, or `undefined` when actions may not have it. */
 export function builtin(name) {
@@ -88,12 +85,6 @@ const refuse = (what) => () => {
   e.code = "ERR_NOT_AVAILABLE_IN_ACTIONS";
   throw e;
 };
-
-/** A module that loads but refuses every use. */
-function unavailable(name) {
-  const fail = () => refuse(`module '${name}'`)();
-  return new Proxy(Object.create(null), { get: fail, has: fail, set: fail, ownKeys: () => [], apply: fail });
-}
 
 /** Makes a module fit for actions, once, before anything sees it. */
 function fit(name, m) {
@@ -129,6 +120,10 @@ function fit(name, m) {
     case "https":
     case "tls":
       m.createServer = refuse(`${name}.createServer (servers)`);
+      break;
+    case "http2":
+      m.createServer = refuse("http2.createServer (servers)");
+      m.createSecureServer = refuse("http2.createSecureServer (servers)");
       break;
   }
 }

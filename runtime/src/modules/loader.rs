@@ -164,10 +164,21 @@ fn js_string(s: &str) -> String {
     serde_json::Value::from(s).to_string()
 }
 
+/// A named export whose getter throws (`process.stdin`, refused in actions) is `undefined` in the
+/// module's namespace, so that importing the module does not fail; using it through the default
+/// export still throws the clear error.
 fn wrapper(load: &str, names: &BTreeSet<String>) -> String {
-    let mut code = format!("import {{ requireForImport, requireBuiltin }} from \"{REQUIRE_MODULE}\";\nconst m = {load};\nexport default m;\n");
+    let mut code = format!("import {{ requireForImport, requireBuiltin }} from \"{REQUIRE_MODULE}\";\nconst __af_m = {load};\nexport default __af_m;\n");
+    if !names.is_empty() {
+        code.push_str(
+            "const __af_get = (k) => { try { return __af_m[k]; } catch { return undefined; } };\n",
+        );
+    }
     for name in names {
-        code.push_str(&format!("export const {name} = m[{}];\n", js_string(name)));
+        code.push_str(&format!(
+            "export const {name} = __af_get({});\n",
+            js_string(name)
+        ));
     }
     code
 }
@@ -230,6 +241,11 @@ fn is_exportable(name: &str) -> bool {
         return false;
     }
     const RESERVED: &[&str] = &[
+        // The wrapper's own bindings.
+        "requireForImport",
+        "requireBuiltin",
+        "__af_m",
+        "__af_get",
         "default",
         "__esModule",
         "await",

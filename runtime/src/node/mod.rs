@@ -53,6 +53,19 @@ pub(crate) fn extensions(fs: Rc<PackageFs>) -> Vec<Extension> {
     ]
     .into_iter()
     .map(sources::embed)
+    .map(without_synthetic_node_modules)
     .chain([ops::runtime::init()])
     .collect()
+}
+
+/// deno_node registers `node:crypto`, `node:process`… as deno_core "synthetic" ES modules, which
+/// deno_core resolves before asking our module loader. An action's `import … from "node:x"` would then
+/// get deno_node's module unfitted (bypassing `js/05_node.js`: its refusals, the empty
+/// `process.env`), and building one inside V8's resolve callback evaluates scripts there, which
+/// aborts the process on a graph importing several of them (deno_core's module map loses its slot:
+/// jose's ES module build did it). Without them, every `node:` import goes through our loader, like
+/// `require`.
+fn without_synthetic_node_modules(mut ext: Extension) -> Extension {
+    ext.synthetic_esm_modules = std::borrow::Cow::Borrowed(&[]);
+    ext
 }
