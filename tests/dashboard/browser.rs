@@ -231,6 +231,24 @@ impl Browser {
         input.send_keys(text).await.unwrap();
     }
 
+    /// Types into the last input matching `css` (a row just added), its value replaced.
+    pub async fn fill_last(&self, css: &str, text: &str) {
+        self.find(css).await;
+        let inputs = self.client.find_all(Locator::Css(css)).await.unwrap();
+        let input = inputs.last().unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    /// Accepts the confirmation dialog the page opened (`confirm()`), once it is open.
+    pub async fn accept_dialog(&self) {
+        let started = Instant::now();
+        while self.client.accept_alert().await.is_err() {
+            assert!(started.elapsed() < PATIENCE, "no dialog opened");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap();
     }
