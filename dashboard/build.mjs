@@ -1,6 +1,6 @@
 // Builds dist/ from src/: the completion data read from runtime/types/actions.d.ts with the
-// TypeScript compiler, then one bundled script and one stylesheet named by their content's hash,
-// and index.html pointing at them. Deterministic: the same sources give the same bytes (CI checks
+// TypeScript compiler and the tenant log's known type codes read from logs/src/codes.rs, then one
+// bundled script and one stylesheet named by their content's hash, and index.html pointing at them. Deterministic: the same sources give the same bytes (CI checks
 // that the committed dist/ is what its sources build).
 import { build } from "esbuild";
 import ts from "typescript";
@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dts = join(here, "..", "runtime", "types", "actions.d.ts");
+const codesRs = join(here, "..", "logs", "src", "codes.rs");
 
 /** { handler: { event: Tree, api: Tree } }, Tree = { name: { type, doc, method, children? } } */
 function completions() {
@@ -47,6 +48,15 @@ function completions() {
   return result;
 }
 
+/** [{ code, level, description }] from the `c("code", level, "description")` rows of codes.rs. */
+function logCodes() {
+  const text = readFileSync(codesRs, "utf8");
+  const rows = [...text.matchAll(/\bc\(\s*"([^"]+)",\s*(\d),\s*"((?:[^"\\]|\\.)*)",?\s*\)/g)]
+    .map(([, code, level, description]) => ({ code, level: Number(level), description: JSON.parse(`"${description}"`) }));
+  if (rows.length < 10) throw new Error(`only ${rows.length} log codes found in ${codesRs}`);
+  return rows;
+}
+
 const dist = join(here, "dist");
 rmSync(dist, { recursive: true, force: true });
 mkdirSync(join(dist, "assets"), { recursive: true });
@@ -55,6 +65,7 @@ writeFileSync(
   join(here, "src", "generated", "types.json"),
   JSON.stringify(completions(), null, 1) + "\n",
 );
+writeFileSync(join(here, "src", "generated", "log-codes.json"), JSON.stringify(logCodes(), null, 1) + "\n");
 
 const result = await build({
   entryPoints: [join(here, "src", "main.ts"), join(here, "src", "style.css")],

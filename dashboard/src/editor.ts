@@ -1,6 +1,7 @@
 // The code editor: CodeMirror 6 with JavaScript highlighting, syntax errors as you type, the
-// server's errors (build, test run) on their lines, and completion of `event.` and `api.` from
-// runtime/types/actions.d.ts (read at build time into generated/types.json).
+// server's errors (build, test run) on their lines, and completion: for actions, `event.` and
+// `api.` from runtime/types/actions.d.ts (read at build time into generated/types.json); for
+// extensions, the webtask context `ctx.` and the programming models.
 import { basicSetup } from "codemirror";
 import { EditorView, keymap } from "@codemirror/view";
 import { EditorState, Prec } from "@codemirror/state";
@@ -60,6 +61,51 @@ function completeTypes(context: CompletionContext): CompletionResult | null {
   return { from: word.from, options, validFor: /^[\w$]*$/ };
 }
 
+/** What a webtask's `ctx` holds (README, "Webtasks"), and the programming models. */
+const CTX: Tree = {
+  query: { type: "Record<string, string>", doc: "The query parameters, without the webtask_* ones.", method: false },
+  body: { type: "any", doc: "The request body, parsed for JSON and form bodies (callback models only).", method: false },
+  headers: { type: "Record<string, string>", doc: "The request headers, lower-case.", method: false },
+  secrets: { type: "Record<string, string>", doc: "The extension's secrets.", method: false },
+  meta: { type: "Record<string, string>", doc: "The extension's metadata.", method: false },
+  id: { type: "string", doc: "The request's id.", method: false },
+  token: { type: "string", doc: "The extension's storage token.", method: false },
+  storage: {
+    type: "Storage", doc: "One JSON document per extension (500 KB), with optimistic concurrency.", method: false,
+    children: {
+      get: { type: "(cb: (error, data) => void) => void", doc: "Reads the document.", method: true },
+      set: { type: "(data, options?: { force: 1 }, cb) => void", doc: "Writes the document; a stale write fails with error.code 409 unless forced.", method: true },
+    },
+  },
+};
+
+const MODELS: [string, string, string][] = [
+  ["(ctx, cb)", "context and callback", "module.exports = function (ctx, cb) {\n  cb(null, { hello: ctx.query.name || 'world' });\n};"],
+  ["(cb)", "callback only", "module.exports = function (cb) {\n  cb(null, { hello: 'world' });\n};"],
+  ["(ctx, req, res)", "full HTTP control", "module.exports = function (ctx, req, res) {\n  res.writeHead(200, { 'Content-Type': 'application/json' });\n  res.end(JSON.stringify({ hello: 'world' }));\n};"],
+  ["async (ctx)", "returns a value", "module.exports = async function (ctx) {\n  return { hello: ctx.query.name || 'world' };\n};"],
+];
+
+function completeWebtask(context: CompletionContext): CompletionResult | null {
+  const before = context.matchBefore(/ctx(?:\.[A-Za-z_$][\w$]*)*\.[\w$]*$/);
+  if (before) {
+    const parts = before.text.split(".");
+    const prefix = parts.pop() ?? "";
+    let tree: Tree | undefined = CTX;
+    for (const part of parts.slice(1)) tree = tree?.[part]?.children;
+    if (!tree) return null;
+    const options: Completion[] = Object.entries(tree).map(([label, entry]) => ({
+      label, type: entry.method ? "method" : "property", detail: entry.type, info: entry.doc,
+    }));
+    return { from: before.to - prefix.length, options, validFor: /^[\w$]*$/ };
+  }
+  const word = context.matchBefore(/[\w$.]+/);
+  if (!word || (word.from === word.to && !context.explicit)) return null;
+  const options: Completion[] = MODELS.map(([label, detail, apply]) => ({ label: `module.exports = function ${label}`, type: "function", detail, apply }));
+  options.push({ label: "ctx", type: "variable" });
+  return { from: word.from, options, validFor: /^[\w$.]*$/ };
+}
+
 /** Syntax errors as the parser sees them, while typing. */
 const syntaxErrors = linter((view) => {
   const found: Diagnostic[] = [];
@@ -93,6 +139,7 @@ export function createEditor(
   code: string,
   keys: { save: () => void; run: () => void },
   readOnly = false,
+  kind: "action" | "webtask" = "action",
 ): Editor {
   const shortcuts = Prec.highest(
     keymap.of([
@@ -108,12 +155,12 @@ export function createEditor(
         shortcuts,
         basicSetup,
         javascript(),
-        javascriptLanguage.data.of({ autocomplete: completeTypes }),
+        javascriptLanguage.data.of({ autocomplete: kind === "action" ? completeTypes : completeWebtask }),
         syntaxErrors,
         lintGutter(),
         EditorView.lineWrapping,
         EditorState.readOnly.of(readOnly),
-        EditorView.contentAttributes.of({ "aria-label": "Action code" }),
+        EditorView.contentAttributes.of({ "aria-label": kind === "action" ? "Action code" : "Extension code" }),
         // The page's Content-Security-Policy admits the editor's <style> elements by this nonce.
         EditorView.cspNonce.of(document.querySelector<HTMLMetaElement>('meta[name="csp-nonce"]')?.content ?? ""),
       ],

@@ -9,6 +9,8 @@ import { executionsPage, executionPage } from "./pages/executions";
 import { adminPage } from "./pages/admin";
 import { streamsPage } from "./pages/streams";
 import { catalogPage, integrationPage, installedPage, submissionsPage, submissionPage } from "./pages/marketplace";
+import { extensionsPage, extensionPage } from "./pages/extensions";
+import { logsPage } from "./pages/logs";
 
 const app = document.getElementById("app") as HTMLElement;
 let session: Session | null = null;
@@ -28,6 +30,9 @@ const routes: [RegExp, Page][] = [
   [/^marketplace\/submissions$/, submissionsPage],
   [/^marketplace\/submissions\/([^/]+)$/, submissionPage],
   [/^marketplace\/([^/]+)$/, integrationPage],
+  [/^extensions$/, extensionsPage],
+  [/^extensions\/([^/]+)\/([^/]+)(?:\/(\w+))?$/, extensionPage],
+  [/^logs(?:\/([^/]+))?$/, logsPage],
   [/^admin$/, adminPage],
   [/^streams$/, streamsPage],
 ];
@@ -84,6 +89,8 @@ function nav(s: Session): HTMLElement {
       tenant && s.scopes.includes("actions:read") ? link("actions", "Actions") : null,
       tenant && s.scopes.includes("bindings:read") ? link("flows", "Flows") : null,
       tenant && s.scopes.includes("executions:read") ? link("executions", "Executions") : null,
+      tenant && s.scopes.includes("webtasks:read") ? link("extensions", "Extensions") : null,
+      tenant && s.scopes.includes("logs:read") ? link("logs", "Logs") : null,
       tenant && s.scopes.includes("log_streams:read") ? link("streams", "Log streams") : null,
       tenant ? h("div", { class: "nav-group" }, "Marketplace") : null,
       tenant ? [link("marketplace", "Catalog"), link("marketplace/installed", "Installed"), link("marketplace/submissions", "Submissions")] : null,
@@ -103,6 +110,8 @@ function nav(s: Session): HTMLElement {
 function home(s: Session): string {
   if (s.kind === "admin") return "admin";
   if (s.scopes.includes("actions:read")) return "actions";
+  if (s.scopes.includes("webtasks:read")) return "extensions";
+  if (s.scopes.includes("logs:read")) return "logs";
   if (s.scopes.some((x) => x === "marketplace:review" || x === "integrations:submit")) return "marketplace/submissions";
   if (s.scopes.includes("log_streams:read")) return "streams";
   return "marketplace";

@@ -162,6 +162,8 @@ pub trait WebtaskStore: Send + Sync {
     ) -> Result<Extension>;
     /// Every extension of the container, by name (`NotFound` for another tenant's container).
     async fn list_extensions(&self, tenant_id: &str, container: &str) -> Result<Vec<Extension>>;
+    /// Every extension of the tenant's containers, by container then name.
+    async fn list_tenant_extensions(&self, tenant_id: &str) -> Result<Vec<Extension>>;
     /// Deletes the extension with its storage, cron job and runs.
     async fn delete_extension(&self, tenant_id: &str, container: &str, name: &str) -> Result<()>;
 
@@ -362,6 +364,19 @@ impl WebtaskStore for SqlStore {
             Some(owner) if owner != tenant_id => Err(Error::not_found("container")),
             _ => Ok(rows),
         }
+    }
+
+    async fn list_tenant_extensions(&self, tenant_id: &str) -> Result<Vec<Extension>> {
+        let sql = format!(
+            "SELECT {EXTENSION_COLUMNS} FROM wt_extensions e JOIN wt_containers c \
+             ON c.name = e.container WHERE c.tenant_id = $1 ORDER BY e.container, e.name"
+        );
+        Ok(with_pool!(self.db, read, |pool, _pg| {
+            sqlx::query_as::<_, Extension>(&sql)
+                .bind(tenant_id)
+                .fetch_all(pool)
+                .await?
+        }))
     }
 
     async fn delete_extension(&self, tenant_id: &str, container: &str, name: &str) -> Result<()> {

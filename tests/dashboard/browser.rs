@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
+use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
 use fantoccini::elements::Element;
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
@@ -230,6 +231,24 @@ impl Browser {
         input.send_keys(text).await.unwrap();
     }
 
+    /// Types into the last input matching `css` (a row just added), its value replaced.
+    pub async fn fill_last(&self, css: &str, text: &str) {
+        self.find(css).await;
+        let inputs = self.client.find_all(Locator::Css(css)).await.unwrap();
+        let input = inputs.last().unwrap();
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    /// Accepts the confirmation dialog the page opened (`confirm()`), once it is open.
+    pub async fn accept_dialog(&self) {
+        let started = Instant::now();
+        while self.client.accept_alert().await.is_err() {
+            assert!(started.elapsed() < PATIENCE, "no dialog opened");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub async fn click(&self, css: &str) {
         self.find(css).await.click().await.unwrap();
     }
@@ -253,6 +272,68 @@ impl Browser {
             .select_by_value(value)
             .await
             .unwrap_or_else(|e| panic!("{css} has no option {value}: {e}"));
+    }
+
+    /// Drags the element matching `from` onto the one matching `to` with the mouse (WebDriver
+    /// pointer actions: press, move in steps, release), as a person does; the page sees the
+    /// browser's own drag and drop events.
+    pub async fn drag(&self, from: &str, to: &str) {
+        let (from, to) = (self.find(from).await, self.find(to).await);
+        let step = Some(Duration::from_millis(100));
+        let pause = Duration::from_millis(100);
+        let mouse = MouseActions::new("mouse".to_owned())
+            .then(PointerAction::MoveToElement {
+                element: from,
+                duration: None,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::Down {
+                button: MOUSE_BUTTON_LEFT,
+            })
+            .pause(pause)
+            // The browser starts a drag once the pointer moved a few pixels while pressed.
+            .then(PointerAction::MoveBy {
+                duration: step,
+                x: 0.0,
+                y: -8.0,
+            })
+            .then(PointerAction::MoveBy {
+                duration: step,
+                x: 0.0,
+                y: -16.0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: to.clone(),
+                duration: step,
+                x: 0.0,
+                y: 0.0,
+            })
+            .then(PointerAction::MoveToElement {
+                element: to,
+                duration: step,
+                x: 0.0,
+                y: 2.0,
+            })
+            .pause(pause)
+            .then(PointerAction::Up {
+                button: MOUSE_BUTTON_LEFT,
+            });
+        self.client.perform_actions(mouse).await.unwrap();
+        self.client.release_actions().await.unwrap();
+    }
+
+    /// Clicks the button inside the element that `xpath` finds.
+    pub async fn click_xpath(&self, xpath: &str) {
+        self.client
+            .wait()
+            .at_most(PATIENCE)
+            .for_element(Locator::XPath(xpath))
+            .await
+            .unwrap_or_else(|e| panic!("nothing at {xpath}: {e}"))
+            .click()
+            .await
+            .unwrap();
     }
 
     /// Replaces the code editor's text as a person would: select all (Ctrl+A), then paste.
@@ -313,6 +394,17 @@ impl Browser {
     /// A PNG of the window into `dir/name.png`, when `dir` is given.
     pub async fn screenshot(&self, dir: Option<&std::path::Path>, name: &str) {
         if let Some(dir) = dir {
+            // A passing toast is not part of the page: wait until it is gone, and faded out.
+            let started = Instant::now();
+            let toast = "return document.querySelector('.toast-show') !== null";
+            if self.script(toast, vec![]).await == json!(true) {
+                while self.script(toast, vec![]).await == json!(true)
+                    && started.elapsed() < PATIENCE
+                {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
             self.script("window.scrollTo(0, 0)", vec![]).await;
             let png = self.client.screenshot().await.unwrap();
             std::fs::write(dir.join(format!("{name}.png")), png).unwrap();

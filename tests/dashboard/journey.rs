@@ -1,6 +1,7 @@
 //! A tenant's whole journey in a real browser against the real binary: sign in → create an action →
 //! edit (with completion) → add a dependency → add a secret → test run → deploy → bind to
-//! post-login first → dispatch through the API → the live log tail and the execution with its logs;
+//! post-login first (moved with the keyboard, then another dragged with the mouse) → dispatch
+//! through the API → the live log tail and the execution with its logs;
 //! retry of a dead execution; a build error on its line; versions side by side; a flow revision
 //! restored; a secret's value never in the page (DOM and every response); markup in names and logs
 //! shown as text; another tenant's session sees none of it. The admin's tenants and tokens first.
@@ -233,6 +234,31 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     let flow = acme.get("/v1/triggers/post-login/bindings").await.1;
     assert_eq!(flow["bindings"][0]["action_id"], json!(action_id), "{flow}");
     assert_eq!(flow["bindings"][1]["action_id"], json!(first_id), "{flow}");
+    // Then `first` dragged back on top with the mouse: the page's own drag and drop, a revision.
+    browser
+        .drag(
+            &format!(".flow-item[data-action-id='{first_id}'] .grip"),
+            &format!(".flow-item[data-action-id='{action_id}']"),
+        )
+        .await;
+    browser
+        .wait_text("[data-testid=flow-state]", "Unapplied changes")
+        .await;
+    let order = browser
+        .script(
+            "return [...document.querySelectorAll('.flow-item')].map(li => li.dataset.actionId)",
+            vec![],
+        )
+        .await;
+    assert_eq!(order, json!([first_id, action_id]));
+    browser.button("Apply").await;
+    browser
+        .wait_text("[data-testid=flow-state]", "Revision 3")
+        .await;
+    let flow = acme.get("/v1/triggers/post-login/bindings").await.1;
+    assert_eq!(flow["revision"], json!(3), "{flow}");
+    assert_eq!(flow["bindings"][0]["action_id"], json!(first_id), "{flow}");
+    assert_eq!(flow["bindings"][1]["action_id"], json!(action_id), "{flow}");
     browser
         .screenshot(shots.as_deref(), "dashboard-flows")
         .await;
@@ -397,11 +423,13 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
     // Revision 1 of post-login restored from the history: a new revision.
     browser.route("#/flows/post-login").await;
     browser
-        .wait_text("[data-testid=flow-state]", "Revision 2")
-        .await;
-    browser.button("Restore").await;
-    browser
         .wait_text("[data-testid=flow-state]", "Revision 3")
+        .await;
+    browser
+        .click_xpath("//ol[@class='history']/li[.//span[normalize-space(.)='Revision 1']]//button[normalize-space(.)='Restore']")
+        .await;
+    browser
+        .wait_text("[data-testid=flow-state]", "Revision 4")
         .await;
     let flow = acme.get("/v1/triggers/post-login/bindings").await.1;
     assert_eq!(flow["bindings"].as_array().unwrap().len(), 1, "{flow}");
@@ -474,7 +502,7 @@ async fn a_tenant_writes_tests_deploys_and_binds_an_action_in_a_browser() {
 }
 
 /// Polls `check` until it holds (each check is a real request or page read).
-async fn wait_for<F, Fut>(check: F)
+pub async fn wait_for<F, Fut>(check: F)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -2,7 +2,8 @@
 //! the `it` suite's timing-sensitive tests (cargo runs test binaries one after another): its
 //! session and CSRF rules over HTTP on both backends (`session.rs`), and a real browser — Debian's
 //! headless chromium through chromedriver (`browser.rs`) — through a tenant's journey
-//! (`journey.rs`) and the marketplace's pages (`marketplace.rs`). The servers and clients are the
+//! (`journey.rs`), the marketplace's pages (`marketplace.rs`), extensions (`extensions.rs`), the
+//! tenant log (`logs.rs`) and log streams (`streams.rs`). The servers and clients are the
 //! `it` suite's (`tests/it/support`).
 //!
 //! `ACTIONFLOW_SCREENSHOTS=docs cargo test --test dashboard` also saves the screenshots of the main
@@ -15,7 +16,9 @@
 mod support;
 
 mod browser;
+mod extensions;
 mod journey;
+mod logs;
 mod marketplace;
 mod session;
 mod streams;

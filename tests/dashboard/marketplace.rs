@@ -1,13 +1,17 @@
 //! The marketplace's pages in a real browser: a partner uploads the SES package and reads its check
 //! report; a reviewer approves it from the queue (report, code, decision); a tenant finds it in the catalog and installs it through the form made
 //! from its manifest, whose error names the missing value's field; the installed copy is listed;
-//! the secret values typed in never come back to the page.
+//! a 2.0.0 is published and the tenant upgrades to it from the installed integrations (the new
+//! required value named on its field first); the secret values typed in never come back to the
+//! page.
 
 use serde_json::json;
 
 use crate::browser::{chromedriver, Browser, Proxy};
 use crate::journey::{screenshots, sign_in, sign_out, SCOPES};
-use crate::support::marketplace::{market_server, partner_and_reviewer, reference_package};
+use crate::support::marketplace::{
+    market_server, partner_and_reviewer, publish, reference_package, variant,
+};
 use crate::support::Db;
 
 const AWS_SECRET: &str = "aws_secret_typed_in_the_browser_91c2";
@@ -104,6 +108,9 @@ async fn a_reviewer_publishes_and_a_tenant_installs_in_a_browser() {
     browser
         .fill("#f-configuration-TO_ADDRESS", "owner@yourdomain.example")
         .await;
+    browser
+        .fill("#f-configuration-AWS_REGION", "eu-west-1")
+        .await;
     browser.select("#f-bind", "post-user-registration").await;
     browser.button("Install").await;
     browser
@@ -114,6 +121,67 @@ async fn a_reviewer_publishes_and_a_tenant_installs_in_a_browser() {
         .await
         .1;
     assert_eq!(flow["bindings"].as_array().unwrap().len(), 1, "{flow}");
+
+    // The partner publishes 2.0.0, with a new required value; the tenant upgrades from the
+    // installed integrations: refused naming that value's field, then done with it.
+    let v2 = variant(
+        |m| {
+            m["version"] = json!("2.0.0");
+            m["configuration"].as_array_mut().unwrap().push(json!({
+                "name": "REPLY_TO", "label": "Reply to", "required": true, "type": "string"}));
+        },
+        |c| {
+            c.replace(
+                "to: event.configuration.TO_ADDRESS,",
+                "to: event.configuration.TO_ADDRESS, replyTo: event.configuration.REPLY_TO,",
+            )
+        },
+    );
+    publish(&partner, &reviewer, &v2).await;
+    browser.route("#/").await;
+    browser.route("#/marketplace/installed").await;
+    browser
+        .wait_text("[data-testid=installed]", "1 other version")
+        .await;
+    browser.button("Upgrade / configure").await;
+    browser.select("#f-version", "2.0.0").await;
+    browser.button("Apply").await;
+    let error = browser
+        .wait_text("[data-error-for='configuration.REPLY_TO']", "REPLY_TO")
+        .await;
+    assert!(error.starts_with("configuration.REPLY_TO"), "{error}");
+    browser
+        .fill("#f-configuration-REPLY_TO", "support@yourdomain.example")
+        .await;
+    browser.button("Apply").await;
+    browser.wait_text("[data-testid=installed]", "v2.0.0").await;
+    let (_, installed) = tenant.get("/v1/integrations/installed").await;
+    let copy = &installed["installed"][0];
+    assert_eq!(
+        (copy["version"].as_str(), copy["running_version"].as_str()),
+        (Some("2.0.0"), Some("2.0.0")),
+        "{installed}"
+    );
+    assert_eq!(
+        copy["configuration"]["REPLY_TO"], "support@yourdomain.example",
+        "{installed}"
+    );
+    // The values not changed are kept, a default never overwrites one the tenant chose.
+    assert_eq!(
+        (
+            copy["configuration"]["FROM_ADDRESS"].as_str(),
+            copy["configuration"]["AWS_REGION"].as_str()
+        ),
+        (Some("welcome@yourdomain.example"), Some("eu-west-1")),
+        "{installed}"
+    );
+    let action = copy["action_id"].as_str().unwrap();
+    let (_, versions) = tenant.get(&format!("/v1/actions/{action}/versions")).await;
+    assert_eq!(
+        versions["versions"].as_array().unwrap().len(),
+        2,
+        "the upgrade is a new action version: {versions}"
+    );
 
     assert!(!browser.html().await.contains(AWS_SECRET));
     assert!(!proxy.bodies().contains(AWS_SECRET));

@@ -1,6 +1,7 @@
 //! The dashboard's session over HTTP, on both backends: a token for an HttpOnly, SameSite=Strict
-//! cookie; writes with the cookie need the session's CSRF token; revoking the token ends the
-//! session; signing out ends it; the page is served with a strict CSP and no inline script.
+//! cookie; writes with the cookie need the session's CSRF token (on the Extend API too, whose
+//! extensions never see the cookie); revoking the token ends the session; signing out ends it;
+//! the page is served with a strict CSP and no inline script.
 
 use reqwest::header::{CONTENT_SECURITY_POLICY, COOKIE, SET_COOKIE};
 use reqwest::Method;
@@ -190,7 +191,81 @@ async fn sessions(db: Db) {
     assert_eq!(api.get("/v1/actions").await.0, 401);
 }
 
-on_both_backends!(sessions);
+/// The Extend API takes the session as `/v1` does: reads with the cookie, writes with its CSRF
+/// token too; and the session cookie never reaches an extension's code.
+async fn sessions_reach_the_extend_api(db: Db) {
+    let server = Server::in_process(&db, |_| {}).await;
+    let (_, api) = server
+        .tenant("acme", &["webtasks:read", "webtasks:write"])
+        .await;
+    let (session, _) = Cookie::sign_in(&server.url, api.token()).await;
+    let echo = json!({"code": "module.exports = function (ctx, cb) { cb(null, {cookie: ctx.headers.cookie || null}); };",
+                      "secrets": {"KEY": "v"}});
+    let refused = session
+        .send(
+            Method::PUT,
+            "/api/webtask/c1/echo",
+            Some(echo.clone()),
+            false,
+        )
+        .await;
+    assert_error(&refused, 403, "forbidden", "x-csrf-token");
+    let (status, made) = session
+        .send(Method::PUT, "/api/webtask/c1/echo", Some(echo), true)
+        .await;
+    assert_eq!(status, 200, "{made}");
+    let change = json!({"meta": {"kind": "echo"}});
+    let refused = session
+        .send(
+            Method::PATCH,
+            "/api/webtask/c1/echo",
+            Some(change.clone()),
+            false,
+        )
+        .await;
+    assert_error(&refused, 403, "forbidden", "x-csrf-token");
+    let (status, changed) = session
+        .send(Method::PATCH, "/api/webtask/c1/echo", Some(change), true)
+        .await;
+    assert_eq!(status, 200, "{changed}");
+    assert_eq!(changed["secret_names"], json!(["KEY"]), "{changed}");
+    let (status, listed) = session.send(Method::GET, "/api/webtask", None, false).await;
+    assert_eq!((status, listed[0]["name"].as_str()), (200, Some("echo")));
+    let refused = session
+        .send(
+            Method::PUT,
+            "/api/cron/c1/echo",
+            Some(json!({"schedule": "0 0 1 1 *"})),
+            false,
+        )
+        .await;
+    assert_error(&refused, 403, "forbidden", "x-csrf-token");
+
+    // A browser signed in to the dashboard sends its cookie to `/run/…` too: the extension gets
+    // the other cookies only.
+    let run = |cookie: &'static str| {
+        reqwest::Client::new()
+            .get(format!("{}/run/c1/echo", server.url))
+            .header(COOKIE, cookie)
+            .send()
+    };
+    let seen: Value = run("theme=dark; af_session=af_not_yours")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen, json!({"cookie": "theme=dark"}));
+    let seen: Value = run("af_session=af_not_yours")
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(seen, json!({"cookie": null}));
+}
+
+on_both_backends!(sessions, sessions_reach_the_extend_api);
 
 #[tokio::test]
 async fn the_page_is_served_with_a_strict_policy_and_no_inline_script() {

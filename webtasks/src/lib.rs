@@ -29,7 +29,7 @@ use std::sync::{Arc, OnceLock};
 pub use cron::{next_tick, CronInput, CronSettings, Scheduler};
 pub use error::{Error, Result};
 pub use logs::{ConsoleLine, LogHub};
-pub use manage::{Discovery, ExtensionView, PutExtension, StorageAccess};
+pub use manage::{Discovery, ExtensionView, PatchExtension, PutExtension, StorageAccess};
 pub use run::{HttpRequest, HttpResponse, Source};
 
 /// Bounds on extensions and their runs. Units last.

@@ -1,6 +1,8 @@
 //! Extend's management operations: create or replace an extension (secrets sealed, dependencies
-//! resolved and locked now, so a run resolves nothing), read, discover by metadata, delete, and the
-//! storage document read and written by a tenant or by an execution's storage token.
+//! resolved and locked now, so a run resolves nothing), change part of one (secrets one by one,
+//! the others kept sealed), read, discover by metadata in a container or in all of a tenant's,
+//! delete, and the storage document read and written by a tenant or by an execution's storage
+//! token.
 
 use crate::error::{Error, Result};
 use crate::{rules, seal, wrap, Webtasks};
@@ -18,6 +20,42 @@ pub struct PutExtension {
     pub meta: Option<BTreeMap<String, String>>,
     /// Overrides `meta['wt-node-dependencies']`.
     pub dependencies: Option<BTreeMap<String, String>>,
+}
+
+/// `PATCH /api/webtask/{container}/{name}`'s content: the fields given replace the stored ones,
+/// the others are kept. Secrets change one by one, so a caller that never sees their values (the
+/// dashboard) can edit the code or the metadata without losing them.
+#[derive(Clone, Default)]
+pub struct PatchExtension {
+    pub code: Option<String>,
+    /// Replaces the whole metadata when given.
+    pub meta: Option<BTreeMap<String, String>>,
+    /// A value sets or replaces that secret, `None` deletes it; the secrets not named are kept.
+    pub secrets: BTreeMap<String, Option<String>>,
+    /// Replaces the dependencies (then resolved and locked again) when given.
+    pub dependencies: Option<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for PatchExtension {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatchExtension")
+            .field("code", &self.code.as_ref().map(String::len))
+            .field("meta", &self.meta)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .field("dependencies", &self.dependencies)
+            .finish()
+    }
+}
+
+/// What an extension is written with, checked.
+struct Content {
+    code: String,
+    meta: BTreeMap<String, String>,
+    /// Sealed, as the store keeps them.
+    secrets: String,
+    dependencies: BTreeMap<String, String>,
+    /// The lockfile of `dependencies` when it is already known (a patch that keeps them).
+    lockfile: Option<Option<String>>,
 }
 
 /// An extension as the API shows it (never its secret values).
@@ -95,12 +133,94 @@ impl Webtasks {
         rules::meta(&meta, limits)?;
         rules::secrets(&put.secrets, limits)?;
         let dependencies = rules::dependencies(put.dependencies.as_ref(), &meta, limits)?;
-        let lockfile = self.lock(&dependencies).await?;
-        let meta_text = serde_json::to_string(&meta).map_err(|e| Error::Internal(e.to_string()))?;
-        let deps_text =
-            serde_json::to_string(&dependencies).map_err(|e| Error::Internal(e.to_string()))?;
         let secrets = seal::seal_secrets(self.sealer(), tenant_id, container, name, &put.secrets)?;
-        let version = version_of(&put.code, lockfile.as_deref(), &meta_text);
+        let content = Content {
+            code: put.code,
+            meta,
+            secrets,
+            dependencies,
+            lockfile: None,
+        };
+        self.write(tenant_id, container, name, content).await
+    }
+
+    /// Changes what `patch` names and keeps the rest (the secrets not named keep their sealed
+    /// values; unchanged dependencies keep their lockfile). Last writer wins, as with `put`.
+    pub async fn patch(
+        &self,
+        tenant_id: &str,
+        container: &str,
+        name: &str,
+        patch: PatchExtension,
+    ) -> Result<ExtensionView> {
+        let limits = self.limits();
+        let row = self
+            .store()
+            .get_extension(Some(tenant_id), container, name)
+            .await?;
+        let code = patch.code.unwrap_or(row.code);
+        rules::code(&code, limits)?;
+        let old_meta = parse_meta(&row.meta);
+        let meta = patch.meta.unwrap_or_else(|| old_meta.clone());
+        rules::meta(&meta, limits)?;
+        let set: BTreeMap<String, String> = patch
+            .secrets
+            .iter()
+            .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+            .collect();
+        rules::secrets(&set, limits)?;
+        let secrets = seal::merge_secrets(
+            self.sealer(),
+            tenant_id,
+            container,
+            name,
+            &row.secrets,
+            &patch.secrets,
+        )?;
+        if seal::secret_names(&secrets).len() > limits.secrets_max {
+            return Err(Error::invalid(
+                "secrets",
+                format!("at most {} secrets", limits.secrets_max),
+            ));
+        }
+        let stored: BTreeMap<String, String> =
+            serde_json::from_str(&row.dependencies).unwrap_or_default();
+        // Kept unless given, or unless they come (or came) from `meta['wt-node-dependencies']`.
+        let from_meta = |m: &BTreeMap<String, String>| m.contains_key(rules::META_DEPENDENCIES);
+        let field = match patch.dependencies {
+            Some(given) => Some(given),
+            None if from_meta(&meta) || from_meta(&old_meta) => None,
+            None => Some(stored.clone()),
+        };
+        let dependencies = rules::dependencies(field.as_ref(), &meta, limits)?;
+        let lockfile = (dependencies == stored).then_some(row.lockfile);
+        let content = Content {
+            code,
+            meta,
+            secrets,
+            dependencies,
+            lockfile,
+        };
+        self.write(tenant_id, container, name, content).await
+    }
+
+    /// Locks the dependencies (unless known) and stores the extension.
+    async fn write(
+        &self,
+        tenant_id: &str,
+        container: &str,
+        name: &str,
+        content: Content,
+    ) -> Result<ExtensionView> {
+        let lockfile = match content.lockfile {
+            Some(known) => known,
+            None => self.lock(&content.dependencies).await?,
+        };
+        let meta_text =
+            serde_json::to_string(&content.meta).map_err(|e| Error::Internal(e.to_string()))?;
+        let deps_text = serde_json::to_string(&content.dependencies)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let version = version_of(&content.code, lockfile.as_deref(), &meta_text);
         let row = self
             .store()
             .put_extension(
@@ -108,9 +228,9 @@ impl Webtasks {
                 NewExtension {
                     container: container.to_owned(),
                     name: name.to_owned(),
-                    code: put.code,
+                    code: content.code,
                     meta: meta_text,
-                    secrets,
+                    secrets: content.secrets,
                     dependencies: deps_text,
                     lockfile,
                     version,
@@ -153,8 +273,22 @@ impl Webtasks {
         discovery: &Discovery,
     ) -> Result<Vec<ExtensionView>> {
         let rows = self.store().list_extensions(tenant_id, container).await?;
-        Ok(rows
-            .into_iter()
+        Ok(self.discover(rows, discovery))
+    }
+
+    /// Every extension of the tenant's containers whose metadata has every pair asked for, by
+    /// container then name.
+    pub async fn list_all(
+        &self,
+        tenant_id: &str,
+        discovery: &Discovery,
+    ) -> Result<Vec<ExtensionView>> {
+        let rows = self.store().list_tenant_extensions(tenant_id).await?;
+        Ok(self.discover(rows, discovery))
+    }
+
+    fn discover(&self, rows: Vec<Extension>, discovery: &Discovery) -> Vec<ExtensionView> {
+        rows.into_iter()
             .map(|row| self.view(row))
             .filter(|view| {
                 discovery
@@ -164,7 +298,7 @@ impl Webtasks {
             })
             .skip(discovery.offset)
             .take(discovery.limit.min(self.limits().list_max))
-            .collect())
+            .collect()
     }
 
     /// Deletes the extension with its storage and cron job.

@@ -51,6 +51,32 @@ pub fn seal_secrets(
     serde_json::to_string(&sealed).map_err(|e| Error::Internal(e.to_string()))
 }
 
+/// The stored secrets with `changes` applied: a value seals and sets (or replaces) that secret,
+/// `None` removes it; the others keep their sealed values, never opened here.
+pub fn merge_secrets(
+    sealer: &Sealer,
+    tenant_id: &str,
+    container: &str,
+    name: &str,
+    stored: &str,
+    changes: &BTreeMap<String, Option<String>>,
+) -> Result<String> {
+    let mut sealed: BTreeMap<String, SealedText> =
+        serde_json::from_str(stored).map_err(|e| Error::Internal(e.to_string()))?;
+    let set: BTreeMap<String, String> = changes
+        .iter()
+        .filter_map(|(k, v)| Some((k.clone(), v.clone()?)))
+        .collect();
+    let fresh: BTreeMap<String, SealedText> =
+        serde_json::from_str(&seal_secrets(sealer, tenant_id, container, name, &set)?)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+    for key in changes.keys() {
+        sealed.remove(key);
+    }
+    sealed.extend(fresh);
+    serde_json::to_string(&sealed).map_err(|e| Error::Internal(e.to_string()))
+}
+
 /// The secrets in clear, for one execution.
 pub fn open_secrets(
     sealer: &Sealer,
@@ -163,5 +189,35 @@ mod tests {
             Some(secrets)
         );
         assert!(open_secrets(&sealer, "t1", "c", "m", &stored).is_err());
+    }
+
+    #[test]
+    fn a_merge_keeps_what_it_does_not_name_without_opening_it() {
+        let sealer = Sealer::new([7; 32]);
+        let mut secrets = BTreeMap::new();
+        secrets.insert("KEEP".to_owned(), "kept".to_owned());
+        secrets.insert("GONE".to_owned(), "gone".to_owned());
+        secrets.insert("NEW".to_owned(), "old".to_owned());
+        let stored = seal_secrets(&sealer, "t1", "c", "n", &secrets).unwrap_or_default();
+        let mut changes = BTreeMap::new();
+        changes.insert("GONE".to_owned(), None);
+        changes.insert("NEW".to_owned(), Some("new".to_owned()));
+        changes.insert("ADDED".to_owned(), Some("added".to_owned()));
+        let merged = merge_secrets(&sealer, "t1", "c", "n", &stored, &changes).unwrap_or_default();
+        let kept = |s: &str| {
+            let after = s.split("\"KEEP\":").nth(1).unwrap_or_default();
+            after.split('}').next().map(str::to_owned)
+        };
+        assert_eq!(
+            kept(&merged),
+            kept(&stored),
+            "the kept value is not re-sealed"
+        );
+        let open = open_secrets(&sealer, "t1", "c", "n", &merged).unwrap_or_default();
+        let pairs: Vec<(&str, &str)> = open.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        assert_eq!(
+            pairs,
+            [("ADDED", "added"), ("KEEP", "kept"), ("NEW", "new")]
+        );
     }
 }

@@ -6,6 +6,7 @@ import { field, busy } from "../forms";
 const SCOPES = [
   "actions:read", "actions:write", "bindings:read", "bindings:write", "dispatch", "executions:read",
   "logs:read", "logs:write", "log_streams:read", "log_streams:write", "integrations:submit", "marketplace:review",
+  "webtasks:read", "webtasks:write",
 ];
 const DASHBOARD = SCOPES.slice(0, 6);
 

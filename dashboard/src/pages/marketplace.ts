@@ -50,12 +50,17 @@ function input(spec: any, secret: boolean): HTMLInputElement | HTMLSelectElement
   });
 }
 
-/** The inputs for a version's values, each named like the API names its field. */
-function valueFields(secrets: any[], configuration: any[], optionalSecrets = false) {
+/**
+ * The inputs for a version's values, each named like the API names its field. For an installed
+ * copy, `current` holds its configuration: the inputs start from it, and only what changed is sent
+ * (a default or an untouched choice never overwrites a value the tenant set).
+ */
+function valueFields(secrets: any[], configuration: any[], current?: Record<string, string>) {
   const inputs: { kind: "secrets" | "configuration"; name: string; el: HTMLInputElement | HTMLSelectElement }[] = [];
   const make = (kind: "secrets" | "configuration", spec: any) => {
     const el = input(spec, kind === "secrets");
-    if (optionalSecrets && kind === "secrets") el.removeAttribute("required");
+    if (current && kind === "secrets") el.removeAttribute("required");
+    if (current && kind === "configuration" && spec.name in current) el.value = String(current[spec.name]);
     inputs.push({ kind, name: spec.name, el });
     return field(`${spec.label}${spec.required ? "" : " (optional)"}`, `${kind}.${spec.name}`, el, spec.description);
   };
@@ -65,7 +70,10 @@ function valueFields(secrets: any[], configuration: any[], optionalSecrets = fal
   ];
   const values = () => {
     const out = { secrets: {} as Record<string, string>, configuration: {} as Record<string, string> };
-    for (const { kind, name, el } of inputs) if (el.value !== "") out[kind][name] = el.value;
+    for (const { kind, name, el } of inputs) {
+      const unchanged = kind === "configuration" && current && name in current && String(current[name]) === el.value;
+      if (el.value !== "" && !unchanged) out[kind][name] = el.value;
+    }
     return out;
   };
   return { nodes, values };
@@ -117,10 +125,10 @@ export async function installedPage(main: HTMLElement): Promise<void> {
     const upgrade = h("button", { type: "button" }, newer.length ? `Upgrade / configure` : "Configure");
     upgrade.addEventListener("click", () => {
       const version = h("select", null, [copy.version, ...newer.map((v: any) => v.version)].map((v: string) => h("option", { value: v }, v)));
-      const { nodes, values } = valueFields(listing?.secrets ?? [], listing?.configuration ?? [], true);
+      const { nodes, values } = valueFields(listing?.secrets ?? [], listing?.configuration ?? [], copy.configuration ?? {});
       const apply = h("button", { type: "submit", class: "primary" }, "Apply");
       const form = h("form", { class: "stack", novalidate: true }, field("Version", "version", version),
-        h("p", { class: "muted small" }, "Values left empty keep their current value; secrets are never shown."), nodes, apply);
+        h("p", { class: "muted small" }, "The configuration shows its current values; secrets left empty keep theirs, which are never shown."), nodes, apply);
       form.addEventListener("submit", (e) => {
         e.preventDefault();
         void busy(apply, "Deploying…", form, async () => {

@@ -1,6 +1,7 @@
-//! `PUT|GET|DELETE /api/webtask/{container}/{name}`, discovery `GET /api/webtask/{container}`, and
-//! the storage document `GET|PUT /api/webtask/{container}/{name}/data` (a tenant token, or the
-//! storage token an execution's `ctx.storage` sends).
+//! `PUT|GET|PATCH|DELETE /api/webtask/{container}/{name}`, discovery `GET /api/webtask/{container}`
+//! (and `GET /api/webtask`: in every container of the tenant), and the storage document
+//! `GET|PUT /api/webtask/{container}/{name}/data` (a tenant token, or the storage token an
+//! execution's `ctx.storage` sends).
 
 use super::names;
 use crate::auth::{Tenant, WEBTASKS_READ, WEBTASKS_WRITE};
@@ -8,7 +9,9 @@ use crate::error::{ApiError, ApiResult, ErrorBody, ErrorDetail};
 use crate::extract::{JsonBody, Path};
 use crate::AppState;
 use actionflow_store::StorageWrite;
-use actionflow_webtasks::{seal, Discovery, ExtensionView, PutExtension, StorageAccess};
+use actionflow_webtasks::{
+    seal, Discovery, ExtensionView, PatchExtension, PutExtension, StorageAccess,
+};
 use axum::extract::{RawQuery, State};
 use axum::http::header::{ETAG, IF_MATCH, LOCATION};
 use axum::http::{HeaderMap, StatusCode};
@@ -23,8 +26,14 @@ use utoipa_axum::routes;
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(put_webtask, get_webtask, delete_webtask))
+        .routes(routes!(
+            put_webtask,
+            get_webtask,
+            patch_webtask,
+            delete_webtask
+        ))
         .routes(routes!(list_webtasks))
+        .routes(routes!(list_all_webtasks))
 }
 
 pub fn storage_router() -> OpenApiRouter<AppState> {
@@ -50,6 +59,29 @@ pub struct PutWebtask {
 impl std::fmt::Debug for PutWebtask {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PutWebtask")
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A change of an extension: the fields given replace the stored ones, the others are kept.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchWebtask {
+    pub code: Option<String>,
+    /// Replaces the whole metadata.
+    pub meta: Option<BTreeMap<String, String>>,
+    /// Secret name → its new value, or `null` to delete it; the secrets not named keep their
+    /// values (which are never returned).
+    #[serde(default)]
+    pub secrets: BTreeMap<String, Option<String>>,
+    /// npm name → range; replaces the dependencies (resolved and locked again).
+    pub dependencies: Option<BTreeMap<String, String>>,
+}
+
+impl std::fmt::Debug for PatchWebtask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PatchWebtask")
             .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -134,6 +166,36 @@ async fn get_webtask(
     Ok(Json(body(view, true)))
 }
 
+/// Change part of an extension: its code, metadata or dependencies, or secrets one by one (the
+/// ones not named are kept). The dashboard saves with it, never seeing a secret's value.
+#[utoipa::path(patch, path = "/api/webtask/{container}/{name}", tag = "webtasks",
+    params(("container" = String, Path), ("name" = String, Path)), request_body = PatchWebtask,
+    responses((status = 200, body = WebtaskBody), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = ["webtasks:write"])))]
+async fn patch_webtask(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    Path((container, name)): Path<(String, String)>,
+    JsonBody(patch): JsonBody<PatchWebtask>,
+) -> ApiResult<Json<WebtaskBody>> {
+    tenant.require(WEBTASKS_WRITE)?;
+    let view = state
+        .webtasks
+        .patch(
+            &tenant.tenant_id,
+            &container,
+            &name,
+            PatchExtension {
+                code: patch.code,
+                meta: patch.meta,
+                secrets: patch.secrets,
+                dependencies: patch.dependencies,
+            },
+        )
+        .await?;
+    Ok(Json(body(view, false)))
+}
+
 /// Delete an extension with its storage and cron job.
 #[utoipa::path(delete, path = "/api/webtask/{container}/{name}", tag = "webtasks",
     params(("container" = String, Path), ("name" = String, Path)),
@@ -172,6 +234,30 @@ async fn list_webtasks(
     let views = state
         .webtasks
         .list(&tenant.tenant_id, &container, &discovery)
+        .await?;
+    Ok(Json(
+        views.into_iter().map(|v| body(v, fetch_code)).collect(),
+    ))
+}
+
+/// Discovery in every container of the token's tenant, by container then name: the same
+/// parameters as in one container.
+#[utoipa::path(get, path = "/api/webtask", tag = "webtasks",
+    params(("meta" = Option<Vec<String>>, Query, description = "key:value, repeatable"),
+        ("offset" = Option<u32>, Query), ("limit" = Option<u32>, Query),
+        ("fetch_code" = Option<bool>, Query)),
+    responses((status = 200, body = [WebtaskBody]), (status = "4XX", body = ErrorBody)),
+    security(("bearer" = ["webtasks:read"])))]
+async fn list_all_webtasks(
+    tenant: Tenant,
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<Vec<WebtaskBody>>> {
+    tenant.require(WEBTASKS_READ)?;
+    let (discovery, fetch_code) = discovery(query.as_deref().unwrap_or(""))?;
+    let views = state
+        .webtasks
+        .list_all(&tenant.tenant_id, &discovery)
         .await?;
     Ok(Json(
         views.into_iter().map(|v| body(v, fetch_code)).collect(),

@@ -1,6 +1,7 @@
 //! `GET|POST|PUT|PATCH|DELETE /run/{container}/{name}[/more/path]`: anyone may call an extension
 //! (its own code, compiler or middleware decides who); the answer is the extension's, passed as it
-//! is, with `x-wt-response-source` saying which part answered.
+//! is, with `x-wt-response-source` saying which part answered. The request reaches the extension
+//! as it came, but for the dashboard's session cookie.
 
 use super::names;
 use crate::error::{ApiError, ErrorBody, PassThrough};
@@ -8,6 +9,7 @@ use crate::AppState;
 use actionflow_webtasks::{HttpRequest, HttpResponse};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
+use axum::http::header::COOKIE;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -120,7 +122,15 @@ async fn run(
         query: uri.query().unwrap_or("").to_owned(),
         headers: headers
             .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
+            .filter_map(|(k, v)| {
+                let value = v.to_str().ok()?;
+                let value = if k == COOKIE {
+                    without_session(value)?
+                } else {
+                    value.to_owned()
+                };
+                Some((k.as_str().to_owned(), value))
+            })
             .collect(),
         body: body.to_vec(),
         id: actionflow_store::new_id(),
@@ -129,6 +139,22 @@ async fn run(
         Ok(answer) => respond(answer),
         Err(error) => proxy(ApiError::from(error)),
     }
+}
+
+/// A `Cookie` header without the dashboard's session cookie, which is a credential of this server's
+/// API and never the extension's to read (a browser signed in to the dashboard sends it to every
+/// path of the origin, `/run/…` too); `None` when nothing else is left.
+fn without_session(cookie: &str) -> Option<String> {
+    let kept: Vec<&str> = cookie
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| {
+            !pair.is_empty()
+                && pair.split_once('=').map_or(*pair, |(name, _)| name.trim())
+                    != crate::session::SESSION_COOKIE
+        })
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
 }
 
 /// Headers the extension may not set: the connection's own.
@@ -162,4 +188,22 @@ fn respond(answer: HttpResponse) -> Response {
     headers.insert(SOURCE, HeaderValue::from_static(answer.source.as_str()));
     response.extensions_mut().insert(PassThrough);
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_session;
+
+    #[test]
+    fn the_session_cookie_never_reaches_an_extension() {
+        assert_eq!(
+            without_session("theme=dark; af_session=af_secret; lang=en").as_deref(),
+            Some("theme=dark; lang=en")
+        );
+        assert_eq!(without_session("af_session=af_secret"), None);
+        assert_eq!(
+            without_session("af_session_x=1").as_deref(),
+            Some("af_session_x=1")
+        );
+    }
 }

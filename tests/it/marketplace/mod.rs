@@ -9,12 +9,11 @@ mod journey;
 mod submissions;
 
 use crate::support::marketplace::{
-    market_server, partner_and_reviewer, reference_package, submit_body, PACKAGE,
+    market_server, partner_and_reviewer, publish, reference_package, submit_body, variant, PACKAGE,
 };
 
 use crate::cli::Cli;
-use crate::support::{Api, Server, ADMIN_TOKEN};
-use serde_json::{json, Value};
+use crate::support::{Server, ADMIN_TOKEN};
 
 /// Packs the folder with `actionflow integration pack`; the package's bytes and sha256.
 fn pack_with_cli(server: &Server, dir: &std::path::Path) -> (Vec<u8>, String) {
@@ -53,48 +52,4 @@ fn raw_tgz(name: &[u8], data: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&builder.into_inner().unwrap()).unwrap();
     gz.finish().unwrap()
-}
-
-/// Edits the reference package's manifest and code, and packs it.
-fn variant(edit: impl FnOnce(&mut Value), code: impl FnOnce(String) -> String) -> Vec<u8> {
-    let limits = actionflow_marketplace::PackageLimits::default();
-    let mut package =
-        actionflow_marketplace::Package::from_dir(std::path::Path::new(PACKAGE), &limits).unwrap();
-    let mut manifest: Value =
-        serde_json::from_slice(package.file("integration.json").unwrap()).unwrap();
-    edit(&mut manifest);
-    package.files.insert(
-        "integration.json".into(),
-        serde_json::to_vec(&manifest).unwrap(),
-    );
-    let text = package.text("integration.action.js").unwrap().to_owned();
-    package
-        .files
-        .insert("integration.action.js".into(), code(text).into_bytes());
-    package.pack()
-}
-
-/// Submits `package` and approves it; the submission's id.
-async fn publish(partner: &Api, reviewer: &Api, package: &[u8]) -> String {
-    let (status, submitted) = partner
-        .post("/v1/marketplace/submissions", submit_body(package))
-        .await;
-    assert_eq!(
-        (status, submitted["state"].as_str()),
-        (201, Some("in_review")),
-        "{submitted}"
-    );
-    let id = submitted["id"].as_str().unwrap().to_owned();
-    let (status, published) = reviewer
-        .post(
-            &format!("/v1/marketplace/submissions/{id}/review"),
-            json!({"decision": "approve"}),
-        )
-        .await;
-    assert_eq!(
-        (status, published["state"].as_str()),
-        (200, Some("published")),
-        "{published}"
-    );
-    id
 }

@@ -1,5 +1,6 @@
-//! The marketplace's shared set-up: the reference package (the SES welcome email), a partner with
-//! its publisher and a reviewer, and a server whose runtimes have `actionflow:ses`.
+//! The marketplace's shared set-up: the reference package (the SES welcome email) and variants of
+//! it, a partner with its publisher and a reviewer, publishing a package, and a server whose
+//! runtimes have `actionflow:ses`.
 
 use serde_json::{json, Value};
 
@@ -57,4 +58,48 @@ pub fn reference_package() -> Vec<u8> {
     actionflow_marketplace::Package::from_dir(std::path::Path::new(PACKAGE), &limits)
         .unwrap()
         .pack()
+}
+
+/// Edits the reference package's manifest and code, and packs it.
+pub fn variant(edit: impl FnOnce(&mut Value), code: impl FnOnce(String) -> String) -> Vec<u8> {
+    let limits = actionflow_marketplace::PackageLimits::default();
+    let mut package =
+        actionflow_marketplace::Package::from_dir(std::path::Path::new(PACKAGE), &limits).unwrap();
+    let mut manifest: Value =
+        serde_json::from_slice(package.file("integration.json").unwrap()).unwrap();
+    edit(&mut manifest);
+    package.files.insert(
+        "integration.json".into(),
+        serde_json::to_vec(&manifest).unwrap(),
+    );
+    let text = package.text("integration.action.js").unwrap().to_owned();
+    package
+        .files
+        .insert("integration.action.js".into(), code(text).into_bytes());
+    package.pack()
+}
+
+/// Submits `package` and approves it; the submission's id.
+pub async fn publish(partner: &Api, reviewer: &Api, package: &[u8]) -> String {
+    let (status, submitted) = partner
+        .post("/v1/marketplace/submissions", submit_body(package))
+        .await;
+    assert_eq!(
+        (status, submitted["state"].as_str()),
+        (201, Some("in_review")),
+        "{submitted}"
+    );
+    let id = submitted["id"].as_str().unwrap().to_owned();
+    let (status, published) = reviewer
+        .post(
+            &format!("/v1/marketplace/submissions/{id}/review"),
+            json!({"decision": "approve"}),
+        )
+        .await;
+    assert_eq!(
+        (status, published["state"].as_str()),
+        (200, Some("published")),
+        "{published}"
+    );
+    id
 }

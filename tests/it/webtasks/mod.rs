@@ -4,6 +4,7 @@
 
 mod cli;
 mod cron;
+mod manage;
 mod models;
 mod storage;
 
