@@ -172,19 +172,37 @@ fn hop_by_hop(name: &str) -> bool {
     )
 }
 
+/// The policy every extension answer carries (see `respond`).
+const SANDBOX: &str = "sandbox allow-scripts allow-forms allow-popups allow-modals allow-downloads";
+
+/// A `Set-Cookie` for the dashboard's session: an extension may not sign visitors out or in.
+fn sets_the_session(name: &str, value: &str) -> bool {
+    name.eq_ignore_ascii_case("set-cookie")
+        && value
+            .split_once('=')
+            .is_some_and(|(cookie, _)| cookie.trim() == crate::session::SESSION_COOKIE)
+}
+
 fn respond(answer: HttpResponse) -> Response {
     let status = StatusCode::from_u16(answer.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = (status, answer.body).into_response();
     let headers = response.headers_mut();
     headers.remove(axum::http::header::CONTENT_TYPE);
     for (k, v) in answer.headers {
-        if hop_by_hop(&k) {
+        if hop_by_hop(&k) || sets_the_session(&k, &v) {
             continue;
         }
         if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
             headers.insert(k, v);
         }
     }
+    // Extensions answer from the dashboard's origin. A page one serves runs sandboxed, in an origin
+    // of its own: its scripts run, but cannot read this origin's API with a signed-in visitor's
+    // session (nor its CSRF token). Appended, so that a policy of the extension's own adds to it.
+    headers.append(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(SANDBOX),
+    );
     headers.insert(SOURCE, HeaderValue::from_static(answer.source.as_str()));
     response.extensions_mut().insert(PassThrough);
     response
@@ -192,7 +210,34 @@ fn respond(answer: HttpResponse) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::without_session;
+    use super::{respond, without_session, SANDBOX};
+    use actionflow_webtasks::{HttpResponse, Source};
+
+    #[test]
+    fn an_extension_page_is_sandboxed_and_cannot_set_the_session() {
+        let answer = HttpResponse {
+            status: 200,
+            headers: vec![
+                ("content-type".into(), "text/html".into()),
+                (
+                    "content-security-policy".into(),
+                    "default-src 'self'".into(),
+                ),
+                ("set-cookie".into(), "af_session=forged; Path=/".into()),
+            ],
+            body: b"<script>fetch('/v1/session')</script>".to_vec(),
+            source: Source::Webtask,
+        };
+        let response = respond(answer);
+        let policies: Vec<_> = response
+            .headers()
+            .get_all("content-security-policy")
+            .iter()
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(policies, ["default-src 'self'", SANDBOX]);
+        assert!(response.headers().get("set-cookie").is_none());
+    }
 
     #[test]
     fn the_session_cookie_never_reaches_an_extension() {
