@@ -1,7 +1,9 @@
 //! The code that runs an integration's own code, byte for byte, inside a generated CommonJS
 //! module: the partner's lines keep their numbers (the wrapper's prefix shares line 1), the
 //! handlers are re-exported with `event.configuration` added to a frozen copy of the event, and
-//! `fetch` is held to the manifest's `network.hosts`. In test mode (`actionflow integration test`
+//! the network is held to the manifest's `network.hosts`: by the runtime (`actionflow:network`,
+//! for `fetch`, its redirects and Node's sockets alike, whatever package makes the request) and,
+//! for a clear message and the test fixtures, by a `fetch` of the wrapper's own. In test mode (`actionflow integration test`
 //! and the server's checks) `fetch` answers from the test's fixtures and `actionflow:ses` records
 //! the emails instead of sending them: reviewers need no access to the partner's service.
 //!
@@ -91,6 +93,7 @@ pub fn running_integration(code: &str) -> Option<(String, String)> {
 
 /// Joined into one line: statements end with `;` or `}`, and no `//` comments.
 const PRELUDE_JS: &str = r#"
+require("actionflow:network").restrict(__af_settings().hosts);
 var __af_module = { exports: {} };
 var __af_fetch = (function (original) {
   return function (input, init) {

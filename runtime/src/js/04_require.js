@@ -3,7 +3,7 @@
 // package.json main/exports) is done in Rust by `op_af_resolve` so ESM `import` and `require` agree;
 // this file compiles and caches the modules and hands out the built-in modules.
 import { core } from "ext:core/mod.js";
-import { op_af_host_call, op_af_host_source, op_af_read_file, op_af_resolve } from "ext:core/ops";
+import { op_af_host_call, op_af_host_source, op_af_net_restrict, op_af_read_file, op_af_resolve } from "ext:core/ops";
 import { builtin, setMakeRequire } from "ext:actionflow/05_node.js";
 
 const PARAMS = ["exports", "require", "module", "__filename", "__dirname"];
@@ -62,10 +62,22 @@ export function runCommonJs(fn, path) {
 
 /** A built-in module by name, for `require` and for the ESM wrapper of `import "node:x"`. */
 export function requireBuiltin(name) {
+  if (name === "actionflow:network") return networkModule;
   const m = name.startsWith("actionflow:") ? (hostModules[name] ?? loadHostModule(name)) : builtin(name);
   if (m === undefined) throw new Error(`module '${name}' is not available in actions`);
   return m;
 }
+
+/** `actionflow:network`: `restrict(hosts)` narrows, for the rest of this code's life, where `fetch`
+ * and sockets may go (`"api.example.com"`, `"*.example.com"`); set once, never widened. */
+const networkModule = Object.freeze({
+  restrict(hosts) {
+    if (!Array.isArray(hosts) || !hosts.every((h) => typeof h === "string")) {
+      throw new TypeError("network.restrict: give an array of host names");
+    }
+    op_af_net_restrict(hosts);
+  },
+});
 
 /** An embedder's module (`actionflow:ses`): its JavaScript face, with `call` reaching Rust. */
 function loadHostModule(name) {

@@ -3,7 +3,10 @@
 //! Loopback, private, link-local and other non-public addresses are refused unless the embedder allows
 //! them — checked at DNS resolution, for IP literals, and on every redirect.
 
+mod hosts;
 mod policy;
+
+pub(crate) use hosts::{restrict, HostList};
 
 use crate::host::{HostError, HostFuture};
 pub use policy::is_public;
@@ -54,6 +57,8 @@ pub(crate) enum FetchError {
     TooLarge(usize),
     #[error("fetch failed: the execution's responses are larger than {0} bytes in total")]
     TotalTooLarge(usize),
+    #[error("fetch to {0} refused: not one of the hosts this code may reach ({1})")]
+    NotListed(String, String),
     #[error("fetch failed: redirect mode is \"error\" and {0} answered with a redirect")]
     Redirected(String),
     #[error("fetch failed: {0}")]
@@ -137,21 +142,36 @@ impl Net {
     }
 
     /// Runs one request on the network runtime, bounded by `deadline` and `body_bytes_max`.
+    /// With `hosts`, the request and every redirect it follows must stay on them (redirects are then
+    /// followed here, one checked hop at a time).
     pub async fn fetch(
         self: &Arc<Self>,
-        req: FetchRequest,
+        mut req: FetchRequest,
         body: Vec<u8>,
         deadline: Instant,
         limits: BodyLimits,
+        hosts: Option<Arc<HostList>>,
     ) -> Result<FetchResponse, FetchError> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(FetchError::TimeLimit);
         }
-        let request = self.build(req, body)?;
+        let follow_here = hosts.is_some() && req.redirect == "follow";
+        if follow_here {
+            req.redirect = "manual".to_owned();
+        }
+        let request = self.build(req, body.clone())?;
+        if let Some(hosts) = &hosts {
+            listed(hosts, request.0.url())?;
+        }
         let net = self.clone();
         let task = async move {
-            let work = net.send(request, limits);
+            let work = async {
+                match hosts.filter(|_| follow_here) {
+                    Some(hosts) => net.send_following(request, body, limits, &hosts).await,
+                    None => net.send(request, limits).await,
+                }
+            };
             tokio::time::timeout(remaining, work)
                 .await
                 .unwrap_or(Err(FetchError::TimeLimit))
@@ -231,6 +251,73 @@ impl Net {
         Ok((request, req.redirect))
     }
 
+    /// Follows redirects like the follow client, each hop checked against `hosts` and the address
+    /// policy (fetch's rules: 303, and 301/302 after a POST, become a GET without a body).
+    async fn send_following(
+        &self,
+        (mut request, _): (reqwest::Request, String),
+        body: Vec<u8>,
+        limits: BodyLimits,
+        hosts: &HostList,
+    ) -> Result<FetchResponse, FetchError> {
+        let first_url = request.url().clone();
+        let mut body = Some(body).filter(|_| request.body().is_some());
+        for _ in 0..=10 {
+            let location = {
+                let res = self.no_follow.execute(request.try_clone().ok_or_else(|| {
+                    FetchError::Transport("the request body cannot be sent again".into())
+                })?);
+                let res = res.await.map_err(transport)?;
+                let status = res.status();
+                let location = res
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .and_then(|l| request.url().join(l).ok());
+                match location.filter(|_| status.is_redirection()) {
+                    Some(next) => (status, next),
+                    None => {
+                        let mut out = self.read(res, limits).await?;
+                        out.redirected = out.url != first_url.as_str();
+                        return Ok(out);
+                    }
+                }
+            };
+            let (status, next) = location;
+            listed(hosts, &next)?;
+            if !self.allow_private && literal_ip(&next).is_some_and(|ip| !is_public(ip)) {
+                return Err(FetchError::PrivateAddress(
+                    next.host_str().unwrap_or_default().to_owned(),
+                ));
+            }
+            let to_get = status == reqwest::StatusCode::SEE_OTHER
+                || (matches!(status.as_u16(), 301 | 302)
+                    && request.method() == reqwest::Method::POST);
+            let mut next_request = reqwest::Request::new(
+                if to_get {
+                    reqwest::Method::GET
+                } else {
+                    request.method().clone()
+                },
+                next,
+            );
+            *next_request.headers_mut() = request.headers().clone();
+            if to_get {
+                body = None;
+                for name in [
+                    reqwest::header::CONTENT_TYPE,
+                    reqwest::header::CONTENT_LENGTH,
+                ] {
+                    next_request.headers_mut().remove(name);
+                }
+            } else if let Some(bytes) = &body {
+                *next_request.body_mut() = Some(bytes.clone().into());
+            }
+            request = next_request;
+        }
+        Err(FetchError::Transport("too many redirects".into()))
+    }
+
     async fn send(
         &self,
         (request, redirect): (reqwest::Request, String),
@@ -242,10 +329,21 @@ impl Net {
         } else {
             &self.no_follow
         };
-        let mut res = client.execute(request).await.map_err(transport)?;
+        let res = client.execute(request).await.map_err(transport)?;
         if redirect == "error" && res.status().is_redirection() {
             return Err(FetchError::Redirected(first_url.to_string()));
         }
+        let mut out = self.read(res, limits).await?;
+        out.redirected = out.url != first_url.as_str();
+        Ok(out)
+    }
+
+    /// A response's status, headers and body, within `limits`.
+    async fn read(
+        &self,
+        mut res: reqwest::Response,
+        limits: BodyLimits,
+    ) -> Result<FetchResponse, FetchError> {
         let status = res.status();
         let headers = res
             .headers()
@@ -272,10 +370,22 @@ impl Net {
             status: status.as_u16(),
             status_text: status.canonical_reason().unwrap_or_default().to_owned(),
             headers,
-            redirected: url != first_url.as_str(),
+            redirected: false,
             url,
             body: body.into(),
         })
+    }
+}
+
+fn listed(hosts: &HostList, url: &reqwest::Url) -> Result<(), FetchError> {
+    let host = url.host_str().unwrap_or_default();
+    if hosts.allows(host) {
+        Ok(())
+    } else {
+        Err(FetchError::NotListed(
+            host.to_owned(),
+            hosts.patterns().join(", "),
+        ))
     }
 }
 

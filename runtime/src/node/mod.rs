@@ -20,7 +20,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 
 pub(crate) use fs::PackageFs;
-pub(crate) use permissions::permissions;
+pub(crate) use permissions::{permissions, restricted_permissions};
 
 type Sys = sys_traits::impls::InMemorySys;
 use no_npm::NoNpmPackages;
@@ -28,6 +28,7 @@ use no_npm::NoNpmPackages;
 /// The extensions of the Node layer, in dependency order, for one isolate (or for the snapshot,
 /// with no files yet). Sockets may reach public addresses only until the isolate is assigned.
 pub(crate) fn extensions(fs: Rc<PackageFs>) -> Vec<Extension> {
+    tls_provider();
     let fs: deno_fs::FileSystemRc = fs;
     [
         deno_telemetry::deno_telemetry::init(),
@@ -68,4 +69,15 @@ pub(crate) fn extensions(fs: Rc<PackageFs>) -> Vec<Extension> {
 fn without_synthetic_node_modules(mut ext: Extension) -> Extension {
     ext.synthetic_esm_modules = std::borrow::Cow::Borrowed(&[]);
     ext
+}
+
+/// deno_tls builds its client configurations with rustls' process-wide provider, which rustls picks
+/// by itself only when exactly one of its providers is compiled in. In a binary that also holds the
+/// AWS SDK there are two, and the first `https.get` panicked in the isolate thread. Installed once,
+/// before any isolate exists; an embedder's earlier choice is kept.
+fn tls_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
 }

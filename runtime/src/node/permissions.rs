@@ -49,10 +49,40 @@ pub(crate) fn permissions(allow_private: bool) -> PermissionsContainer {
     } else {
         &PUBLIC_ONLY
     };
-    cell.get_or_init(|| make(allow_private)).clone()
+    cell.get_or_init(|| make(allow_private, Some(Vec::new())))
+        .clone()
 }
 
-fn make(allow_private: bool) -> PermissionsContainer {
+/// The permissions of an isolate whose code narrowed its network to `hosts`: sockets may connect
+/// to those names only (IP literals only when listed), and still never to a non-public address.
+pub(crate) fn restricted_permissions(
+    allow_private: bool,
+    hosts: &crate::net::HostList,
+) -> PermissionsContainer {
+    let allow: Vec<NetDescriptor> = hosts
+        .patterns()
+        .iter()
+        .filter_map(|p| NetDescriptor::parse_for_list(p).ok())
+        .collect();
+    // deno_permissions reads an empty allow list as "every host": no host at all is no grant.
+    let allow = (!allow.is_empty()).then_some(allow);
+    make(allow_private, allow)
+}
+
+fn non_public_rules() -> Vec<NetDescriptor> {
+    NON_PUBLIC
+        .iter()
+        .map(|range| {
+            // Constants of ours: a failure is a bug, caught by every test.
+            #[allow(clippy::expect_used)]
+            let net: ipnet::IpNet = range.parse().expect("the non-public ranges parse");
+            NetDescriptor(Host::IpSubnet(net), None)
+        })
+        .collect()
+}
+
+/// `net_allow`: the hosts sockets may reach (`Some(empty)` is every host, `None` none).
+fn make(allow_private: bool, net_allow: Option<Vec<NetDescriptor>>) -> PermissionsContainer {
     let parser = Arc::new(RuntimePermissionDescriptorParser::new(
         sys_traits::impls::RealSys,
     ));
@@ -70,16 +100,8 @@ fn make(allow_private: bool) -> PermissionsContainer {
     let mut perms = Permissions::from_options(parser.as_ref(), &options)
         .expect("the Node layer's permission options parse");
     // deno_permissions' option parser takes IPv4 ranges only: the deny rules are built directly.
-    if !allow_private {
-        let deny = NON_PUBLIC
-            .iter()
-            .map(|range| {
-                let net: ipnet::IpNet = range.parse().expect("the non-public ranges parse");
-                NetDescriptor(Host::IpSubnet(net), None)
-            })
-            .collect();
-        perms.net = Permissions::new_unary(Some(Vec::new()), Some(deny), false);
-    }
+    let deny = (!allow_private).then(non_public_rules);
+    perms.net = Permissions::new_unary(net_allow, deny, false);
     PermissionsContainer::new(parser, perms)
 }
 

@@ -6,7 +6,7 @@ use super::{ExecutionContext, IsolateContext};
 use crate::cache::CacheStore;
 use crate::host::{HostCallContext, HostModule};
 use crate::modules::{self, ModuleFiles, Resolved};
-use crate::net::{BodyLimits, FetchRequest, FetchResponse};
+use crate::net::{BodyLimits, FetchRequest, FetchResponse, HostList};
 use deno_core::{op2, OpState};
 use deno_error::JsErrorBox;
 use std::cell::RefCell;
@@ -60,9 +60,10 @@ pub(super) async fn op_af_fetch(
     #[serde] req: FetchRequest,
     #[buffer(copy)] body: Vec<u8>,
 ) -> Result<FetchResponse, JsErrorBox> {
-    let (net, deadline, limits) = {
+    let (net, deadline, limits, hosts) = {
         let mut s = state.borrow_mut();
         let net = s.try_borrow::<IsolateContext>().map(|c| c.net.clone());
+        let hosts = s.try_borrow::<Restricted>().map(|r| r.0.clone());
         let ctx = s.try_borrow_mut::<ExecutionContext>();
         match (net, ctx) {
             (Some(net), Some(ctx)) => {
@@ -79,6 +80,7 @@ pub(super) async fn op_af_fetch(
                         total: ctx.fetch_budget.clone(),
                         total_max: ctx.limits.fetch_total_bytes_max,
                     },
+                    hosts,
                 )
             }
             _ => {
@@ -88,9 +90,32 @@ pub(super) async fn op_af_fetch(
             }
         }
     };
-    net.fetch(req, body, deadline, limits)
+    net.fetch(req, body, deadline, limits, hosts)
         .await
         .map_err(|e| JsErrorBox::type_error(e.to_string()))
+}
+
+/// The hosts this isolate's code may still reach, once it has narrowed its network.
+pub(crate) struct Restricted(pub Arc<HostList>);
+
+/// `require("actionflow:network").restrict(hosts)`: from now on, for the isolate's life (an isolate
+/// runs one action version), `fetch` and Node's sockets reach `hosts` only, on top of the address
+/// policy. Set once; never widened.
+#[op2]
+pub(super) fn op_af_net_restrict(
+    state: &mut OpState,
+    #[serde] hosts: Vec<String>,
+) -> Result<(), JsErrorBox> {
+    let wanted = HostList::parse(&hosts).map_err(|e| JsErrorBox::type_error(e.to_string()))?;
+    let current = state.try_borrow::<Restricted>().map(|r| r.0.clone());
+    let list = crate::net::restrict(current.as_deref(), wanted)
+        .map_err(|e| JsErrorBox::type_error(e.to_string()))?;
+    let allow_private = state
+        .try_borrow::<IsolateContext>()
+        .is_some_and(|c| c.net.allow_private());
+    state.put(crate::node::restricted_permissions(allow_private, &list));
+    state.put(Restricted(Arc::new(list)));
+    Ok(())
 }
 
 /// A Node socket (`net`, `tls`, and so `http`/`https`) is connecting: it counts as one request of the

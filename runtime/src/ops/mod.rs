@@ -16,6 +16,7 @@ use crate::net::Net;
 use crate::outcome::{LogLevel, LogLine};
 use crate::redact::Redactor;
 use deno_core::{op2, OpState};
+pub(crate) use io::Restricted;
 use io::*;
 use std::sync::Arc;
 use std::time::Instant;
@@ -135,6 +136,7 @@ deno_core::extension!(
         op_af_cache_delete,
         op_af_fetch,
         op_af_net_connection,
+        op_af_net_restrict,
         op_af_net_received,
         op_af_resolve,
         op_af_read_file,

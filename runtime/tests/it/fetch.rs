@@ -42,6 +42,18 @@ pub(crate) async fn server() -> SocketAddr {
             get(|| async { axum::response::Redirect::temporary("/json") }),
         )
         .route("/slack", post(|| async { "ok" }))
+        .route(
+            "/to",
+            get(
+                |axum::extract::Query(q): axum::extract::Query<
+                    std::collections::HashMap<String, String>,
+                >| async move {
+                    axum::response::Redirect::temporary(
+                        q.get("url").map_or("/json", |u| u.as_str()),
+                    )
+                },
+            ),
+        )
         // As Auth0's Management API answers (the auth0 SDK's tests in npm.rs).
         .route(
             "/api/v2/users/{id}",
@@ -257,4 +269,72 @@ exports.onExecutePostLogin = async (event) => {
     );
     // The aborted request to /slow (10 s) does not hold the execution.
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
+/// `actionflow:network`: code that narrowed its network (as an installed integration's wrapper does
+/// with its `network.hosts`) reaches those hosts only, through `fetch`, its redirects and Node's
+/// sockets alike, for the rest of the isolate's life; it cannot widen them again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restricted_code_reaches_its_hosts_only() {
+    let addr = server().await;
+    let code = r#"
+require("actionflow:network").restrict(["127.0.0.1"]);
+const http = require("http");
+const get = (url) => new Promise((resolve) => {
+  http.get(url, (res) => { res.resume(); res.on("end", () => resolve(`http ${res.statusCode}`)); })
+    .on("error", (e) => resolve(`http refused: ${e.message}`));
+});
+exports.onExecutePostLogin = async (event) => {
+  const port = event.port;
+  const ok = await fetch(`http://127.0.0.1:${port}/json`);
+  console.log("listed", ok.status);
+  try { await fetch(`http://localhost:${port}/json`); } catch (e) { console.log(e.message); }
+  const same = await fetch(`http://127.0.0.1:${port}/redirect`);
+  console.log("redirect on the host", same.status, same.redirected);
+  const away = `http://127.0.0.1:${port}/to?url=${encodeURIComponent(`http://localhost:${port}/json`)}`;
+  try { await fetch(away); } catch (e) { console.log(e.message); }
+  const manual = await fetch(away, { redirect: "manual" });
+  console.log("manual", manual.status);
+  console.log(await get(`http://127.0.0.1:${port}/json`));
+  console.log(await get(`http://localhost:${port}/json`));
+  try { require("actionflow:network").restrict(["127.0.0.1", "example.com"]); } catch (e) { console.log(e.message); }
+  require("actionflow:network").restrict(["127.0.0.1"]);
+};
+"#;
+    let rt = runtime(PoolConfig {
+        allow_private_network: true,
+        ..PoolConfig::default()
+    });
+    let port = addr.port();
+    for run_number in 0..2 {
+        let outcome = run(
+            &rt,
+            request("t", "v", code, "post-login", json!({ "port": port })),
+        )
+        .await;
+        assert_eq!(outcome.status, Status::Completed, "{outcome:#?}");
+        let logs: Vec<&str> = outcome.logs.iter().map(|l| l.message.as_str()).collect();
+        let refused = "refused: not one of the hosts this code may reach (127.0.0.1)";
+        assert_eq!(logs.len(), 8, "run {run_number}: {logs:?}");
+        assert_eq!(logs[0], "listed 200");
+        assert!(
+            logs[1].starts_with("fetch to localhost ") && logs[1].ends_with(refused),
+            "{logs:?}"
+        );
+        assert_eq!(logs[2], "redirect on the host 200 true");
+        assert!(
+            logs[3].starts_with("fetch to localhost ") && logs[3].ends_with(refused),
+            "{logs:?}"
+        );
+        assert_eq!(logs[4], "manual 307");
+        assert_eq!(logs[5], "http 200");
+        assert!(
+            logs[6].starts_with("http refused: ") && logs[6].contains("localhost"),
+            "{logs:?}"
+        );
+        assert_eq!(
+            logs[7],
+            "network.restrict: this code's network is already restricted to other hosts"
+        );
+    }
 }

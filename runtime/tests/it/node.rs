@@ -226,7 +226,14 @@ async fn http_and_net_clients_reach_a_local_server_when_private_addresses_are_al
           const s = net.connect({port}, '127.0.0.1', () => s.end('ping'));
           let got = ''; s.on('data', (c) => (got += c)); s.on('end', () => resolve(got)); s.on('error', reject);
         }});
-        console.log(reply);",
+        console.log(reply);
+        // TLS to a server that speaks plain HTTP: a handshake error (rustls' provider is chosen once
+        // for the process; without it this panicked in the isolate thread).
+        const tls = await new Promise((resolve) => {{
+          require('https').get(`https://{addr}/json`, () => resolve('reached'))
+            .on('error', (e) => resolve(`tls error ${{typeof e.message}}`));
+        }});
+        console.log(tls);",
         port = echo_addr.port()
     );
     let rt = runtime(PoolConfig {
@@ -239,7 +246,8 @@ async fn http_and_net_clients_reach_a_local_server_when_private_addresses_are_al
         [
             r#"[200,"application/json","{\"name\":\"ada\",\"roles\":[\"admin\"]}"]"#,
             r#"[201,"yes","application/json|Bearer n0de|{\"x\":1}"]"#,
-            "ping"
+            "ping",
+            "tls error string"
         ],
         "{:?}",
         outcome.error
