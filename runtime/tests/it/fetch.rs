@@ -93,6 +93,16 @@ async fn management_user(
     (StatusCode::OK, axum::Json(user))
 }
 
+/// Runs a post-login `code` allowed to reach the test's server, whose URL is `event.base`.
+async fn run_against(addr: SocketAddr, code: &str) -> actionflow_runtime::Outcome {
+    let rt = runtime(PoolConfig {
+        allow_private_network: true,
+        ..PoolConfig::default()
+    });
+    let event = json!({"base": format!("http://{addr}")});
+    run(&rt, request("t", "v", code, "post-login", event)).await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fetch_reaches_a_local_server_when_allowed() {
     let addr = server().await;
@@ -116,21 +126,7 @@ exports.onExecutePostLogin = async (event, api) => {
   try { await fetch("ftp://example.com/x"); } catch (err) { console.log(err.constructor.name, err.message); }
 };
 "#;
-    let rt = runtime(PoolConfig {
-        allow_private_network: true,
-        ..PoolConfig::default()
-    });
-    let outcome = run(
-        &rt,
-        request(
-            "t",
-            "v",
-            code,
-            "post-login",
-            json!({"base": format!("http://{addr}")}),
-        ),
-    )
-    .await;
+    let outcome = run_against(addr, code).await;
     assert_eq!(outcome.status, Status::Completed, "{outcome:#?}");
     let logs: Vec<&str> = outcome.logs.iter().map(|l| l.message.as_str()).collect();
     assert_eq!(
@@ -235,22 +231,8 @@ exports.onExecutePostLogin = async (event) => {
   console.log((await fetch(`${base}/redirect`)).redirected, (await fetch(`${base}/json`)).redirected);
 };
 "#;
-    let rt = runtime(PoolConfig {
-        allow_private_network: true,
-        ..PoolConfig::default()
-    });
     let started = std::time::Instant::now();
-    let outcome = run(
-        &rt,
-        request(
-            "t",
-            "v",
-            code,
-            "post-login",
-            json!({"base": format!("http://{addr}")}),
-        ),
-    )
-    .await;
+    let outcome = run_against(addr, code).await;
     assert_eq!(outcome.status, Status::Completed, "{outcome:#?}");
     let logs: Vec<&str> = outcome.logs.iter().map(|l| l.message.as_str()).collect();
     assert_eq!(
