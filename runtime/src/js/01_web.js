@@ -40,7 +40,8 @@ export const timerGlobals = {
 };
 
 // ---- text, base64, DOMException, URL: deno_web's ---------------------------------------------------
-const webScript = (name) => core.loadExtScript(`ext:deno_web/${name}`);
+/** One of deno_web's scripts, evaluated once (the bootstrap takes its other web globals with it). */
+export const webScript = (name) => core.loadExtScript(`ext:deno_web/${name}`);
 export const { TextDecoder, TextEncoder, TextDecoderStream, TextEncoderStream } = webScript("08_text_encoding.js");
 export const { atob, btoa } = webScript("05_base64.js");
 export const { DOMException } = webScript("01_dom_exception.js");

@@ -2,11 +2,10 @@
 // Entry point of the bootstrap, evaluated once into the startup snapshot. It installs the globals an
 // action may use and leaves `globalThis.__afBootstrap` for Rust to take (and delete) when an isolate is
 // created from the snapshot, so actions cannot reach the engine's own functions.
-import { core } from "ext:core/mod.js";
 import { inspect, makeConsole } from "ext:actionflow/00_console.js";
 import {
   atob, btoa, crypto, DOMException, structuredClone, TextDecoder, TextDecoderStream, TextEncoder, TextEncoderStream,
-  timerGlobals, URL, URLSearchParams,
+  timerGlobals, URL, URLSearchParams, webScript,
 } from "ext:actionflow/01_web.js";
 import { fetch, FormData, Headers, Request, Response } from "ext:actionflow/02_fetch.js";
 import { apiFor, recordInto } from "ext:actionflow/03_api.js";
@@ -23,7 +22,6 @@ const keysOf = Object.keys;
 
 prepareNodeBootstrap();
 // Web globals Node's polyfills (and packages) use, from deno_web.
-const webScript = (name) => core.loadExtScript(`ext:deno_web/${name}`);
 const { AbortController, AbortSignal } = webScript("03_abort_signal.js");
 const { Event, EventTarget } = webScript("02_event.js");
 const { performance } = webScript("15_performance.js");

@@ -121,12 +121,9 @@ impl Net {
             b.build().map_err(std::io::Error::other)
         };
         let follow = build(Policy::custom(move |attempt| {
-            let blocked =
-                !allow_private && literal_ip(attempt.url()).is_some_and(|ip| !is_public(ip));
-            if blocked {
-                let host = attempt.url().host_str().unwrap_or_default().to_owned();
-                attempt.error(FetchError::PrivateAddress(host))
-            } else if attempt.previous().len() >= 10 {
+            if let Err(refused) = reachable_literal(allow_private, attempt.url()) {
+                attempt.error(refused)
+            } else if attempt.previous().len() >= REDIRECTS_MAX {
                 attempt.error(FetchError::Transport("too many redirects".into()))
             } else {
                 attempt.follow()
@@ -160,7 +157,7 @@ impl Net {
         if follow_here {
             req.redirect = "manual".to_owned();
         }
-        let request = self.build(req, body.clone())?;
+        let request = self.build(req, body)?;
         if let Some(hosts) = &hosts {
             listed(hosts, request.0.url())?;
         }
@@ -168,7 +165,7 @@ impl Net {
         let task = async move {
             let work = async {
                 match hosts.filter(|_| follow_here) {
-                    Some(hosts) => net.send_following(request, body, limits, &hosts).await,
+                    Some(hosts) => net.send_following(request, limits, &hosts).await,
                     None => net.send(request, limits).await,
                 }
             };
@@ -222,11 +219,7 @@ impl Net {
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(FetchError::Scheme(url.scheme().to_owned()));
         }
-        if !self.allow_private && literal_ip(&url).is_some_and(|ip| !is_public(ip)) {
-            return Err(FetchError::PrivateAddress(
-                url.host_str().unwrap_or_default().to_owned(),
-            ));
-        }
+        reachable_literal(self.allow_private, &url)?;
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| FetchError::Method(req.method.clone()))?;
         let client = if req.redirect == "follow" {
@@ -256,13 +249,11 @@ impl Net {
     async fn send_following(
         &self,
         (mut request, _): (reqwest::Request, String),
-        body: Vec<u8>,
         limits: BodyLimits,
         hosts: &HostList,
     ) -> Result<FetchResponse, FetchError> {
         let first_url = request.url().clone();
-        let mut body = Some(body).filter(|_| request.body().is_some());
-        for _ in 0..=10 {
+        for _ in 0..=REDIRECTS_MAX {
             let location = {
                 let res = self.no_follow.execute(request.try_clone().ok_or_else(|| {
                     FetchError::Transport("the request body cannot be sent again".into())
@@ -285,11 +276,7 @@ impl Net {
             };
             let (status, next) = location;
             listed(hosts, &next)?;
-            if !self.allow_private && literal_ip(&next).is_some_and(|ip| !is_public(ip)) {
-                return Err(FetchError::PrivateAddress(
-                    next.host_str().unwrap_or_default().to_owned(),
-                ));
-            }
+            reachable_literal(self.allow_private, &next)?;
             let to_get = status == reqwest::StatusCode::SEE_OTHER
                 || (matches!(status.as_u16(), 301 | 302)
                     && request.method() == reqwest::Method::POST);
@@ -303,15 +290,15 @@ impl Net {
             );
             *next_request.headers_mut() = request.headers().clone();
             if to_get {
-                body = None;
                 for name in [
                     reqwest::header::CONTENT_TYPE,
                     reqwest::header::CONTENT_LENGTH,
                 ] {
                     next_request.headers_mut().remove(name);
                 }
-            } else if let Some(bytes) = &body {
-                *next_request.body_mut() = Some(bytes.clone().into());
+            } else {
+                // The same body again: bytes, as `build` made it, so taking it never fails.
+                *next_request.body_mut() = request.body_mut().take();
             }
             request = next_request;
         }
@@ -375,6 +362,20 @@ impl Net {
             body: body.into(),
         })
     }
+}
+
+/// Redirects a request may follow (the follow client's policy and `send_following` alike).
+const REDIRECTS_MAX: usize = 10;
+
+/// An IP literal in `url` must be public unless private addresses are allowed (names are checked
+/// when they resolve, by `PublicOnly`).
+fn reachable_literal(allow_private: bool, url: &reqwest::Url) -> Result<(), FetchError> {
+    if !allow_private && literal_ip(url).is_some_and(|ip| !is_public(ip)) {
+        return Err(FetchError::PrivateAddress(
+            url.host_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    Ok(())
 }
 
 fn listed(hosts: &HostList, url: &reqwest::Url) -> Result<(), FetchError> {
