@@ -28,6 +28,12 @@ pub struct Limits {
     pub fetch_requests_max: u32,
     /// Response bodies of all the execution's `fetch` calls together.
     pub fetch_total_bytes_max: usize,
+    /// Endpoints this execution may `fetch` even on a loopback or private address: the embedder's
+    /// own, which it vouches for (a webtask's storage API on the server's listening address).
+    /// Matched on scheme, host, port and path (any query); redirects from them are not followed.
+    /// They still count in `fetch_requests_max` and the byte budgets.
+    #[serde(default)]
+    pub private_urls: Vec<String>,
 }
 
 impl Default for Limits {
@@ -49,6 +55,7 @@ impl Default for Limits {
             fetch_response_bytes_max: 10 * 1024 * 1024,
             fetch_requests_max: 50,
             fetch_total_bytes_max: 32 * 1024 * 1024,
+            private_urls: Vec::new(),
         }
     }
 }

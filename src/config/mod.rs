@@ -70,8 +70,8 @@ pub struct ServeConfig {
     #[arg(long, env = "ACTIONFLOW_ALLOW_PRIVATE_NETWORK")]
     pub allow_private_network: Option<bool>,
     /// The URL clients reach this server at: webtasks' `webtask_url`s, and where extensions'
-    /// `ctx.storage` calls (it must be reachable from extensions: public, or loopback with
-    /// --allow-private-network) [default: http:// and the listening address].
+    /// `ctx.storage` calls (that one URL is let through the network policy, loopback included)
+    /// [default: http:// and the listening address].
     #[arg(long, env = "ACTIONFLOW_PUBLIC_URL")]
     pub public_url: Option<String>,
     /// Run due webtask cron jobs on this node (any number of nodes may: each tick runs once)

@@ -93,12 +93,15 @@ impl Webtasks {
                 return Ok(refused);
             }
         }
-        let limits = self.limits().execution.clone();
+        let mut limits = self.limits().execution.clone();
         let expires = chrono::Utc::now().timestamp()
             + i64::try_from(limits.wall_ms_max / 1000).unwrap_or(0)
             + TOKEN_GRACE_S;
         let token = seal::storage_token(self.sealer(), &row.tenant_id, container, name, expires)?;
         let storage_url = format!("{}/api/webtask/{container}/{name}/data", self.base_url());
+        // Its own storage is reachable wherever the server listens (loopback included): the one
+        // address the policy lets through for this execution.
+        limits.private_urls = vec![storage_url.clone()];
         let event = event(&request, &meta, pipeline, &storage_url, &token)?;
         let tree = match &row.lockfile {
             Some(text) => {

@@ -1,7 +1,9 @@
 //! `fetch` for actions: one HTTP client shared by every isolate, running on its own small tokio runtime
 //! (isolate threads block between executions, so connections must not live on their runtimes).
 //! Loopback, private, link-local and other non-public addresses are refused unless the embedder allows
-//! them — checked at DNS resolution, for IP literals, and on every redirect.
+//! them — checked at DNS resolution, for IP literals, and on every redirect. The one exception is
+//! an endpoint the embedder vouches for in the execution's limits (`Limits::private_urls`: its own
+//! webtask storage API, say), reached on its own client without redirects.
 
 mod hosts;
 mod policy;
@@ -86,6 +88,8 @@ pub(crate) struct Net {
     runtime: Option<tokio::runtime::Runtime>,
     follow: reqwest::Client,
     no_follow: reqwest::Client,
+    /// For the endpoints the embedder vouches for: any address, no redirects.
+    vouched: reqwest::Client,
     allow_private: bool,
 }
 
@@ -130,17 +134,25 @@ impl Net {
             }
         }))?;
         let no_follow = build(Policy::none())?;
+        let vouched = reqwest::Client::builder()
+            .no_proxy()
+            .redirect(Policy::none())
+            .user_agent("actionflow")
+            .build()
+            .map_err(std::io::Error::other)?;
         Ok(Arc::new(Net {
             runtime: Some(runtime),
             follow,
             no_follow,
+            vouched,
             allow_private,
         }))
     }
 
     /// Runs one request on the network runtime, bounded by `deadline` and `body_bytes_max`.
     /// With `hosts`, the request and every redirect it follows must stay on them (redirects are then
-    /// followed here, one checked hop at a time).
+    /// followed here, one checked hop at a time). A URL of `vouched` (the execution's
+    /// `Limits::private_urls`) may be on any address and is sent without following redirects.
     pub async fn fetch(
         self: &Arc<Self>,
         mut req: FetchRequest,
@@ -148,16 +160,18 @@ impl Net {
         deadline: Instant,
         limits: BodyLimits,
         hosts: Option<Arc<HostList>>,
+        vouched: &[String],
     ) -> Result<FetchResponse, FetchError> {
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
             return Err(FetchError::TimeLimit);
         }
+        let vouched = vouched.iter().any(|u| same_endpoint(u, &req.url));
         let follow_here = hosts.is_some() && req.redirect == "follow";
-        if follow_here {
+        if follow_here || vouched {
             req.redirect = "manual".to_owned();
         }
-        let request = self.build(req, body)?;
+        let request = self.build(req, body, vouched)?;
         if let Some(hosts) = &hosts {
             listed(hosts, request.0.url())?;
         }
@@ -165,6 +179,7 @@ impl Net {
         let task = async move {
             let work = async {
                 match hosts.filter(|_| follow_here) {
+                    _ if vouched => net.send_on(&net.vouched, request.0, limits).await,
                     Some(hosts) => net.send_following(request, limits, &hosts).await,
                     None => net.send(request, limits).await,
                 }
@@ -213,13 +228,14 @@ impl Net {
         &self,
         req: FetchRequest,
         body: Vec<u8>,
+        vouched: bool,
     ) -> Result<(reqwest::Request, String), FetchError> {
         let url =
             reqwest::Url::parse(&req.url).map_err(|_| FetchError::InvalidUrl(req.url.clone()))?;
         if url.scheme() != "http" && url.scheme() != "https" {
             return Err(FetchError::Scheme(url.scheme().to_owned()));
         }
-        reachable_literal(self.allow_private, &url)?;
+        reachable_literal(self.allow_private || vouched, &url)?;
         let method = reqwest::Method::from_bytes(req.method.as_bytes())
             .map_err(|_| FetchError::Method(req.method.clone()))?;
         let client = if req.redirect == "follow" {
@@ -305,6 +321,17 @@ impl Net {
         Err(FetchError::Transport("too many redirects".into()))
     }
 
+    /// One request on `client`, redirects not followed.
+    async fn send_on(
+        &self,
+        client: &reqwest::Client,
+        request: reqwest::Request,
+        limits: BodyLimits,
+    ) -> Result<FetchResponse, FetchError> {
+        let res = client.execute(request).await.map_err(transport)?;
+        self.read(res, limits).await
+    }
+
     async fn send(
         &self,
         (request, redirect): (reqwest::Request, String),
@@ -362,6 +389,20 @@ impl Net {
             body: body.into(),
         })
     }
+}
+
+/// Whether `url` is the endpoint `vouched`: the same scheme, host, port and path (the query and
+/// fragment may differ; no user information).
+fn same_endpoint(vouched: &str, url: &str) -> bool {
+    let (Ok(a), Ok(b)) = (reqwest::Url::parse(vouched), reqwest::Url::parse(url)) else {
+        return false;
+    };
+    b.username().is_empty()
+        && b.password().is_none()
+        && a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+        && a.path() == b.path()
 }
 
 /// Redirects a request may follow (the follow client's policy and `send_following` alike).

@@ -60,7 +60,7 @@ pub(super) async fn op_af_fetch(
     #[serde] req: FetchRequest,
     #[buffer(copy)] body: Vec<u8>,
 ) -> Result<FetchResponse, JsErrorBox> {
-    let (net, deadline, limits, hosts) = {
+    let (net, deadline, limits, hosts, vouched) = {
         let mut s = state.borrow_mut();
         let net = s.try_borrow::<IsolateContext>().map(|c| c.net.clone());
         let hosts = s.try_borrow::<Restricted>().map(|r| r.0.clone());
@@ -81,6 +81,7 @@ pub(super) async fn op_af_fetch(
                         total_max: ctx.limits.fetch_total_bytes_max,
                     },
                     hosts,
+                    ctx.limits.private_urls.clone(),
                 )
             }
             _ => {
@@ -90,7 +91,7 @@ pub(super) async fn op_af_fetch(
             }
         }
     };
-    net.fetch(req, body, deadline, limits, hosts)
+    net.fetch(req, body, deadline, limits, hosts, &vouched)
         .await
         .map_err(|e| JsErrorBox::type_error(e.to_string()))
 }

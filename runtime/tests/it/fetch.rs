@@ -165,6 +165,40 @@ exports.onExecutePostLogin = async (event) => {
     }
 }
 
+/// An endpoint the embedder vouches for (`Limits::private_urls`) is reached on loopback under the
+/// default policy, with any query, without following its redirects; its neighbours are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vouched_endpoint_is_reached_and_nothing_beside_it() {
+    let addr = server().await;
+    let code = r#"
+exports.onExecutePostLogin = async (event) => {
+  for (const url of [`${event.base}/json?x=1`, `${event.base}/redirect`, `${event.base}/echo`, `http://localhost:${event.port}/json`]) {
+    try { const r = await fetch(url); console.log(r.status, url.replace(event.base, "")); } catch (e) { console.log(e.message.includes("refused"), url.replace(event.base, "")); }
+  }
+};
+"#;
+    let rt = runtime(PoolConfig::default());
+    let event = json!({"base": format!("http://{addr}"), "port": addr.port()});
+    let mut req = request("t", "v", code, "post-login", event);
+    req.limits.private_urls = vec![
+        format!("http://{addr}/json"),
+        format!("http://{addr}/redirect"),
+    ];
+    let outcome = run(&rt, req).await;
+    let logs: Vec<&str> = outcome.logs.iter().map(|l| l.message.as_str()).collect();
+    let localhost = format!("true http://localhost:{}/json", addr.port());
+    assert_eq!(
+        logs,
+        [
+            "200 /json?x=1",
+            "307 /redirect",
+            "true /echo",
+            localhost.as_str()
+        ],
+        "{outcome:#?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_is_bounded_by_the_remaining_time() {
     let addr = server().await;

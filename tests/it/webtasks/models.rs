@@ -337,14 +337,8 @@ async fn compilers_and_middleware_chosen_by_metadata() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_runs_extensions_in_its_sandboxes() {
     let db = Db::sqlite();
-    let server = crate::support::Server::start_with(
-        &db,
-        crate::support::Start {
-            args: vec!["--allow-private-network".to_owned(), "true".to_owned()],
-            ..Default::default()
-        },
-    )
-    .await;
+    // The default network policy: the storage URL on loopback is the one private address let through.
+    let server = crate::support::Server::start_with(&db, crate::support::Start::default()).await;
     let (_, api) = server.tenant("acme", SCOPES).await;
     put(&api, "acme", "count", code(
         "module.exports = function (ctx, cb) { ctx.storage.get(function (e, d) { if (e) return cb(e); \

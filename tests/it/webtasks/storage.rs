@@ -12,6 +12,54 @@ on_both_backends!(
     containers_are_their_tenants
 );
 
+/// With the default network policy, the storage URL is the only address on the server's loopback
+/// an extension reaches: the server's other endpoints, and another path shaped like storage, are
+/// refused like any private address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_storage_url_is_let_through() {
+    let db = Db::sqlite();
+    let server = server(&db).await;
+    let (_, api) = server.tenant("acme", SCOPES).await;
+    let probe = "module.exports = async function (ctx) {\n\
+      const stored = await new Promise((ok, ko) => ctx.storage.set({ n: 1 }, { force: 1 }, (e) => e ? ko(e) : ok(true)));\n\
+      const tried = {};\n\
+      for (const url of JSON.parse(ctx.query.urls)) {\n\
+        try { tried[url] = (await fetch(url)).status; } catch (e) { tried[url] = String(e.message); }\n\
+      }\n\
+      return { stored, tried };\n\
+    };";
+    put(&api, "acme", "probe", code(probe)).await;
+    let others = [
+        format!("{}/v1/triggers", server.url),
+        format!("{}/api/webtask/acme/other/data", server.url),
+    ];
+    let query = serde_json::to_string(&others).unwrap();
+    let path = format!("acme/probe?urls={}", urlencoding(&query));
+    let answer = run(&server, Method::GET, &path, &[], None).await;
+    let body = answer.json();
+    assert_eq!(
+        (answer.status, &body["stored"]),
+        (200, &json!(true)),
+        "{}",
+        answer.body
+    );
+    for url in &others {
+        let refused = body["tried"][url].as_str().unwrap_or_default();
+        assert!(refused.contains("refused"), "{url}: {body}");
+    }
+}
+
+fn urlencoding(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Reads, waits for the other writer to read too, then writes: one of two concurrent runs wins,
 /// the other gets code 409 with the winner's value.
 const COUNTER: &str = "module.exports = function (ctx, cb) {\n\
