@@ -189,6 +189,11 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
     if let Some(url) = &settings.webtasks.public_url {
         webtasks.set_base_url(url);
     }
+    // The console follows every node's runs (PostgreSQL); it is live only, so a failure to listen
+    // leaves this node's own lines and is said.
+    if let Err(error) = webtasks.logs().connect(store.clone()).await {
+        tracing::warn!(%error, "the webtask console shows this node's runs only");
+    }
     let dispatchers = Dispatchers::new(
         store.clone(),
         actions.preparer(),

@@ -23,6 +23,7 @@ mod finish;
 mod flow_read;
 mod logs;
 mod marketplace;
+mod messages;
 pub mod model;
 mod quarantine;
 mod queue;
@@ -45,6 +46,7 @@ pub use logs::*;
 pub use marketplace::{
     Installation, MarketplaceStore, NewSubmission, Publisher, StateChange, Submission, Transition,
 };
+pub use messages::{NodeMessages, NODE_MESSAGE_BYTES_MAX};
 pub use model::flow::{
     AttemptEnd, Binding, BindingRevision, Bindings, Execution, ExecutionFilter, FinishedAttempt,
     Flow, FlowStamp, FlowStep, Inserted, NewExecution, NextAttempt, Outcome, SyncExecution,
@@ -84,6 +86,7 @@ pub trait Store:
     + MarketplaceStore
     + SessionStore
     + WebtaskStore
+    + NodeMessages
 {
     /// Which database is behind this store.
     fn backend(&self) -> Backend;
@@ -94,8 +97,8 @@ pub trait Store:
 /// The traits to import to call store methods.
 pub mod prelude {
     pub use crate::{
-        ActionStore, BindingStore, ExecutionStore, LogStore, MarketplaceStore, QuarantineStore,
-        SecretStore, SessionStore, Store, TenantStore, WebtaskStore,
+        ActionStore, BindingStore, ExecutionStore, LogStore, MarketplaceStore, NodeMessages,
+        QuarantineStore, SecretStore, SessionStore, Store, TenantStore, WebtaskStore,
     };
 }
 

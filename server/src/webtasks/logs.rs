@@ -1,5 +1,5 @@
 //! `GET /api/logs/tenant/{container}`: server-sent events with the console lines of the
-//! container's extensions as their runs end on this node (`event: log`), optionally only lines
+//! container's extensions as their runs end on any node (`event: log`), optionally only lines
 //! containing `filter`; a follower too slow for the stream gets `event: lagged` with the count.
 
 use crate::auth::{Tenant, WEBTASKS_READ};
