@@ -342,8 +342,17 @@ fn response_of(outcome: &Outcome) -> Option<HttpResponse> {
     let headers = r["headers"]
         .as_object()
         .map(|h| {
+            // A header set to a list (`setHeader("Set-Cookie", [a, b])`) is sent once per value.
             h.iter()
-                .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.as_str()?.to_owned())))
+                .flat_map(|(k, v)| {
+                    let values: Vec<&Value> = match v {
+                        Value::Array(list) => list.iter().collect(),
+                        single => vec![single],
+                    };
+                    values
+                        .into_iter()
+                        .filter_map(|v| Some((k.to_ascii_lowercase(), v.as_str()?.to_owned())))
+                })
                 .collect()
         })
         .unwrap_or_default();

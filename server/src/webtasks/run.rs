@@ -148,11 +148,7 @@ fn without_session(cookie: &str) -> Option<String> {
     let kept: Vec<&str> = cookie
         .split(';')
         .map(str::trim)
-        .filter(|pair| {
-            !pair.is_empty()
-                && pair.split_once('=').map_or(*pair, |(name, _)| name.trim())
-                    != crate::session::SESSION_COOKIE
-        })
+        .filter(|pair| !pair.is_empty() && !is_the_session(pair))
         .collect();
     (!kept.is_empty()).then(|| kept.join("; "))
 }
@@ -177,10 +173,16 @@ const SANDBOX: &str = "sandbox allow-scripts allow-forms allow-popups allow-moda
 
 /// A `Set-Cookie` for the dashboard's session: an extension may not sign visitors out or in.
 fn sets_the_session(name: &str, value: &str) -> bool {
-    name.eq_ignore_ascii_case("set-cookie")
-        && value
-            .split_once('=')
-            .is_some_and(|(cookie, _)| cookie.trim() == crate::session::SESSION_COOKIE)
+    name.eq_ignore_ascii_case("set-cookie") && is_the_session(value)
+}
+
+/// Whether a cookie pair (`name=value`, of a `Cookie` or the start of a `Set-Cookie`) is the
+/// dashboard's session.
+fn is_the_session(pair: &str) -> bool {
+    pair.split_once('=')
+        .map_or(pair, |(name, _)| name)
+        .trim()
+        == crate::session::SESSION_COOKIE
 }
 
 fn respond(answer: HttpResponse) -> Response {
@@ -192,8 +194,9 @@ fn respond(answer: HttpResponse) -> Response {
         if hop_by_hop(&k) || sets_the_session(&k, &v) {
             continue;
         }
+        // Appended: an extension may set several cookies (each its own `Set-Cookie`).
         if let (Ok(k), Ok(v)) = (HeaderName::try_from(k), HeaderValue::try_from(v)) {
-            headers.insert(k, v);
+            headers.append(k, v);
         }
     }
     // Extensions answer from the dashboard's origin. A page one serves runs sandboxed, in an origin

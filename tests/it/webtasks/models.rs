@@ -460,3 +460,30 @@ async fn limits_on_code_and_bodies() {
         &a.body[..a.body.len().min(200)]
     );
 }
+
+/// The raw model's headers as Node sends them: a list is one header per value (two cookies stay
+/// two `Set-Cookie`s), and the dashboard's session cookie is never set by an extension.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_header_list_is_sent_once_per_value() {
+    let db = Db::sqlite();
+    let server = server(&db).await;
+    let (_, api) = server.tenant("acme", SCOPES).await;
+    put(&api, "acme", "cookies", code(
+        "module.exports = function (ctx, req, res) { \
+         res.setHeader('Set-Cookie', ['a=1; Path=/', 'b=2; Path=/', 'af_session=stolen']); \
+         res.writeHead(204); res.end(); };",
+    )).await;
+    let response = reqwest::Client::new()
+        .get(format!("{}/run/acme/cookies", server.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 204);
+    let cookies: Vec<&str> = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    assert_eq!(cookies, ["a=1; Path=/", "b=2; Path=/"]);
+}

@@ -230,7 +230,8 @@ function __wt_handler(exported) {
       headersSent: false,
       finished: false,
       setHeader(name, value) {
-        headers[String(name).toLowerCase()] = Array.isArray(value) ? value.join(", ") : String(value);
+        // As Node: a list is sent as one header per value (several Set-Cookie), not joined.
+        headers[String(name).toLowerCase()] = Array.isArray(value) ? value.map(String) : String(value);
         return res;
       },
       getHeader(name) {
