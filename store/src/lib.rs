@@ -23,6 +23,7 @@ mod finish;
 mod flow_read;
 mod logs;
 mod marketplace;
+mod marketplace_checks;
 pub mod model;
 mod quarantine;
 mod queue;
