@@ -49,6 +49,34 @@ async fn the_es_module_package_goes_from_partner_to_a_sent_email() {
         String::from_utf8_lossy(&tested.stderr)
     );
 
+    // A version whose code reads an undeclared secret: `submit` waits for the checks, prints the
+    // report and exits 2.
+    let broken = db.dir.path().join("broken");
+    std::fs::create_dir_all(broken.join("tests")).unwrap();
+    for file in [
+        "integration.json",
+        "installation_guide.md",
+        "logo.png",
+        "tests/sends-welcome-email.json",
+    ] {
+        std::fs::copy(format!("{ESM_PACKAGE}/{file}"), broken.join(file)).unwrap();
+    }
+    let manifest = std::fs::read_to_string(broken.join("integration.json")).unwrap();
+    let manifest = manifest.replace("\"version\": \"1.0.0\"", "\"version\": \"0.9.0\"");
+    std::fs::write(broken.join("integration.json"), manifest).unwrap();
+    let code = std::fs::read_to_string(format!("{ESM_PACKAGE}/integration.action.js")).unwrap();
+    let code = code.replace("event.secrets.AWS_SES_SECRET,", "event.secrets.OTHER,");
+    std::fs::write(broken.join("integration.action.js"), code).unwrap();
+    let failed = cli.run(&["integration", "submit", broken.to_str().unwrap()], None);
+    assert_eq!(failed.status.code(), Some(2), "{failed:?}");
+    let failed: Value = serde_json::from_slice(&failed.stdout).unwrap();
+    assert_eq!(failed["state"], "checks_failed", "{failed}");
+    assert!(failed["report"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["code"] == "secret_not_declared" && f["line"] == 10));
+
     // Submitted without waiting: stored, `checking`; `status` shows the checks' end.
     let submitted = cli.json(&["integration", "submit", ESM_PACKAGE, "--no-wait"]);
     assert_eq!(submitted["state"], "checking", "{submitted}");
