@@ -201,7 +201,8 @@ pub async fn check_package(
     let runnable = code.is_some()
         && !report.has("code_too_large")
         && !report.has("too_many_tests")
-        && !report.has("esm_not_supported")
+        && !report.has("esm_reexport")
+        && !report.has("code_invalid")
         && !report.has("manifest_invalid");
     if !runnable {
         return report.sorted();

@@ -1,24 +1,39 @@
 //! What the code reads against what the manifest declares: every `event.secrets.X` and
 //! `event.configuration.X` read must be declared, a declared one never read is a warning, a read
-//! with a computed name goes to the reviewer; ES modules are not wrapped yet.
+//! with a computed name goes to the reviewer. An ES module must parse, and re-exports from other
+//! modules are refused (what they export is not in the reviewed file).
 
+use crate::esm;
 use crate::manifest::{Manifest, MANIFEST_FILE};
 use crate::package::CODE_FILE;
 use crate::report::Finding;
 use crate::scan;
-use crate::wrap::esm_line;
 
 /// What the code reads against what the manifest declares.
 pub(crate) fn read_findings(code: &str, manifest: &Manifest) -> Vec<Finding> {
     let mut out = Vec::new();
-    if let Some(line) = esm_line(code) {
-        let message =
-            "ES modules are not supported yet for integrations: use CommonJS (exports.onExecute…)";
-        out.push(
-            Finding::error("esm_not_supported", message)
-                .in_file(CODE_FILE)
-                .at_line(line),
-        );
+    match esm::analyze(code, false, "") {
+        Ok(esm::Shape::Module(module)) => {
+            for line in module.reexports {
+                let message =
+                    "re-exports from another module (export ... from) are not supported: \
+                               import what you export and export it from integration.action.js";
+                out.push(
+                    Finding::error("esm_reexport", message)
+                        .in_file(CODE_FILE)
+                        .at_line(line),
+                );
+            }
+        }
+        Ok(esm::Shape::Script) => {}
+        Err(e) => {
+            let message = format!("the ES module does not parse: {}", e.message);
+            out.push(
+                Finding::error("code_invalid", message)
+                    .in_file(CODE_FILE)
+                    .at_line(e.line),
+            );
+        }
     }
     for (object, declared) in [
         (

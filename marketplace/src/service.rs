@@ -40,6 +40,8 @@ pub struct MarketplaceLimits {
     pub package: PackageLimits,
     /// What the checks' executions may use.
     pub execution: Limits,
+    /// How a node runs the checks, outside the submit request.
+    pub checks: crate::checker::CheckSettings,
 }
 
 impl Default for MarketplaceLimits {
@@ -51,6 +53,7 @@ impl Default for MarketplaceLimits {
                 cpu_ms_max: 2_000,
                 ..Limits::default()
             },
+            checks: crate::checker::CheckSettings::default(),
         }
     }
 }
@@ -84,6 +87,10 @@ pub(crate) struct Inner {
     pub(crate) actions: Actions,
     pub(crate) checks: Arc<dyn Engine>,
     pub(crate) limits: MarketplaceLimits,
+    /// This process's name on the checks' leases.
+    pub(crate) node: String,
+    /// Wakes this node's checks when a submission is stored.
+    pub(crate) wake: tokio::sync::Notify,
 }
 
 impl Marketplace {
@@ -100,6 +107,8 @@ impl Marketplace {
                 actions,
                 checks,
                 limits,
+                node: format!("checks-{}", actionflow_store::new_id()),
+                wake: tokio::sync::Notify::new(),
             }),
         }
     }

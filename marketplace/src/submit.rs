@@ -1,10 +1,11 @@
 //! Submitting: the package read safely, its manifest and publisher checked (a token submits only
 //! under its tenant's publishers, a slug stays with its first publisher), the version against
-//! every earlier one, then stored and checked: `checks_failed` or `in_review`, with the report.
+//! every earlier one, then stored in `checking`: the checks run in the background
+//! (`checker.rs`), ending `checks_failed` or `in_review` with the report.
 
 use actionflow_store::NewSubmission;
 
-use crate::checks::{check_package, History};
+use crate::checks::History;
 use crate::error::{Error, Result};
 use crate::manifest::{valid_slug, Manifest, Version};
 use crate::package::{digest, Package};
@@ -12,9 +13,10 @@ use crate::review::State;
 use crate::service::{Actor, Marketplace, SubmissionView};
 
 impl Marketplace {
-    /// Reads, checks and stores a submission. A package that cannot be stored (unreadable,
-    /// without a usable manifest, a version not higher than every earlier one) is refused with
-    /// its first error; one that can is kept, `checks_failed` or `in_review`, with its report.
+    /// Reads and stores a submission, in `checking`, and wakes the checks. A package that cannot
+    /// be stored (unreadable, without a usable manifest, a version not higher than every earlier
+    /// one) is refused with its first error; one that can is kept, and its checks end
+    /// `checks_failed` or `in_review` with their report.
     pub async fn submit(&self, actor: &Actor, bytes: &[u8]) -> Result<SubmissionView> {
         let limits = &self.inner.limits;
         let package = Package::from_tgz(bytes, &limits.package)
@@ -90,27 +92,7 @@ impl Marketplace {
         let id = stored.id.clone();
         self.change(&id, State::Checking, "checks", None, None)
             .await?;
-        let report = check_package(
-            self.inner.checks.as_ref(),
-            &package,
-            &limits.package,
-            &history,
-            &limits.execution,
-            Some(self.inner.actions.preparer().packages()),
-        )
-        .await;
-        let next = if report.has_errors() {
-            State::ChecksFailed
-        } else {
-            State::InReview
-        };
-        let value = serde_json::to_value(&report).unwrap_or_default();
-        let reason = report
-            .errors()
-            .next()
-            .map(|f| format!("{}: {}", f.code, f.message));
-        self.change(&id, next, "checks", reason.as_deref(), Some(value))
-            .await?;
+        self.wake_checks();
         self.view(&id).await
     }
 

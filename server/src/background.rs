@@ -142,6 +142,19 @@ impl Background {
         self
     }
 
+    /// Adds the marketplace's checks, run outside the submit requests (`checker.rs` there).
+    pub fn with_marketplace_checks(
+        mut self,
+        marketplace: &actionflow_marketplace::Marketplace,
+    ) -> Background {
+        let marketplace = marketplace.clone();
+        let stopped = self.stop.subscribe();
+        self.tasks.push(tokio::spawn(async move {
+            marketplace.run_checks(stopped).await
+        }));
+        self
+    }
+
     /// Stops claiming work and waits for the attempts in flight (within the worker's grace).
     pub async fn stop(self) {
         let _ = self.stop.send(true);

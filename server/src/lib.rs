@@ -245,7 +245,7 @@ fn marketplace_limits(
         .code_bytes_max
         .saturating_sub(actionflow_marketplace::wrap::WRAPPER_BYTES_MAX);
     // Each test is bounded like any tenant's execution, and a submission's checks (its tests one
-    // after another, within the request) by at most 10 s of wall time per test.
+    // after another, in the background) by at most 10 s of wall time per test.
     limits.execution = action_limits.execution.clone();
     limits.execution.wall_ms_max = limits.execution.wall_ms_max.min(10_000);
     limits
@@ -426,7 +426,8 @@ pub async fn run(listener: tokio::net::TcpListener, state: AppState) -> std::io:
         state.webtasks.set_base_url(&format!("http://{address}"));
     }
     let background = Background::start(&state.dispatchers, &state.logs)
-        .with_cron(&state.webtasks, state.cron.clone());
+        .with_cron(&state.webtasks, state.cron.clone())
+        .with_marketplace_checks(&state.marketplace);
     let (stop, mut stopping) = tokio::sync::watch::channel(false);
     let listener = listener::JsonErrorsListener(listener);
     let serve = axum::serve(listener, app(state)).with_graceful_shutdown(async move {

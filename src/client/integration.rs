@@ -52,8 +52,14 @@ enum IntegrationCommand {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// Submit a package (.tgz, or a folder packed on the fly); prints the state and the report.
-    Submit { package: PathBuf },
+    /// Submit a package (.tgz, or a folder packed on the fly), then wait for its checks (run by
+    /// the server in the background); prints the state and the report, exit 2 when they failed.
+    Submit {
+        package: PathBuf,
+        /// Answer as soon as the server stored it (`checking`); `status` tells the rest.
+        #[arg(long)]
+        no_wait: bool,
+    },
     /// A submission: state, check report, every transition with reviewers' comments.
     Status { id: String },
     /// Your submissions, newest first.
@@ -88,15 +94,11 @@ pub fn main(args: IntegrationArgs) -> anyhow::Result<ExitCode> {
             cache_dir,
         } => return test(&dir, &limits, registry, cache_dir),
         IntegrationCommand::Pack { dir, out } => return pack(&dir, out, &limits),
-        IntegrationCommand::Submit { package } => {
+        IntegrationCommand::Submit { package, no_wait } => {
             let bytes = package_bytes(&package, &limits)?;
             let encoded = base64::engine::general_purpose::STANDARD.encode(bytes);
-            let body = json!({ "package": encoded });
-            (
-                Method::POST,
-                "/v1/marketplace/submissions".to_owned(),
-                Some(body),
-            )
+            let client = Client::new(&args.connection)?;
+            return submit(client, json!({ "package": encoded }), !no_wait);
         }
         IntegrationCommand::Status { id } => (
             Method::GET,
@@ -129,6 +131,41 @@ pub fn main(args: IntegrationArgs) -> anyhow::Result<ExitCode> {
     };
     let client = Client::new(&args.connection)?;
     run(async move { client.call(method, &path, body).await })
+}
+
+/// Longest `submit` waits for the checks before pointing at `status`.
+const CHECKS_WAIT: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// Submits, then (with `wait`) reads the submission every second until its checks ended.
+fn submit(client: Client, body: serde_json::Value, wait: bool) -> anyhow::Result<ExitCode> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let view = rt.block_on(async {
+        let mut view = client
+            .call(Method::POST, "/v1/marketplace/submissions", Some(body))
+            .await?;
+        let id = view["id"].as_str().unwrap_or_default().to_owned();
+        let started = std::time::Instant::now();
+        while wait && matches!(view["state"].as_str(), Some("submitted" | "checking")) {
+            if started.elapsed() > CHECKS_WAIT {
+                let message = format!(
+                    "submission {id} is still being checked after {} s; see `actionflow integration status {id}`",
+                    CHECKS_WAIT.as_secs()
+                );
+                return Err(anyhow::anyhow!(message));
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let path = format!("/v1/marketplace/submissions/{id}");
+            view = client.call(Method::GET, &path, None).await?;
+        }
+        Ok(view)
+    })?;
+    println!("{}", serde_json::to_string_pretty(&view)?);
+    if view["state"] == "checks_failed" {
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn read_package(dir: &Path, limits: &MarketplaceLimits) -> anyhow::Result<Package> {

@@ -23,6 +23,7 @@ mod finish;
 mod flow_read;
 mod logs;
 mod marketplace;
+mod marketplace_checks;
 mod messages;
 pub mod model;
 mod quarantine;

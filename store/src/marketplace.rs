@@ -128,6 +128,21 @@ pub trait MarketplaceStore: Send + Sync {
     async fn change_state(&self, change: StateChange<'_>) -> Result<Submission>;
     /// Oldest first.
     async fn list_transitions(&self, submission_id: &str) -> Result<Vec<Transition>>;
+    /// Claims for `owner`, until `lease` from now, up to `limit` submissions in `checking` whose
+    /// checks no one holds (never claimed, or the lease ended); their ids, oldest first.
+    async fn claim_checks(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<String>>;
+    /// Extends `owner`'s lease on a submission's checks; false when it holds it no more.
+    async fn extend_checks(
+        &self,
+        submission_id: &str,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool>;
     /// Marks a published version deprecated or yanked (first time kept).
     async fn flag_listing(
         &self,
@@ -381,6 +396,24 @@ impl MarketplaceStore for SqlStore {
             .fetch_all(pool)
             .await?
         }))
+    }
+
+    async fn claim_checks(
+        &self,
+        owner: &str,
+        lease: std::time::Duration,
+        limit: u32,
+    ) -> Result<Vec<String>> {
+        self.claim_checks_impl(owner, lease, limit).await
+    }
+
+    async fn extend_checks(
+        &self,
+        submission_id: &str,
+        owner: &str,
+        lease: std::time::Duration,
+    ) -> Result<bool> {
+        self.extend_checks_impl(submission_id, owner, lease).await
     }
 
     async fn flag_listing(

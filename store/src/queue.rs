@@ -22,7 +22,7 @@ const LEASE_LOST: &str = "the execution's lease is held by another worker or has
 /// The clock of the queue in SQL: PostgreSQL's own (`now()`, one clock for every node, so a node whose
 /// clock is off can neither take a live lease nor keep a lease past its end), else `$n`, this
 /// process's clock bound as a parameter (SQLite: one file on one host, so one clock).
-fn clock(pg: bool, param: &str) -> String {
+pub(crate) fn clock(pg: bool, param: &str) -> String {
     if pg {
         "now()".to_owned()
     } else {

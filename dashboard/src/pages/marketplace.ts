@@ -184,7 +184,7 @@ export async function submissionsPage(main: HTMLElement, session: Session): Prom
   const form = h("form", { class: "inline-form", "aria-label": "Submit a package" }, field("Package (.tgz from actionflow integration pack)", "package", file), submit);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
-    void busy(submit, "Checking…", form, async () => {
+    void busy(submit, "Submitting…", form, async () => {
       const chosen = file.files?.[0];
       if (!chosen) throw new ApiError(400, "invalid_value", "choose a .tgz package", "package");
       const bytes = new Uint8Array(await chosen.arrayBuffer());
@@ -195,7 +195,7 @@ export async function submissionsPage(main: HTMLElement, session: Session): Prom
     });
   });
   clear(main, h("header", { class: "page-head" }, h("div", null, h("h1", null, reviewer ? "Review queue" : "Your submissions"),
-    h("p", { class: "muted" }, "Every package is checked at once; a reviewer then reads the code and decides.")), partner ? form : null),
+    h("p", { class: "muted" }, "Every package is checked by the server once stored; a reviewer then reads the code and decides.")), partner ? form : null),
     h("div", { class: "toolbar" }, state),
     h("table", { class: "table" }, h("thead", null, h("tr", null, ["Package", "Publisher", "State", "Checks", "Updated"].map((c) => h("th", null, c)))), list));
   await load();
@@ -234,11 +234,18 @@ export async function submissionPage(main: HTMLElement, session: Session, [id]: 
     await submissionPage(main, session, [id]);
   }));
   const canWithdraw = session.scopes.includes("integrations:submit") && !["published", "rejected", "withdrawn"].includes(s.state);
+  // The server checks a submission in the background: read it again until the checks end, while
+  // this page is still the one shown.
+  const checking = s.state === "submitted" || s.state === "checking";
+  if (checking) {
+    const shown = location.hash;
+    setTimeout(() => { if (location.hash === shown) void submissionPage(main, session, [id]); }, 1000);
+  }
   clear(main,
     h("header", { class: "page-head" }, h("div", null, h("a", { href: "#/marketplace/submissions", class: "muted small" }, "← Submissions"),
       h("h1", null, `${s.slug}@${s.version}`), h("div", { class: "row" }, badge(s.state), h("span", { class: "muted" }, `by ${s.publisher}`))), canWithdraw ? withdraw : null),
     h("section", { class: "card" }, h("h2", null, "Check report"),
-      s.report.length ? h("table", { class: "table compact", "data-testid": "report" }, h("tbody", null, s.report.map((f: any) => h("tr", null,
+      checking ? h("p", { class: "muted" }, "The checks are running; this page follows them.") : s.report.length ? h("table", { class: "table compact", "data-testid": "report" }, h("tbody", null, s.report.map((f: any) => h("tr", null,
         h("td", null, badge(f.severity, f.severity === "error" ? "failed" : "pending")), h("td", { class: "mono small" }, f.code),
         h("td", { class: "mono small" }, f.file ? `${f.file}${f.line ? `:${f.line}` : ""}` : ""), h("td", null, f.message))))) : h("p", { class: "muted" }, "Every check passed.")),
     review ? decisionBox : null,

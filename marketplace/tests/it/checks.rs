@@ -4,7 +4,7 @@ use actionflow_marketplace::{
     check_package, History, Manifest, Package, PackageLimits, Report, Version,
 };
 
-use crate::{limits, runtime, ses_package};
+use crate::{limits, runtime, ses_esm_package, ses_package};
 
 async fn check(package: &Package, history: &History) -> Report {
     check_package(
@@ -184,18 +184,81 @@ async fn fetching_a_host_outside_network_hosts_is_refused() {
 }
 
 #[tokio::test]
-async fn missing_files_and_es_modules_are_reported() {
+async fn missing_files_are_reported() {
     let mut package = ses_package();
     package.files.remove("logo.png");
     package.files.retain(|path, _| !path.starts_with("tests/"));
-    set_code(
-        &mut package,
-        "export const onExecutePostUserRegistration = async () => {};\n",
-    );
     let report = check(&package, &History::default()).await;
-    for code in ["file_missing", "tests_missing", "esm_not_supported"] {
+    for code in ["file_missing", "tests_missing"] {
         assert!(report.has(code), "{code}: {}", report.to_text());
     }
+}
+
+/// The reference package written as an ES module: the same checks, its tests run in the runtime
+/// (the SES double answers its `import ses from "actionflow:ses"`).
+#[tokio::test]
+async fn the_es_module_reference_package_passes_with_its_tests_run() {
+    let package = ses_esm_package();
+    let report = check(&package, &History::default()).await;
+    assert!(!report.has_errors(), "{}", report.to_text());
+    assert!(!report.has("secret_not_read"), "{}", report.to_text());
+    // The reads scan works on the module's text: an undeclared read is found at its line.
+    let mut package = ses_esm_package();
+    let code = package.text("integration.action.js").unwrap().replace(
+        "secret: event.secrets.AWS_SES_SECRET,",
+        "secret: event.secrets.AWS_SES_SECRET + (event.secrets.EXTRA ?? \"\"),",
+    );
+    set_code(&mut package, &code);
+    let report = check(&package, &History::default()).await;
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.code == "secret_not_declared")
+        .expect("flagged");
+    assert_eq!(finding.line, Some(10), "{}", report.to_text());
+}
+
+#[tokio::test]
+async fn an_es_module_re_export_is_an_error_at_its_line() {
+    let mut package = ses_esm_package();
+    let code = package
+        .text("integration.action.js")
+        .unwrap()
+        .replace(
+            "import ses from \"actionflow:ses\";",
+            "import ses from \"actionflow:ses\"; export * from \"node-ses\";",
+        )
+        .replace(
+            "function escape(s) {",
+            "export { escape as default } from \"./helpers.js\";\nfunction escape(s) {",
+        );
+    set_code(&mut package, &code);
+    let report = check(&package, &History::default()).await;
+    let lines: Vec<Option<u32>> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "esm_reexport")
+        .map(|f| f.line)
+        .collect();
+    assert_eq!(lines, [Some(5), Some(26)], "{}", report.to_text());
+    assert!(report.findings.iter().all(|f| f.code != "test_failed"));
+}
+
+#[tokio::test]
+async fn an_es_module_that_does_not_parse_is_reported_at_its_line() {
+    let mut package = ses_esm_package();
+    let code = package
+        .text("integration.action.js")
+        .unwrap()
+        .replace("const who =", "const who = ;");
+    set_code(&mut package, &code);
+    let report = check(&package, &History::default()).await;
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.code == "code_invalid")
+        .expect("flagged");
+    assert_eq!(finding.line, Some(15), "{}", report.to_text());
 }
 
 #[tokio::test]

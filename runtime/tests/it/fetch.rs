@@ -287,6 +287,51 @@ exports.onExecutePostLogin = async (event) => {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
+/// Restricting after the execution already reached the network is refused, and the load with it:
+/// an ES module's imports (a dependency's top-level code) run before the body that restricts, and
+/// a request made there must not have escaped quietly. Restricting first, then fetching, works.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restricting_after_a_request_or_a_socket_fails_the_load() {
+    let addr = server().await;
+    let port = addr.port();
+    let rt = runtime(PoolConfig {
+        allow_private_network: true,
+        ..PoolConfig::default()
+    });
+    let fetched = format!(
+        "fetch('http://127.0.0.1:{port}/json').catch(() => {{}});\n\
+         require('actionflow:network').restrict(['127.0.0.1']);\n\
+         exports.onExecutePostLogin = async () => {{}};\n"
+    );
+    let socket = format!(
+        "require('net').connect({port}, '127.0.0.1').on('error', () => {{}});\n\
+         require('actionflow:network').restrict(['127.0.0.1']);\n\
+         exports.onExecutePostLogin = async () => {{}};\n"
+    );
+    for (version, code) in [("fetched", fetched), ("socket", socket)] {
+        let outcome = run(&rt, request("t", version, &code, "post-login", json!({}))).await;
+        assert_eq!(
+            outcome.status,
+            Status::InvalidCode,
+            "{version}: {outcome:#?}"
+        );
+        let error = outcome.error.expect("an error");
+        assert!(
+            error.message.contains("already reached the network"),
+            "{version}: {error:?}"
+        );
+    }
+    let first = format!(
+        "require('actionflow:network').restrict(['127.0.0.1']);\n\
+         const early = fetch('http://127.0.0.1:{port}/json').then((r) => r.status);\n\
+         exports.onExecutePostLogin = async (event, api) => {{\n\
+           api.accessToken.setCustomClaim('early', await early);\n\
+         }};\n"
+    );
+    let outcome = run(&rt, request("t", "first", &first, "post-login", json!({}))).await;
+    assert_eq!(outcome.status, Status::Completed, "{outcome:#?}");
+}
+
 /// `actionflow:network`: code that narrowed its network (as an installed integration's wrapper does
 /// with its `network.hosts`) reaches those hosts only, through `fetch`, its redirects and Node's
 /// sockets alike, for the rest of the isolate's life; it cannot widen them again.

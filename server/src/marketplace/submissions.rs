@@ -7,7 +7,7 @@ use crate::extract::{JsonBody, Path, QueryParams};
 use crate::AppState;
 use actionflow_marketplace::{Actor, CatalogQuery, Decision, Viewer};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use axum::Json;
 use base64::Engine as _;
 use serde::Deserialize;
@@ -75,24 +75,36 @@ async fn list_publishers(
     }))
 }
 
-/// Submit a package: it is checked at once; the answer is `checks_failed` (with the report) or
-/// `in_review`. A package that cannot be stored (unreadable archive, path traversal, links,
-/// decompression bomb, no usable manifest, a version not higher than every earlier one) is 422.
+/// Submit a package: it is stored and answered at once, `checking` (202, with `Location` to poll);
+/// the checks run in the background and end `checks_failed` (with the report) or `in_review`. A
+/// package that cannot be stored (unreadable archive, path traversal, links, decompression bomb,
+/// no usable manifest, a version not higher than every earlier one) is 422.
 #[utoipa::path(post, path = "/v1/marketplace/submissions", tag = "marketplace",
     request_body = Submit,
-    responses((status = 201, body = SubmissionBody), (status = "4XX", body = ErrorBody)),
+    responses((status = 202, body = SubmissionBody,
+        headers(("Location" = String, description = "The submission, to poll until its checks end"))),
+        (status = "4XX", body = ErrorBody)),
     security(("bearer" = ["integrations:submit"])))]
 pub(super) async fn submit(
     tenant: Tenant,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<Submit>,
-) -> ApiResult<(StatusCode, Json<SubmissionBody>)> {
+) -> ApiResult<(
+    StatusCode,
+    [(header::HeaderName, String); 1],
+    Json<SubmissionBody>,
+)> {
     tenant.require(INTEGRATIONS_SUBMIT)?;
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body.package.trim())
         .map_err(|_| ApiError::invalid("package", "the package is not base64"))?;
     let view = state.marketplace.submit(&actor(&tenant), &bytes).await?;
-    Ok((StatusCode::CREATED, Json(view.into())))
+    let location = format!("/v1/marketplace/submissions/{}", view.submission.id);
+    Ok((
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, location)],
+        Json(view.into()),
+    ))
 }
 
 #[derive(Deserialize, IntoParams)]

@@ -184,7 +184,67 @@ async fn installations_belong_to_their_tenant_and_go_with_the_action(store: Shar
     assert!(store.list_installations(&a).await.unwrap().is_empty());
 }
 
+/// Of several nodes, one claims a submission's checks; a lease that ended (its node stopped) is
+/// claimed again; a node that lost its lease cannot extend it; only `checking` is claimed.
+async fn checks_are_claimed_once_and_again_after_the_lease(store: Shared) {
+    use std::time::Duration;
+    let partner = tenant(&store, "partner").await.id;
+    store.create_publisher("acme-labs", &partner).await.unwrap();
+    let mut ids = Vec::new();
+    for minor in 0..3 {
+        let s = store
+            .insert_submission(submission("hello", (1, minor, 0)))
+            .await
+            .unwrap();
+        ids.push(s.id);
+    }
+    for id in &ids[..2] {
+        let to_checking = StateChange {
+            submission_id: id,
+            from: &["submitted"],
+            to: "checking",
+            actor: "checks",
+            reason: None,
+            report: None,
+        };
+        store.change_state(to_checking).await.unwrap();
+    }
+    let minute = Duration::from_secs(60);
+    let first = store.claim_checks("node-a", minute, 1).await.unwrap();
+    assert_eq!(first, [ids[0].clone()]);
+    let rest = store.claim_checks("node-b", minute, 10).await.unwrap();
+    assert_eq!(rest, [ids[1].clone()], "the submitted one is not claimed");
+    assert!(store
+        .claim_checks("node-c", minute, 10)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(store
+        .extend_checks(&ids[0], "node-a", minute)
+        .await
+        .unwrap());
+    assert!(!store
+        .extend_checks(&ids[0], "node-b", minute)
+        .await
+        .unwrap());
+    // node-b's lease ends at once: node-c takes over, and node-b can extend it no more.
+    assert!(store
+        .extend_checks(&ids[1], "node-b", Duration::ZERO)
+        .await
+        .unwrap());
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        store.claim_checks("node-c", minute, 10).await.unwrap(),
+        [ids[1].clone()]
+    );
+    assert!(!store
+        .extend_checks(&ids[1], "node-b", minute)
+        .await
+        .unwrap());
+}
+
 on_both_backends!(
     submissions_move_only_from_allowed_states,
-    installations_belong_to_their_tenant_and_go_with_the_action
+    installations_belong_to_their_tenant_and_go_with_the_action,
+    checks_are_claimed_once_and_again_after_the_lease
 );

@@ -2,7 +2,7 @@
 //! new required values and keeps the others, a rollback of the action shows in the copy, a yank
 //! flags it and stops new installs.
 
-use super::{market_server, partner_and_reviewer, publish, submit_body, variant};
+use super::{market_server, partner_and_reviewer, publish, submit, variant};
 use crate::flows::ALL_SCOPES;
 use crate::support::{assert_error, Db};
 use serde_json::json;
@@ -26,9 +26,7 @@ async fn upgrades_rollbacks_and_yanks(db: Db) {
             )
         },
     );
-    let (_, failed) = partner
-        .post("/v1/marketplace/submissions", submit_body(&breaking))
-        .await;
+    let (_, failed) = submit(&partner, &breaking).await;
     assert_eq!(failed["state"], "checks_failed", "{failed}");
     assert!(failed["report"]
         .as_array()
@@ -50,9 +48,7 @@ async fn upgrades_rollbacks_and_yanks(db: Db) {
             )
         },
     );
-    let (_, v2) = partner
-        .post("/v1/marketplace/submissions", submit_body(&major))
-        .await;
+    let (_, v2) = submit(&partner, &major).await;
     assert_eq!(v2["state"], "in_review", "{v2}");
     let v2_id = v2["id"].as_str().unwrap();
     let (status, material) = reviewer

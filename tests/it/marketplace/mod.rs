@@ -1,15 +1,18 @@
 //! The marketplace end to end: the SES welcome email package packed with the CLI, submitted with
 //! a publisher token, checked, approved by a reviewer, installed by a tenant with its AWS values
 //! and bound to post-user-registration; a registration then sends one email to the local SES
-//! server (moto) (`journey.rs`). Around it: what partners are refused and how reviews go
-//! (`submissions.rs`), upgrades, rollbacks and yanks of installed copies (`installs.rs`).
+//! server (moto) (`journey.rs`; the same package as an ES module in `journey_esm.rs`). Around
+//! it: what partners are refused and how reviews go (`submissions.rs`), upgrades, rollbacks and
+//! yanks of installed copies (`installs.rs`), checks cut by a stop (`restart.rs`).
 
 mod installs;
 mod journey;
+mod journey_esm;
+mod restart;
 mod submissions;
 
 use crate::support::marketplace::{
-    market_server, partner_and_reviewer, publish, reference_package, submit_body, variant, PACKAGE,
+    market_server, partner_and_reviewer, publish, reference_package, submit, variant, PACKAGE,
 };
 
 use crate::cli::Cli;

@@ -2,7 +2,7 @@
 //! dependencies, escaping or exploding archives, reused versions) and how reviews go (changes
 //! requested with a comment, withdrawal, warnings acknowledged).
 
-use super::{market_server, partner_and_reviewer, raw_tgz, submit_body, variant};
+use super::{market_server, partner_and_reviewer, raw_tgz, submit, variant};
 use crate::support::{assert_error, Db};
 use serde_json::json;
 
@@ -21,9 +21,7 @@ async fn submissions_are_checked_and_reviewed(db: Db) {
 
     // Under another publisher's name: refused.
     let v1 = variant(|_| {}, |c| c);
-    let refused = intruder
-        .post("/v1/marketplace/submissions", submit_body(&v1))
-        .await;
+    let refused = submit(&intruder, &v1).await;
     assert_error(&refused, 403, "forbidden", "authorization");
 
     // An undeclared secret read: stored, checks_failed, with the line.
@@ -36,10 +34,8 @@ async fn submissions_are_checked_and_reviewed(db: Db) {
             )
         },
     );
-    let (status, failed) = partner
-        .post("/v1/marketplace/submissions", submit_body(&sneaky))
-        .await;
-    assert_eq!(status, 201, "{failed}");
+    let (status, failed) = submit(&partner, &sneaky).await;
+    assert_eq!(status, 202, "{failed}");
     assert_eq!(failed["state"], "checks_failed", "{failed}");
     let finding = failed["report"]
         .as_array()
@@ -84,12 +80,7 @@ async fn submissions_are_checked_and_reviewed(db: Db) {
             },
         )
     };
-    let (_, missing) = partner
-        .post(
-            "/v1/marketplace/submissions",
-            submit_body(&with_dependency("0.9.1", "no-such-package")),
-        )
-        .await;
+    let (_, missing) = submit(&partner, &with_dependency("0.9.1", "no-such-package")).await;
     assert_eq!(missing["state"], "checks_failed", "{missing}");
     assert!(
         missing["report"]
@@ -99,12 +90,7 @@ async fn submissions_are_checked_and_reviewed(db: Db) {
             .any(|f| f["code"] == "dependency_unresolvable"),
         "{missing}"
     );
-    let (_, resolved) = partner
-        .post(
-            "/v1/marketplace/submissions",
-            submit_body(&with_dependency("0.9.2", "greeting")),
-        )
-        .await;
+    let (_, resolved) = submit(&partner, &with_dependency("0.9.2", "greeting")).await;
     assert_eq!(resolved["state"], "in_review", "{resolved}");
 
     // A reviewer sends it back with a comment the partner sees; the partner withdraws it.
@@ -161,12 +147,7 @@ async fn submissions_are_checked_and_reviewed(db: Db) {
             "decompression_limit",
         ),
     ] {
-        let refused = partner
-            .post(
-                "/v1/marketplace/submissions",
-                submit_body(&raw_tgz(name, &data)),
-            )
-            .await;
+        let refused = submit(&partner, &raw_tgz(name, &data)).await;
         assert_error(&refused, 422, "invalid_value", "package");
         let message = refused.1["error"]["message"].as_str().unwrap();
         assert!(message.starts_with(code), "{message}");
@@ -181,9 +162,7 @@ async fn submissions_are_checked_and_reviewed(db: Db) {
         },
         |c| c,
     );
-    let (_, warned) = partner
-        .post("/v1/marketplace/submissions", submit_body(&unused))
-        .await;
+    let (_, warned) = submit(&partner, &unused).await;
     assert_eq!(warned["state"], "in_review", "{warned}");
     let warned_path = format!(
         "/v1/marketplace/submissions/{}/review",
@@ -222,12 +201,10 @@ async fn submissions_are_checked_and_reviewed(db: Db) {
     );
 
     // 1.0.0 passes and is published; reusing it or going lower is refused.
-    let (status, ok) = partner
-        .post("/v1/marketplace/submissions", submit_body(&v1))
-        .await;
+    let (status, ok) = submit(&partner, &v1).await;
     assert_eq!(
         (status, ok["state"].as_str()),
-        (201, Some("in_review")),
+        (202, Some("in_review")),
         "{ok}"
     );
     let ok_id = ok["id"].as_str().unwrap();
@@ -238,9 +215,7 @@ async fn submissions_are_checked_and_reviewed(db: Db) {
         )
         .await;
     assert_eq!(status, 200);
-    let reused = partner
-        .post("/v1/marketplace/submissions", submit_body(&v1))
-        .await;
+    let reused = submit(&partner, &v1).await;
     assert_error(&reused, 422, "invalid_value", "package");
     assert!(reused.1["error"]["message"]
         .as_str()

@@ -79,14 +79,38 @@ pub fn variant(edit: impl FnOnce(&mut Value), code: impl FnOnce(String) -> Strin
     package.pack()
 }
 
-/// Submits `package` and approves it; the submission's id.
-pub async fn publish(partner: &Api, reviewer: &Api, package: &[u8]) -> String {
-    let (status, submitted) = partner
+/// Submits `package`; a stored one (202, `checking`) is read again until its checks (run by
+/// the server in the background) ended. The status of the submit, and the submission or error.
+pub async fn submit(partner: &Api, package: &[u8]) -> (u16, Value) {
+    let (status, mut submitted) = partner
         .post("/v1/marketplace/submissions", submit_body(package))
         .await;
+    if status != 202 {
+        return (status, submitted);
+    }
+    assert_eq!(submitted["state"], "checking", "{submitted}");
+    let path = format!(
+        "/v1/marketplace/submissions/{}",
+        submitted["id"].as_str().unwrap()
+    );
+    let started = std::time::Instant::now();
+    while submitted["state"] == "checking" {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(120),
+            "still checking: {submitted}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        submitted = partner.get(&path).await.1;
+    }
+    (status, submitted)
+}
+
+/// Submits `package` and approves it; the submission's id.
+pub async fn publish(partner: &Api, reviewer: &Api, package: &[u8]) -> String {
+    let (status, submitted) = submit(partner, package).await;
     assert_eq!(
         (status, submitted["state"].as_str()),
-        (201, Some("in_review")),
+        (202, Some("in_review")),
         "{submitted}"
     );
     let id = submitted["id"].as_str().unwrap().to_owned();
