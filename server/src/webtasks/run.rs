@@ -179,10 +179,7 @@ fn sets_the_session(name: &str, value: &str) -> bool {
 /// Whether a cookie pair (`name=value`, of a `Cookie` or the start of a `Set-Cookie`) is the
 /// dashboard's session.
 fn is_the_session(pair: &str) -> bool {
-    pair.split_once('=')
-        .map_or(pair, |(name, _)| name)
-        .trim()
-        == crate::session::SESSION_COOKIE
+    pair.split_once('=').map_or(pair, |(name, _)| name).trim() == crate::session::SESSION_COOKIE
 }
 
 fn respond(answer: HttpResponse) -> Response {

@@ -468,11 +468,17 @@ async fn a_header_list_is_sent_once_per_value() {
     let db = Db::sqlite();
     let server = server(&db).await;
     let (_, api) = server.tenant("acme", SCOPES).await;
-    put(&api, "acme", "cookies", code(
-        "module.exports = function (ctx, req, res) { \
+    put(
+        &api,
+        "acme",
+        "cookies",
+        code(
+            "module.exports = function (ctx, req, res) { \
          res.setHeader('Set-Cookie', ['a=1; Path=/', 'b=2; Path=/', 'af_session=stolen']); \
          res.writeHead(204); res.end(); };",
-    )).await;
+        ),
+    )
+    .await;
     let response = reqwest::Client::new()
         .get(format!("{}/run/acme/cookies", server.url))
         .send()
