@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use crate::db::{begin_write, with_pool};
-use crate::queue::{after, after_sql, clock, micros};
+use crate::queue::{after, after_sql, bind_claim, clock, micros};
 use crate::{Result, SqlStore};
 
 /// `$1` owner, `$2` lease (see [`after_sql`]), `$3` limit, `$4` now (SQLite only).
@@ -43,15 +43,7 @@ impl SqlStore {
         let claimed: Vec<(String,)> = with_pool!(self.db, write, |pool, pg| {
             let sql = claim_sql(pg);
             let mut tx = begin_write!(pool, pg);
-            let query = sqlx::query_as(&sql).bind(owner);
-            let query = if pg {
-                query.bind(micros(lease)).bind(i64::from(limit))
-            } else {
-                query
-                    .bind(after(now, lease))
-                    .bind(i64::from(limit))
-                    .bind(now)
-            };
+            let query = bind_claim!(sqlx::query_as(&sql).bind(owner), pg, now, lease, limit);
             let claimed = query.fetch_all(&mut *tx).await?;
             tx.commit().await?;
             claimed

@@ -85,6 +85,26 @@ fn claim_sql(pg: bool) -> String {
     }
 }
 
+/// Binds a lease claim's parameters after `$1` (the claimer), as the claim statements number them:
+/// `$2` the lease (microseconds on PostgreSQL, its end on SQLite — see [`after_sql`]), `$3` the
+/// limit, and on SQLite `$4` now (PostgreSQL reads its own clock).
+macro_rules! bind_claim {
+    ($query:expr, $pg:expr, $now:expr, $lease:expr, $limit:expr) => {{
+        let query = $query;
+        if $pg {
+            query
+                .bind($crate::queue::micros($lease))
+                .bind(i64::from($limit))
+        } else {
+            query
+                .bind($crate::queue::after($now, $lease))
+                .bind(i64::from($limit))
+                .bind($now)
+        }
+    }};
+}
+pub(crate) use bind_claim;
+
 /// A duration in whole microseconds, saturated.
 pub(crate) fn micros(duration: Duration) -> i64 {
     i64::try_from(duration.as_micros()).unwrap_or(i64::MAX)
@@ -114,15 +134,13 @@ impl SqlStore {
             let expire = if pg { expire } else { expire.bind(now) };
             expire.execute(&mut *tx).await?;
             let claim = claim_sql(pg);
-            let query = sqlx::query_as(&claim).bind(worker_id);
-            let query = if pg {
-                query.bind(micros(lease)).bind(i64::from(limit))
-            } else {
-                query
-                    .bind(after(now, lease))
-                    .bind(i64::from(limit))
-                    .bind(now)
-            };
+            let query = bind_claim!(
+                sqlx::query_as(&claim).bind(worker_id),
+                pg,
+                now,
+                lease,
+                limit
+            );
             let claimed = query.fetch_all(&mut *tx).await?;
             tx.commit().await?;
             claimed

@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::db::{begin_write, with_pool};
 use crate::logs::events::LOG_COLUMNS;
 use crate::logs::streams::{filter_sql, StreamRecord, STREAM_COLUMNS};
-use crate::queue::{after, after_sql, micros};
+use crate::queue::{after, after_sql, bind_claim, micros};
 use crate::{
     DeliveryFailure, Error, LogBatch, LogEvent, LogFilter, LogLag, LogStreamRow, Result,
     SealedBytes, SqlStore, Timestamp,
@@ -72,15 +72,7 @@ impl SqlStore {
                  RETURNING {STREAM_COLUMNS}",
                 until = after_sql(pg, "$2"),
             );
-            let query = sqlx::query_as(&sql).bind(worker_id);
-            let query = if pg {
-                query.bind(micros(lease)).bind(i64::from(limit))
-            } else {
-                query
-                    .bind(after(now, lease))
-                    .bind(i64::from(limit))
-                    .bind(now)
-            };
+            let query = bind_claim!(sqlx::query_as(&sql).bind(worker_id), pg, now, lease, limit);
             let mut tx = begin_write!(pool, pg);
             let records = query.fetch_all(&mut *tx).await?;
             tx.commit().await?;
