@@ -394,11 +394,29 @@ async fn parser_refusals_are_json_errors() {
         (big_headers, 431, "header_fields_too_large"),
         ("NOT HTTP AT ALL\r\n\r\n".to_owned(), 400, "invalid_request"),
     ] {
-        let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
-        // The server may answer and close before reading everything: a failed write is fine.
-        let _ = stream.write_all(request.as_bytes()).await;
+        let stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+        let (mut reader, mut writer) = stream.into_split();
+        // The server may answer and stop reading before it has everything: the request is written
+        // beside the read (a failed or unfinished write is fine), and the answer is read up to its
+        // declared length, not to the connection's end.
+        let writing = tokio::spawn(async move {
+            let _ = writer.write_all(request.as_bytes()).await;
+            writer
+        });
         let mut answer = Vec::new();
-        let _ = stream.read_to_end(&mut answer).await;
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut chunk = [0u8; 8192];
+        while !complete(&answer) {
+            match tokio::time::timeout_at(deadline, reader.read(&mut chunk)).await {
+                Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&chunk[..n]),
+                Ok(_) => break,
+                Err(_) => panic!(
+                    "no complete answer in 20 s: {:?}",
+                    String::from_utf8_lossy(&answer)
+                ),
+            }
+        }
+        writing.abort();
         let answer = String::from_utf8_lossy(&answer);
         assert!(
             answer.starts_with(&format!("HTTP/1.1 {status} ")),
@@ -410,6 +428,24 @@ async fn parser_refusals_are_json_errors() {
     }
     let (status, _) = server.admin().get("/v1/tenants").await;
     assert_eq!(status, 200);
+}
+
+/// Whether `answer` holds a whole HTTP response: its head and `content-length` bytes of body.
+fn complete(answer: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(answer);
+    let Some((head, body)) = text.split_once("\r\n\r\n") else {
+        return false;
+    };
+    let length = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())
+                .flatten()
+        })
+        .unwrap_or(0);
+    body.len() >= length
 }
 
 on_both_backends!(
