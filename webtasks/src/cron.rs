@@ -222,13 +222,7 @@ async fn run_tick(webtasks: Webtasks, job: CronJob, run_id: String) {
         Ok(answer) => {
             let ok = answer.status < 400;
             let mut body = String::from_utf8_lossy(&answer.body).into_owned();
-            if body.len() > BODY_EXCERPT_BYTES {
-                let mut cut = BODY_EXCERPT_BYTES;
-                while !body.is_char_boundary(cut) {
-                    cut -= 1;
-                }
-                body.truncate(cut);
-            }
+            crate::cut_to(&mut body, BODY_EXCERPT_BYTES);
             (if ok { "success" } else { "error" }, answer.status, body)
         }
         Err(error) => ("error", 500, error.to_string()),

@@ -32,6 +32,17 @@ pub use logs::{ConsoleLine, LogHub};
 pub use manage::{Discovery, ExtensionView, PatchExtension, PutExtension, StorageAccess};
 pub use run::{HttpRequest, HttpResponse, Source};
 
+/// Cuts `text` to at most `bytes_max` bytes, on a character boundary.
+pub(crate) fn cut_to(text: &mut String, bytes_max: usize) {
+    if text.len() > bytes_max {
+        let mut end = bytes_max;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+    }
+}
+
 /// Bounds on extensions and their runs. Units last.
 #[derive(Debug, Clone)]
 pub struct WebtaskLimits {

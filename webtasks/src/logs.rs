@@ -195,21 +195,12 @@ fn payloads(node: &str, lines: &[Arc<ConsoleLine>]) -> Vec<String> {
     let mut size = 64 + node.len();
     for line in lines {
         let mut line = ConsoleLine::clone(line);
-        if line.message.len() > REMOTE_MESSAGE_BYTES_MAX {
-            let mut end = REMOTE_MESSAGE_BYTES_MAX;
-            while !line.message.is_char_boundary(end) {
-                end -= 1;
-            }
-            line.message.truncate(end);
-        }
+        crate::cut_to(&mut line.message, REMOTE_MESSAGE_BYTES_MAX);
         // Escapes can make a cut message longer than one notification: cut it further.
         let mut bytes = serde_json::to_string(&line).map_or(0, |s| s.len()) + 1;
         while bytes + 128 + node.len() > NODE_MESSAGE_BYTES_MAX {
-            let mut end = line.message.len() / 2;
-            while !line.message.is_char_boundary(end) {
-                end -= 1;
-            }
-            line.message.truncate(end);
+            let half = line.message.len() / 2;
+            crate::cut_to(&mut line.message, half);
             bytes = serde_json::to_string(&line).map_or(0, |s| s.len()) + 1;
         }
         if size + bytes > NODE_MESSAGE_BYTES_MAX && !batch.lines.is_empty() {
