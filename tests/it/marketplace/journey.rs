@@ -1,11 +1,11 @@
 //! The SES welcome email from the partner's folder to one email at the local SES server.
 
-use super::{pack_with_cli, partner_and_reviewer, PACKAGE};
+use super::{pack_with_cli, partner_and_reviewer, register_once, PACKAGE};
 use crate::cli::Cli;
-use crate::flows::{start, wait_for, ALL_SCOPES};
+use crate::flows::{start, ALL_SCOPES};
 use crate::moto::Moto;
 use crate::support::{assert_error, Db};
-use serde_json::{json, Value};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_ses_welcome_email_goes_from_partner_to_a_sent_email() {
@@ -135,20 +135,7 @@ async fn the_ses_welcome_email_goes_from_partner_to_a_sent_email() {
     let action_id = installed["action_id"].as_str().unwrap().to_owned();
 
     // A registration: one email at the SES server, as the tenant configured it.
-    let event: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{PACKAGE}/tests/sends-welcome-email.json")).unwrap(),
-    )
-    .unwrap();
-    let (status, queued) = acme
-        .post(
-            "/v1/triggers/post-user-registration/dispatch",
-            json!({"event": event["event"]}),
-        )
-        .await;
-    assert_eq!(status, 202, "{queued}");
-    let done = wait_for(&acme, queued["execution_id"].as_str().unwrap(), "final").await;
-    assert_eq!(done["results"][0]["status"], "completed", "{done}");
-    let sent = moto.sent().await;
+    let sent = register_once(&acme, PACKAGE, &moto).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["source"], "welcome@yourdomain.example");
     assert_eq!(

@@ -3,10 +3,11 @@
 //! (`--no-wait`) whose checks end while `status` is read, review, an install with the tenant's AWS
 //! values, a registration, one email at the local SES server (moto).
 
-use super::partner_and_reviewer;
+use super::{partner_and_reviewer, register_once};
 use crate::cli::Cli;
-use crate::flows::{start, wait_for, ALL_SCOPES};
+use crate::flows::{start, ALL_SCOPES};
 use crate::moto::Moto;
+use crate::support::marketplace::approve;
 use crate::support::Db;
 use serde_json::{json, Value};
 
@@ -89,16 +90,7 @@ async fn the_es_module_package_goes_from_partner_to_a_sent_email() {
         status = cli.json(&["integration", "status", &id]);
     }
     assert_eq!(status["state"], "in_review", "{status}");
-    let (code, published) = reviewer
-        .post(
-            &format!("/v1/marketplace/submissions/{id}/review"),
-            json!({"decision": "approve"}),
-        )
-        .await;
-    assert_eq!(
-        (code, published["state"].as_str()),
-        (200, Some("published"))
-    );
+    approve(&reviewer, &id).await;
 
     // Installed and bound; a registration sends one email.
     let (_, acme) = server.tenant("acme", ALL_SCOPES).await;
@@ -114,20 +106,7 @@ async fn the_es_module_package_goes_from_partner_to_a_sent_email() {
     });
     let (code, installed) = acme.post("/v1/integrations/installed", install).await;
     assert_eq!(code, 201, "{installed}");
-    let event: Value = serde_json::from_str(
-        &std::fs::read_to_string(format!("{ESM_PACKAGE}/tests/sends-welcome-email.json")).unwrap(),
-    )
-    .unwrap();
-    let (code, queued) = acme
-        .post(
-            "/v1/triggers/post-user-registration/dispatch",
-            json!({"event": event["event"]}),
-        )
-        .await;
-    assert_eq!(code, 202, "{queued}");
-    let done = wait_for(&acme, queued["execution_id"].as_str().unwrap(), "final").await;
-    assert_eq!(done["results"][0]["status"], "completed", "{done}");
-    let sent = moto.sent().await;
+    let sent = register_once(&acme, ESM_PACKAGE, &moto).await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert_eq!(sent[0]["subject"], "New registration: ada");
 }

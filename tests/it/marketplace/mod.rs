@@ -16,7 +16,26 @@ use crate::support::marketplace::{
 };
 
 use crate::cli::Cli;
-use crate::support::{Server, ADMIN_TOKEN};
+use crate::support::{Api, Server, ADMIN_TOKEN};
+use serde_json::{json, Value};
+
+/// A registration with the event of `package_dir`'s `sends-welcome-email` test, dispatched to
+/// post-user-registration: its execution completes, once. The emails the SES server then holds.
+async fn register_once(acme: &Api, package_dir: &str, moto: &crate::moto::Moto) -> Vec<Value> {
+    let test = format!("{package_dir}/tests/sends-welcome-email.json");
+    let event: Value = serde_json::from_str(&std::fs::read_to_string(test).unwrap()).unwrap();
+    let (status, queued) = acme
+        .post(
+            "/v1/triggers/post-user-registration/dispatch",
+            json!({"event": event["event"]}),
+        )
+        .await;
+    assert_eq!(status, 202, "{queued}");
+    let execution = queued["execution_id"].as_str().unwrap();
+    let done = crate::flows::wait_for(acme, execution, "final").await;
+    assert_eq!(done["results"][0]["status"], "completed", "{done}");
+    moto.sent().await
+}
 
 /// Packs the folder with `actionflow integration pack`; the package's bytes and sha256.
 fn pack_with_cli(server: &Server, dir: &std::path::Path) -> (Vec<u8>, String) {

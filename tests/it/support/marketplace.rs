@@ -114,6 +114,12 @@ pub async fn publish(partner: &Api, reviewer: &Api, package: &[u8]) -> String {
         "{submitted}"
     );
     let id = submitted["id"].as_str().unwrap().to_owned();
+    approve(reviewer, &id).await;
+    id
+}
+
+/// Approves submission `id`, which must then be published.
+pub async fn approve(reviewer: &Api, id: &str) {
     let (status, published) = reviewer
         .post(
             &format!("/v1/marketplace/submissions/{id}/review"),
@@ -125,5 +131,4 @@ pub async fn publish(partner: &Api, reviewer: &Api, package: &[u8]) -> String {
         (200, Some("published")),
         "{published}"
     );
-    id
 }
