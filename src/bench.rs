@@ -280,6 +280,7 @@ async fn warm_in_a_sandbox(
                 ..PoolConfig::default()
             },
             readable: Vec::new(),
+            snapshot_bytes: 0,
             test_ops: false,
         },
     };

@@ -26,7 +26,7 @@ mod ops;
 mod outcome;
 mod pool;
 mod redact;
-mod snapshot;
+pub mod snapshot;
 pub mod trigger;
 mod watchdog;
 

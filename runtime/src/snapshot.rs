@@ -1,5 +1,8 @@
-//! The startup snapshot: our bootstrap JavaScript evaluated once per process and serialised, so a new
-//! isolate starts from it instead of re-running the bootstrap (the cold path stays a few milliseconds).
+//! The startup snapshot: our bootstrap JavaScript (the Node layer included) evaluated once and
+//! serialised, so a new isolate starts from it instead of re-running the bootstrap (the cold path
+//! stays a few milliseconds). A process makes it on first use, or is handed one made by another
+//! process of the same binary ([`provide`]): a server makes it once for all its sandboxes, which
+//! would otherwise each spend the time making the same bytes.
 
 use crate::node;
 use crate::ops::actionflow;
@@ -9,9 +12,15 @@ use std::sync::OnceLock;
 
 static SNAPSHOT: OnceLock<Result<&'static [u8], String>> = OnceLock::new();
 
-/// The snapshot, made on first use. It is made on a thread of its own: an isolate is bound to the
+/// Uses `bytes`, made by [`get`] in another process of this same binary, as this process's snapshot.
+/// `false` when this process already has one (made or provided), which it keeps.
+pub fn provide(bytes: &'static [u8]) -> bool {
+    SNAPSHOT.set(Ok(bytes)).is_ok()
+}
+
+/// The snapshot, made on first use (unless one was [provided](provide)). It is made on a thread of its own: an isolate is bound to the
 /// thread that created it, and the calling thread may already own one.
-pub(crate) fn get() -> Result<&'static [u8], String> {
+pub fn get() -> Result<&'static [u8], String> {
     SNAPSHOT
         .get_or_init(|| {
             std::thread::Builder::new()

@@ -12,6 +12,9 @@ use std::os::unix::net::UnixStream;
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
+/// A bound on the snapshot a sandbox accepts (ours is a few megabytes).
+const SNAPSHOT_BYTES_MAX: usize = 256 * 1024 * 1024;
+
 /// Makes the host modules (`actionflow:ses`, …) a sandbox's actions can load, from its `Init`.
 pub type HostModules = dyn Fn(&Init) -> Vec<Arc<dyn HostModule>>;
 
@@ -24,6 +27,7 @@ pub fn serve(host_modules: &HostModules) -> Result<(), SandboxError> {
         .map_err(SandboxError::io("taking the socket on fd 0"))?;
     let mut socket = UnixStream::from(socket);
     let init: Init = read_init(&mut socket)?;
+    read_snapshot(&mut socket, init.snapshot_bytes)?;
     // Before any thread exists, so that every later one inherits the confinement.
     lockdown::apply(&init.readable)?;
     let modules = host_modules(&init);
@@ -59,6 +63,23 @@ fn read_init(socket: &mut UnixStream) -> Result<Init, SandboxError> {
         .read_exact(&mut frame)
         .map_err(SandboxError::io("reading the init message"))?;
     wire::decode(&frame).map_err(SandboxError::io("decoding the init message"))
+}
+
+/// Reads the startup snapshot the server sends after the init message, and makes it this process's.
+fn read_snapshot(socket: &mut UnixStream, len: usize) -> Result<(), SandboxError> {
+    if len == 0 {
+        return Ok(());
+    }
+    if len > SNAPSHOT_BYTES_MAX {
+        return Err(SandboxError::Start(format!("a snapshot of {len} bytes")));
+    }
+    let mut bytes = vec![0; len];
+    socket
+        .read_exact(&mut bytes)
+        .map_err(SandboxError::io("reading the startup snapshot"))?;
+    // Kept for the life of the process, as a snapshot made here would be.
+    actionflow_runtime::snapshot::provide(Vec::leak(bytes));
+    Ok(())
 }
 
 async fn run(runtime: Runtime, socket: tokio::net::UnixStream) -> Result<(), SandboxError> {

@@ -45,7 +45,7 @@ struct Waiting {
 
 pub struct Process {
     pid: u32,
-    to_sandbox: Mutex<Option<mpsc::UnboundedSender<Outgoing>>>,
+    to_sandbox: Mutex<Option<mpsc::UnboundedSender<ToSandbox>>>,
     waiting: Mutex<Waiting>,
     next_id: AtomicU64,
     /// When the sandbox last answered anything (an outcome or a ping).
@@ -58,6 +58,7 @@ impl Process {
     /// Starts a sandbox. Executions may be submitted at once: they wait in the socket until the
     /// sandbox has started.
     pub fn start(launch: &Launch) -> Result<Arc<Process>, SandboxError> {
+        let snapshot = actionflow_runtime::snapshot::get().map_err(SandboxError::Start)?;
         let (ours, theirs) =
             UnixStream::pair().map_err(SandboxError::io("making a socket pair"))?;
         let mut child = tokio::process::Command::new(&launch.program)
@@ -76,8 +77,6 @@ impl Process {
             .map_err(SandboxError::io("registering the socket"))?;
         let (reader, writer) = socket.into_split();
         let (tx, rx) = mpsc::unbounded_channel();
-        // The first frame: what the sandbox is.
-        let _ = tx.send(Outgoing::Init(Box::new(launch.init.clone())));
         let process = Arc::new(Process {
             pid,
             to_sandbox: Mutex::new(Some(tx)),
@@ -89,7 +88,16 @@ impl Process {
             last_heard: Mutex::new(Instant::now()),
             retired: AtomicBool::new(false),
         });
-        tokio::spawn(wire::write_batched(writer, rx));
+        // First what the sandbox is and its snapshot, then the messages.
+        let init = Init {
+            snapshot_bytes: snapshot.len(),
+            ..launch.init.clone()
+        };
+        tokio::spawn(async move {
+            if let Ok(writer) = wire::write_start(writer, &init, snapshot).await {
+                wire::write_batched(writer, rx).await;
+            }
+        });
         let reading = Arc::clone(&process);
         tokio::spawn(async move {
             let how = reading.read_answers(reader).await;
@@ -187,7 +195,7 @@ impl Process {
     fn send(&self, message: ToSandbox) {
         if let Ok(to_sandbox) = self.to_sandbox.lock() {
             if let Some(tx) = to_sandbox.as_ref() {
-                let _ = tx.send(Outgoing::Message(message));
+                let _ = tx.send(message);
             }
         }
     }
@@ -276,15 +284,6 @@ impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
     }
-}
-
-/// What the server writes to a sandbox: its init message first, then messages. Untagged: each is
-/// written as itself.
-#[derive(serde::Serialize)]
-#[serde(untagged)]
-enum Outgoing {
-    Init(Box<Init>),
-    Message(ToSandbox),
 }
 
 /// "killed by signal SIGABRT", "exited with code 3"; `None` for a clean exit.

@@ -26,6 +26,11 @@ pub struct Init {
     pub readable: Vec<PathBuf>,
     /// Whether the test-only host module `actionflow:sandbox-test` is loaded (debug builds only).
     pub test_ops: bool,
+    /// The length of the startup snapshot written raw right after this message (made once by the
+    /// server for all its sandboxes, see [`actionflow_runtime::snapshot`]); 0: none follows, the
+    /// sandbox makes its own. Set by the server when it starts the process.
+    #[serde(default)]
+    pub snapshot_bytes: usize,
 }
 
 /// One execution, as it crosses to a sandbox: only what it needs.
@@ -210,6 +215,21 @@ pub async fn write_batched<T: Serialize>(
         }
     }
     let _ = writer.shutdown().await;
+}
+
+/// Writes a new sandbox's first frame, its init message, and the `snapshot` it announces; gives the
+/// writer back for the messages.
+pub async fn write_start(
+    mut writer: tokio::net::unix::OwnedWriteHalf,
+    init: &Init,
+    snapshot: &[u8],
+) -> std::io::Result<tokio::net::unix::OwnedWriteHalf> {
+    use tokio::io::AsyncWriteExt;
+    let mut buf = Vec::new();
+    encode(init, &mut buf)?;
+    writer.write_all(&buf).await?;
+    writer.write_all(snapshot).await?;
+    Ok(writer)
 }
 
 /// Reads one frame into `buf` (replacing its content). `Ok(false)` at a clean end of the stream.

@@ -307,6 +307,7 @@ fn engines(settings: &Settings) -> Result<Engines, StartError> {
                     ..pool
                 },
                 readable: vec![settings.npm_cache_dir.clone()],
+                snapshot_bytes: 0,
                 test_ops: sandboxes.test_ops,
             },
         };

@@ -112,7 +112,8 @@ async fn kill_9_mid_deploy(db: Db) {
         .await;
     let id = action["id"].as_str().unwrap().to_owned();
     let deploy = format!("/v1/actions/{id}/deploy");
-    assert_eq!(api.post(&deploy, json!({})).await.0, 201);
+    let (status, v1) = api.post(&deploy, json!({})).await;
+    assert_eq!(status, 201, "{v1}");
 
     // First crash: once stale, a deploy takes the dead build over, with no read in between.
     let (server, api, began) =
