@@ -38,7 +38,7 @@ pub use modules::{ModuleFiles, NoFiles, PackageMounts};
 /// Whether `fetch` (and embedders' host modules) may reach an address without `allow_private_network`.
 pub use net::is_public as is_public_address;
 pub use outcome::{ActionError, ApiCall, LogLevel, LogLine, Outcome, Status};
-pub use pool::PoolStats;
+pub use pool::{Done, PoolStats};
 pub use redact::REDACTED;
 pub use trigger::{Delivery, Trigger, TRIGGERS};
 
@@ -248,6 +248,21 @@ impl Runtime {
                 executions: 0,
                 took: std::time::Duration::ZERO,
             }),
+        }
+    }
+
+    /// Runs one execution (or, with `check_only`, loads it as [`Runtime::check`] does) and calls
+    /// `done` with what [`Runtime::execute`] would return, on the isolate thread that ran it: for an
+    /// embedder that sends the outcome on by itself, one thread fewer woken per execution. `done`
+    /// must be quick and must not block: the isolate waits for it.
+    pub fn execute_then(&self, mut request: ExecutionRequest, check_only: bool, done: pool::Done) {
+        if check_only {
+            request.version = format!("check-{}", uuid::Uuid::new_v4());
+        }
+        match Runtime::job_parts(request, check_only) {
+            Ok(Ok(job_parts)) => self.pool.run_then(job_parts, done),
+            Ok(Err(refused)) => done(Ok(refused)),
+            Err(error) => done(Err(error)),
         }
     }
 

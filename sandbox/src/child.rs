@@ -3,9 +3,10 @@
 //! no database, key or token: its environment is empty and it is told only what each execution needs.
 
 use crate::lockdown;
+use crate::out::FrameOut;
 use crate::wire::{self, FromSandbox, Init, Request, ToSandbox};
 use crate::SandboxError;
-use actionflow_runtime::{Chain, Engine, HostModule, Runtime, RuntimeError};
+use actionflow_runtime::{Chain, Done, Engine, HostModule, Runtime, RuntimeError};
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
@@ -84,24 +85,23 @@ fn read_snapshot(socket: &mut UnixStream, len: usize) -> Result<(), SandboxError
 
 async fn run(runtime: Runtime, socket: tokio::net::UnixStream) -> Result<(), SandboxError> {
     let (mut reader, writer) = socket.into_split();
-    let (answers, queued) = mpsc::unbounded_channel::<FromSandbox>();
-    let writing = tokio::spawn(wire::write_batched(writer, queued));
-    let _ = answers.send(FromSandbox::Ready);
+    let out = FrameOut::start(writer, Vec::new());
+    out.send(&FromSandbox::Ready);
+    // Every execution holds a clone until it has answered: the end waits for the last one.
+    let (running, mut all_done) = mpsc::channel::<()>(1);
     let mut frame = Vec::new();
     while wire::read_frame(&mut reader, &mut frame)
         .await
         .map_err(SandboxError::io("reading from the server"))?
     {
         match wire::decode::<ToSandbox>(&frame).map_err(SandboxError::io("decoding a message"))? {
-            ToSandbox::Ping { id } => {
-                let _ = answers.send(FromSandbox::Pong { id });
-            }
+            ToSandbox::Ping { id } => out.send(&FromSandbox::Pong { id }),
             ToSandbox::Chain {
                 id,
                 steps,
                 budget_ms,
             } => {
-                let (runtime, answers) = (runtime.clone(), answers.clone());
+                let (runtime, out, running) = (runtime.clone(), Arc::clone(&out), running.clone());
                 tokio::spawn(async move {
                     let steps: Result<Vec<_>, RuntimeError> =
                         steps.into_iter().map(Request::take).collect();
@@ -110,27 +110,28 @@ async fn run(runtime: Runtime, socket: tokio::net::UnixStream) -> Result<(), San
                         Err(error) => vec![Err(error)],
                     };
                     let results = results.into_iter().map(|r| r.map_err(Into::into)).collect();
-                    let _ = answers.send(FromSandbox::ChainDone { id, results });
+                    out.send(&FromSandbox::ChainDone { id, results });
+                    drop(running);
                 });
             }
             ToSandbox::Run { id, check, request } => {
-                let (runtime, answers) = (runtime.clone(), answers.clone());
-                tokio::spawn(async move {
-                    let result = match Request::take(request) {
-                        Ok(request) if check => runtime.check(request).await,
-                        Ok(request) => runtime.execute(request).await,
-                        Err(error) => Err(error),
-                    };
-                    let _ = answers.send(FromSandbox::Done {
-                        id,
-                        result: result.map_err(Into::into),
-                    });
+                // Answered from the isolate thread that ran it: this thread is not woken for it.
+                let (out, running) = (Arc::clone(&out), running.clone());
+                let done: Done = Box::new(move |result| {
+                    let result = result.map_err(Into::into);
+                    out.send(&FromSandbox::Done { id, result });
+                    drop(running);
                 });
+                match Request::take(request) {
+                    Ok(request) => runtime.execute_then(request, check, done),
+                    Err(error) => done(Err(error)),
+                }
             }
         }
     }
     // The server closed its side: finish what is running, then end.
-    drop(answers);
-    let _ = writing.await;
+    drop(running);
+    let _ = all_done.recv().await;
+    out.finish().await;
     Ok(())
 }

@@ -16,6 +16,7 @@
 mod child;
 mod group;
 mod lockdown;
+mod out;
 mod process;
 #[cfg(debug_assertions)]
 mod test_ops;

@@ -3,6 +3,7 @@
 //! reader task that hands each answer to its caller. When the process ends, every execution still
 //! waiting on it learns so at once ([`Answer::Died`]), with how many were running there.
 
+use crate::out::FrameOut;
 use crate::wire::{self, FromSandbox, Init, Request, ToSandbox};
 use crate::SandboxError;
 use actionflow_runtime::{Outcome, RuntimeError};
@@ -13,7 +14,7 @@ use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 /// How a sandbox is started: this binary in worker mode.
 #[derive(Debug, Clone)]
@@ -45,7 +46,8 @@ struct Waiting {
 
 pub struct Process {
     pid: u32,
-    to_sandbox: Mutex<Option<mpsc::UnboundedSender<ToSandbox>>>,
+    /// The socket's sending side; `None` once closed.
+    to_sandbox: Mutex<Option<Arc<FrameOut>>>,
     waiting: Mutex<Waiting>,
     next_id: AtomicU64,
     /// When the sandbox last answered anything (an outcome or a ping).
@@ -76,10 +78,18 @@ impl Process {
         let socket = tokio::net::UnixStream::from_std(ours)
             .map_err(SandboxError::io("registering the socket"))?;
         let (reader, writer) = socket.into_split();
-        let (tx, rx) = mpsc::unbounded_channel();
+        // First what the sandbox is and its snapshot, then the messages.
+        let init = Init {
+            snapshot_bytes: snapshot.len(),
+            ..launch.init.clone()
+        };
+        let mut first = Vec::with_capacity(snapshot.len() + 1024);
+        wire::encode(&init, &mut first)
+            .map_err(|e| SandboxError::Start(format!("encoding the init message: {e}")))?;
+        first.extend_from_slice(snapshot);
         let process = Arc::new(Process {
             pid,
-            to_sandbox: Mutex::new(Some(tx)),
+            to_sandbox: Mutex::new(Some(FrameOut::start(writer, first))),
             waiting: Mutex::new(Waiting {
                 callers: HashMap::new(),
                 ended: false,
@@ -87,16 +97,6 @@ impl Process {
             next_id: AtomicU64::new(1),
             last_heard: Mutex::new(Instant::now()),
             retired: AtomicBool::new(false),
-        });
-        // First what the sandbox is and its snapshot, then the messages.
-        let init = Init {
-            snapshot_bytes: snapshot.len(),
-            ..launch.init.clone()
-        };
-        tokio::spawn(async move {
-            if let Ok(writer) = wire::write_start(writer, &init, snapshot).await {
-                wire::write_batched(writer, rx).await;
-            }
         });
         let reading = Arc::clone(&process);
         tokio::spawn(async move {
@@ -194,8 +194,8 @@ impl Process {
 
     fn send(&self, message: ToSandbox) {
         if let Ok(to_sandbox) = self.to_sandbox.lock() {
-            if let Some(tx) = to_sandbox.as_ref() {
-                let _ = tx.send(message);
+            if let Some(out) = to_sandbox.as_ref() {
+                out.send(&message);
             }
         }
     }
@@ -204,10 +204,16 @@ impl Process {
         // Under the callers' lock, so that no caller is added between the check and the close.
         let waiting = self.lock_waiting();
         if self.retired.load(Ordering::Acquire) && waiting.callers.is_empty() {
-            if let Ok(mut to_sandbox) = self.to_sandbox.lock() {
-                // The writer ends, shutting the socket: the sandbox sees the end and exits.
-                to_sandbox.take();
-            }
+            self.close();
+        }
+    }
+
+    /// Sends nothing more: the socket is shut once what is pending is out, and the sandbox, seeing
+    /// the end, finishes what it runs and exits.
+    fn close(&self) {
+        let out = self.to_sandbox.lock().ok().and_then(|mut out| out.take());
+        if let Some(out) = out {
+            out.close();
         }
     }
 
@@ -260,9 +266,7 @@ impl Process {
             waiting.ended = true;
             std::mem::take(&mut waiting.callers)
         };
-        if let Ok(mut to_sandbox) = self.to_sandbox.lock() {
-            to_sandbox.take();
-        }
+        self.close();
         let alone = callers.len() == 1;
         if !callers.is_empty() {
             tracing::warn!(
@@ -283,6 +287,7 @@ impl Process {
 impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
+        self.close();
     }
 }
 

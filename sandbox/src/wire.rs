@@ -217,21 +217,6 @@ pub async fn write_batched<T: Serialize>(
     let _ = writer.shutdown().await;
 }
 
-/// Writes a new sandbox's first frame, its init message, and the `snapshot` it announces; gives the
-/// writer back for the messages.
-pub async fn write_start(
-    mut writer: tokio::net::unix::OwnedWriteHalf,
-    init: &Init,
-    snapshot: &[u8],
-) -> std::io::Result<tokio::net::unix::OwnedWriteHalf> {
-    use tokio::io::AsyncWriteExt;
-    let mut buf = Vec::new();
-    encode(init, &mut buf)?;
-    writer.write_all(&buf).await?;
-    writer.write_all(snapshot).await?;
-    Ok(writer)
-}
-
 /// Reads one frame into `buf` (replacing its content). `Ok(false)` at a clean end of the stream.
 pub async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut R,

@@ -13,6 +13,7 @@
 //! within its share of the places (see [`board`]).
 
 mod board;
+mod reply;
 mod state;
 mod thread;
 
@@ -27,7 +28,6 @@ use crate::{Limits, PoolConfig, RuntimeError};
 use board::{Board, BoardConfig, Place};
 use std::sync::mpsc::Sender;
 use std::sync::Arc;
-use tokio::sync::oneshot;
 
 /// Executions an isolate runs back to back from its lane's queue while other lanes wait for a place.
 pub(crate) const STREAK_MAX: u32 = 32;
@@ -69,8 +69,8 @@ pub(crate) fn secrets_fingerprint(secrets_json: Option<&str>) -> u64 {
     })
 }
 
-/// Where an execution's outcome goes back to its caller.
-pub(crate) type Reply = oneshot::Sender<Result<Outcome, RuntimeError>>;
+pub(crate) use reply::Reply;
+pub use reply::Done;
 
 /// One execution sent to an isolate thread.
 pub(crate) struct Job {
@@ -156,12 +156,18 @@ impl Pool {
     /// Runs one execution: `job_parts` builds the job around the channel its outcome comes back on.
     /// The caller only waits for that outcome: whoever frees a place starts the job.
     pub async fn run(&self, job_parts: impl FnOnce(Reply) -> Job) -> Result<Outcome, RuntimeError> {
-        let (reply, answer) = oneshot::channel();
+        let (reply, answer) = Reply::channel();
         self.board.submit(job_parts(reply));
         match answer.await {
             Ok(result) => result,
             Err(_) => Err(RuntimeError::WorkerLost),
         }
+    }
+
+    /// Runs one execution and calls `done` with its outcome, on the isolate thread that ran it (or
+    /// on this thread, when the job is refused at once).
+    pub fn run_then(&self, job_parts: impl FnOnce(Reply) -> Job, done: Done) {
+        self.board.submit(job_parts(Reply::call(done)));
     }
 
     /// Runs the job `n` times back to back on an isolate outside the pool (see
@@ -171,7 +177,7 @@ impl Pool {
         job_parts: impl FnOnce(Reply) -> Job,
         n: usize,
     ) -> Result<crate::BackToBack, RuntimeError> {
-        let (reply, _unused) = oneshot::channel();
+        let (reply, _unused) = Reply::channel();
         thread::back_to_back(self.board.shared().clone(), job_parts(reply), n)
     }
 }
