@@ -13,6 +13,7 @@
 
 mod allocator;
 mod cache;
+mod chain;
 pub mod effects;
 mod errors;
 mod event;
@@ -30,6 +31,7 @@ pub mod snapshot;
 pub mod trigger;
 mod watchdog;
 
+pub use chain::{run_chain, Chain, ChainDone};
 pub use errors::RuntimeError;
 pub use event::Event;
 pub use host::{HostCallContext, HostError, HostFuture, HostModule};
@@ -88,15 +90,6 @@ impl fmt::Debug for ExecutionRequest {
     }
 }
 
-/// The actions of one flow run back to back: each sees the event with the metadata changes of the
-/// ones before ([`effects`]). The first step's event is the chain's; later steps' `event` is replaced.
-#[derive(Debug)]
-pub struct Chain {
-    pub steps: Vec<ExecutionRequest>,
-    /// The wall clock left for the whole chain: each step's `wall_ms_max` is capped by what remains.
-    pub budget_ms: u64,
-}
-
 /// What runs executions: the in-process [`Runtime`], or an embedder's engine that runs one in another
 /// process (sandboxes) and answers the same way. Callers (dispatch, test runs, deploy checks) hold an
 /// `Arc<dyn Engine>` and do not know which.
@@ -113,64 +106,6 @@ pub trait Engine: Send + Sync {
     async fn execute_chain(&self, chain: Chain) -> Vec<Result<Outcome, RuntimeError>> {
         run_chain(chain, |request| self.execute(request)).await
     }
-}
-
-/// The chain's steps run one after another through `execute` (see [`Engine::execute_chain`]).
-pub async fn run_chain<F, Fut>(chain: Chain, execute: F) -> Vec<Result<Outcome, RuntimeError>>
-where
-    F: Fn(ExecutionRequest) -> Fut,
-    Fut: std::future::Future<Output = Result<Outcome, RuntimeError>>,
-{
-    let started = std::time::Instant::now();
-    let mut results = Vec::with_capacity(chain.steps.len());
-    let mut event: Option<Event> = None;
-    // The event as a value, parsed only once a step changes it.
-    let mut value: Option<serde_json::Value> = None;
-    for mut step in chain.steps {
-        let elapsed = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        let remaining = chain.budget_ms.saturating_sub(elapsed);
-        if remaining == 0 {
-            break;
-        }
-        step.limits.wall_ms_max = step.limits.wall_ms_max.min(remaining);
-        if let Some(event) = &event {
-            step.event = event.clone();
-        }
-        let current = step.event.clone();
-        let outcome = match execute(step).await {
-            Ok(outcome) => outcome,
-            Err(error) => {
-                results.push(Err(error));
-                break;
-            }
-        };
-        let stop = outcome.ends_chain();
-        if !stop {
-            let mut changed = false;
-            for call in &outcome.api_calls {
-                let value = value.get_or_insert_with(|| {
-                    serde_json::from_str(current.as_json()).unwrap_or_default()
-                });
-                changed |= effects::apply(value, call);
-            }
-            event = match (changed, &value) {
-                (true, Some(value)) => match Event::new(value) {
-                    Ok(changed) => Some(changed),
-                    Err(error) => {
-                        results.push(Ok(outcome));
-                        results.push(Err(error));
-                        break;
-                    }
-                },
-                _ => Some(current),
-            };
-        }
-        results.push(Ok(outcome));
-        if stop {
-            break;
-        }
-    }
-    results
 }
 
 #[async_trait::async_trait]

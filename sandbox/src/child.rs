@@ -6,7 +6,7 @@ use crate::lockdown;
 use crate::out::FrameOut;
 use crate::wire::{self, FromSandbox, Init, Request, ToSandbox};
 use crate::SandboxError;
-use actionflow_runtime::{Chain, Done, Engine, HostModule, Runtime, RuntimeError};
+use actionflow_runtime::{Chain, ChainDone, Done, HostModule, Runtime, RuntimeError};
 use std::io::Read;
 use std::os::fd::AsFd;
 use std::os::unix::net::UnixStream;
@@ -101,18 +101,19 @@ async fn run(runtime: Runtime, socket: tokio::net::UnixStream) -> Result<(), San
                 steps,
                 budget_ms,
             } => {
-                let (runtime, out, running) = (runtime.clone(), Arc::clone(&out), running.clone());
-                tokio::spawn(async move {
-                    let steps: Result<Vec<_>, RuntimeError> =
-                        steps.into_iter().map(Request::take).collect();
-                    let results = match steps {
-                        Ok(steps) => runtime.execute_chain(Chain { steps, budget_ms }).await,
-                        Err(error) => vec![Err(error)],
-                    };
+                // Each step started, and the answer written, from the isolate thread before it.
+                let (out, running) = (Arc::clone(&out), running.clone());
+                let done: ChainDone = Box::new(move |results| {
                     let results = results.into_iter().map(|r| r.map_err(Into::into)).collect();
                     out.send(&FromSandbox::ChainDone { id, results });
                     drop(running);
                 });
+                let steps: Result<Vec<_>, RuntimeError> =
+                    steps.into_iter().map(Request::take).collect();
+                match steps {
+                    Ok(steps) => runtime.execute_chain_then(Chain { steps, budget_ms }, done),
+                    Err(error) => done(vec![Err(error)]),
+                }
             }
             ToSandbox::Run { id, check, request } => {
                 // Answered from the isolate thread that ran it: this thread is not woken for it.

@@ -69,8 +69,8 @@ pub(crate) fn secrets_fingerprint(secrets_json: Option<&str>) -> u64 {
     })
 }
 
-pub(crate) use reply::Reply;
 pub use reply::Done;
+pub(crate) use reply::Reply;
 
 /// One execution sent to an isolate thread.
 pub(crate) struct Job {
