@@ -1,6 +1,8 @@
 //! Executions: idempotent enqueue, filtered lists, retention.
 
-use actionflow_store::{ExecutionFilter, ExecutionStatus, NewExecution, Outcome, Page};
+use actionflow_store::{
+    ExecutionFilter, ExecutionStatus, NewExecution, Outcome, Page, SyncExecution,
+};
 use chrono::{TimeDelta, Utc};
 use serde_json::json;
 
@@ -142,4 +144,53 @@ async fn list_filters_and_retention(store: Shared) {
         .all(|e| e.status == ExecutionStatus::Pending));
 }
 
-on_both_backends!(idempotent_insert, list_filters_and_retention);
+/// Sync records go in batches of many rows per statement: a batch longer than a statement's rows
+/// is stored whole, each row as given, and a record stored twice (a retried flush) is kept once.
+async fn sync_records_in_batches(store: Shared) {
+    let t = tenant(&store, "acme").await.id;
+    let at = Utc::now();
+    let record = |i: usize| SyncExecution {
+        id: format!("sync-{i:03}"),
+        tenant_id: t.clone(),
+        trigger_id: "post-login".to_owned(),
+        status: if i % 2 == 0 {
+            ExecutionStatus::Final
+        } else {
+            ExecutionStatus::Failed
+        },
+        action_ids: vec![format!("action-{i}")],
+        event: json!({"user": {"user_id": format!("u{i}")}}),
+        results: vec![json!({"action_id": format!("action-{i}"), "n": i})],
+        last_error: (i % 2 == 1).then(|| format!("error {i}")),
+        created_at: at,
+        ended_at: at,
+        plan: json!([{"action_id": format!("action-{i}"), "version": 1}]),
+    };
+    let records: Vec<SyncExecution> = (0..450).map(record).collect();
+    store.record_sync_executions(&records).await.unwrap();
+    store.record_sync_executions(&records[440..]).await.unwrap();
+    let all = store
+        .list_executions(&t, &ExecutionFilter::default(), Page::new(0, 1))
+        .await
+        .unwrap();
+    assert_eq!(all.total, 450);
+    for i in [0, 31, 32, 199, 200, 201, 449] {
+        let e = store
+            .get_execution(&t, &format!("sync-{i:03}"))
+            .await
+            .unwrap();
+        assert_eq!(e.event, json!({"user": {"user_id": format!("u{i}")}}));
+        assert_eq!(
+            e.results,
+            vec![json!({"action_id": format!("action-{i}"), "n": i})]
+        );
+        assert_eq!(e.last_error, (i % 2 == 1).then(|| format!("error {i}")));
+        assert_eq!(e.status, record(i).status);
+    }
+}
+
+on_both_backends!(
+    idempotent_insert,
+    list_filters_and_retention,
+    sync_records_in_batches
+);
