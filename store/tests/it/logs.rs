@@ -45,6 +45,45 @@ fn new_stream(name: &str, start_after: Option<i64>) -> NewLogStream {
     }
 }
 
+/// A batch over several statements (SQLite binds by position, PostgreSQL by number): every event
+/// keeps its own values, in order.
+async fn appends_many_in_batches(store: Shared) {
+    let c = tenant(&store, "many").await.id;
+    let many: Vec<NewLogEvent> = (0..250)
+        .map(|i| {
+            event(
+                if i % 2 == 0 { "s" } else { "f" },
+                1 + i % 3,
+                &format!("m{i}"),
+            )
+        })
+        .collect();
+    let seqs = store.append_logs(&c, &many).await.unwrap();
+    assert_eq!(seqs, (1..=250).collect::<Vec<i64>>());
+    let read = store.logs_after(&c, 0, 300).await.unwrap();
+    assert_eq!(read.len(), 250);
+    for (i, e) in read.iter().enumerate() {
+        let want = &many[i];
+        assert_eq!(
+            (
+                &e.event_type,
+                e.level,
+                &e.user_id,
+                &e.details,
+                &e.description
+            ),
+            (
+                &want.event_type,
+                want.level,
+                &want.user_id,
+                &want.details,
+                &want.description
+            ),
+            "event {i}"
+        );
+    }
+}
+
 async fn appends_read_search_and_purge(store: Shared) {
     let a = tenant(&store, "acme").await.id;
     let b = tenant(&store, "other").await.id;
@@ -390,6 +429,7 @@ async fn failures_back_off_and_suspend(store: Shared) {
 
 on_both_backends!(
     appends_read_search_and_purge,
+    appends_many_in_batches,
     streams_start_at_the_head_and_follow_their_settings,
     failures_back_off_and_suspend
 );
