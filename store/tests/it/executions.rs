@@ -153,10 +153,10 @@ async fn sync_records_in_batches(store: Shared) {
         id: format!("sync-{i:03}"),
         tenant_id: t.clone(),
         trigger_id: "post-login".to_owned(),
-        status: if i % 2 == 0 {
-            ExecutionStatus::Final
-        } else {
+        status: if i % 2 == 1 {
             ExecutionStatus::Failed
+        } else {
+            ExecutionStatus::Final
         },
         action_ids: vec![format!("action-{i}")],
         event: json!({"user": {"user_id": format!("u{i}")}}),
