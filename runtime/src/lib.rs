@@ -162,8 +162,7 @@ impl Runtime {
     /// Loads the action in a fresh isolate without running a handler, as a deploy does: `Completed`
     /// when it loads, `InvalidCode` (with the error and its line) when it does not. Its top-level code
     /// runs, within the limits; `trigger_id` and `event` are not used beyond validation.
-    pub async fn check(&self, mut request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
-        request.version = format!("check-{}", uuid::Uuid::new_v4());
+    pub async fn check(&self, request: ExecutionRequest) -> Result<Outcome, RuntimeError> {
         self.submit(request, true).await
     }
 
@@ -190,10 +189,7 @@ impl Runtime {
     /// `done` with what [`Runtime::execute`] would return, on the isolate thread that ran it: for an
     /// embedder that sends the outcome on by itself, one thread fewer woken per execution. `done`
     /// must be quick and must not block: the isolate waits for it.
-    pub fn execute_then(&self, mut request: ExecutionRequest, check_only: bool, done: pool::Done) {
-        if check_only {
-            request.version = format!("check-{}", uuid::Uuid::new_v4());
-        }
+    pub fn execute_then(&self, request: ExecutionRequest, check_only: bool, done: pool::Done) {
         match Runtime::job_parts(request, check_only) {
             Ok(Ok(job_parts)) => self.pool.run_then(job_parts, done),
             Ok(Err(refused)) => done(Ok(refused)),
@@ -215,9 +211,13 @@ impl Runtime {
     /// The job for `request`, built around the channel its outcome will come back on; or the outcome
     /// of a request refused before any isolate (code over its size limit).
     fn job_parts(
-        request: ExecutionRequest,
+        mut request: ExecutionRequest,
         check_only: bool,
     ) -> Result<Result<impl FnOnce(Reply) -> Job, Outcome>, RuntimeError> {
+        if check_only {
+            // A version of its own: a check's isolate is never shared with, nor kept for, another.
+            request.version = format!("check-{}", uuid::Uuid::new_v4());
+        }
         let trigger = trigger::find(&request.trigger_id).ok_or_else(|| {
             RuntimeError::UnknownTrigger(request.trigger_id.clone(), trigger::ids().join(", "))
         })?;

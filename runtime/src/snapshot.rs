@@ -18,8 +18,9 @@ pub fn provide(bytes: &'static [u8]) -> bool {
     SNAPSHOT.set(Ok(bytes)).is_ok()
 }
 
-/// The snapshot, made on first use (unless one was [provided](provide)). It is made on a thread of its own: an isolate is bound to the
-/// thread that created it, and the calling thread may already own one.
+/// The snapshot, made on first use (unless one was [provided](provide)). It is made on a thread of
+/// its own: an isolate is bound to the thread that created it, and the calling thread may already
+/// own one.
 pub fn get() -> Result<&'static [u8], String> {
     SNAPSHOT
         .get_or_init(|| {

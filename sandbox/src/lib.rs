@@ -9,7 +9,7 @@
 //! about repeated ones is the caller's business.
 //!
 //! ```text
-//! server ── Sandboxes::execute ──► Process (socket, one writer task, one reader task)
+//! server ── Sandboxes::execute ──► Process (socket: callers write, one reader task)
 //!                                    └─ `actionflow sandbox` ── Runtime ── isolate threads
 //! ```
 

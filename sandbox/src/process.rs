@@ -1,6 +1,6 @@
 //! One sandbox process seen from the server: started with an empty environment and a socket as its
-//! only inherited file, fed by a writer task (messages ready together go in one write) and read by a
-//! reader task that hands each answer to its caller. When the process ends, every execution still
+//! only inherited file, written to by each caller itself ([`FrameOut`]) and read by a reader task
+//! that hands each answer to its caller. When the process ends, every execution still
 //! waiting on it learns so at once ([`Answer::Died`]), with how many were running there.
 
 use crate::out::FrameOut;

@@ -193,30 +193,6 @@ pub fn encode<T: Serialize>(message: &T, buf: &mut Vec<u8>) -> Result<(), serde_
     Ok(())
 }
 
-/// Writes the messages as they come, those ready together in one write, until the channel closes
-/// (then shuts the sending side: the peer reads the end of the stream) or the socket fails.
-pub async fn write_batched<T: Serialize>(
-    mut writer: tokio::net::unix::OwnedWriteHalf,
-    mut messages: tokio::sync::mpsc::UnboundedReceiver<T>,
-) {
-    use tokio::io::AsyncWriteExt;
-    let mut buf = Vec::new();
-    while let Some(first) = messages.recv().await {
-        buf.clear();
-        let mut next = Some(first);
-        while let Some(message) = next {
-            if let Err(e) = encode(&message, &mut buf) {
-                tracing::error!("could not encode a message: {e}");
-            }
-            next = messages.try_recv().ok();
-        }
-        if writer.write_all(&buf).await.is_err() {
-            return;
-        }
-    }
-    let _ = writer.shutdown().await;
-}
-
 /// Reads one frame into `buf` (replacing its content). `Ok(false)` at a clean end of the stream.
 pub async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut R,
