@@ -29,6 +29,17 @@ pub struct BenchDispatchArgs {
     /// The `actionflow` binary [default: next to this benchmark's binary].
     #[arg(long)]
     actionflow: Option<PathBuf>,
+    /// Measure only the Actionflow contenders whose name contains one of these (repeatable; e.g.
+    /// `--only "1 action"` to profile one path). The webhooks are always measured: the ratios need
+    /// them.
+    #[arg(long)]
+    only: Vec<String>,
+}
+
+impl BenchDispatchArgs {
+    fn wants(&self, name: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|o| name.contains(o.as_str()))
+    }
 }
 
 const WEBHOOK: &str = include_str!("../fixtures/webhook.js");
@@ -75,21 +86,28 @@ async fn run(
         None => eprintln!("`deno` not found: the Deno webhook is skipped (pip install deno)"),
     }
     let mut servers = Vec::new();
-    let server = start_actionflow(program).await?;
-    let token = setup_tenant(&http, &server.url, ADMIN_TOKEN).await?;
-    crate::http::call(
-        http.put(format!("{}/api/webtask/bench/login", server.url))
-            .bearer_auth(&token)
-            .json(&json!({"code": webtask_code()})),
-    )
-    .await?;
-    contenders.push((
-        "Actionflow webtask (ctx, cb)".to_owned(),
-        format!("{}/run/bench/login", server.url),
-        None,
-    ));
-    servers.push(server);
+    let webtask = "Actionflow webtask (ctx, cb)";
+    if args.wants(webtask) {
+        let server = start_actionflow(program).await?;
+        let token = setup_tenant(&http, &server.url, ADMIN_TOKEN).await?;
+        crate::http::call(
+            http.put(format!("{}/api/webtask/bench/login", server.url))
+                .bearer_auth(&token)
+                .json(&json!({"code": webtask_code()})),
+        )
+        .await?;
+        contenders.push((
+            webtask.to_owned(),
+            format!("{}/run/bench/login", server.url),
+            None,
+        ));
+        servers.push(server);
+    }
     for actions in [1, 3] {
+        let name = format!("Actionflow dispatch, {actions} action(s)");
+        if !args.wants(&name) {
+            continue;
+        }
         let server = start_actionflow(program).await?;
         let token = setup_tenant(&http, &server.url, ADMIN_TOKEN).await?;
         let mut ids = Vec::new();
@@ -108,11 +126,7 @@ async fn run(
         }
         bind(&http, &server.url, &token, "post-login", &ids).await?;
         let url = format!("{}/v1/triggers/post-login/dispatch", server.url);
-        contenders.push((
-            format!("Actionflow dispatch, {actions} action(s)"),
-            url,
-            Some(token),
-        ));
+        contenders.push((name, url, Some(token)));
         servers.push(server);
     }
     println!(
@@ -266,7 +280,12 @@ async fn start_actionflow(program: &PathBuf) -> anyhow::Result<Running> {
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path())
         .env("ACTIONFLOW_ADMIN_TOKEN", ADMIN_TOKEN)
-        .env("RUST_LOG", "warn")
+        // The servers' own log filter: `ACTIONFLOW_BENCH_SERVER_LOG=warn,sqlx::query=debug` counts
+        // their SQL statements on stderr while they are measured.
+        .env(
+            "RUST_LOG",
+            std::env::var("ACTIONFLOW_BENCH_SERVER_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        )
         .stdout(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
