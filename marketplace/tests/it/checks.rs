@@ -571,3 +571,32 @@ async fn tests_expect_api_calls_and_denials() {
     // None of them passed on a success path.
     assert!(report.has("no_success_test"), "{}", report.to_text());
 }
+
+/// A test's configuration is text, as an installed copy's is: a number is refused, naming the
+/// test.
+#[tokio::test]
+async fn a_test_configuration_value_is_text() {
+    let mut package = ses_package();
+    let mut test: serde_json::Value =
+        serde_json::from_slice(package.file("tests/sends-welcome-email.json").unwrap()).unwrap();
+    test["configuration"]["AWS_REGION"] = serde_json::json!(1);
+    package.files.insert(
+        "tests/sends-welcome-email.json".into(),
+        serde_json::to_vec(&test).unwrap(),
+    );
+    let report = check(&package, &History::default()).await;
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.code == "test_invalid")
+        .expect("flagged");
+    assert_eq!(
+        finding.file.as_deref(),
+        Some("tests/sends-welcome-email.json")
+    );
+    assert!(
+        finding.message.contains("expected a string"),
+        "{}",
+        report.to_text()
+    );
+}
