@@ -1,6 +1,7 @@
-//! The catalog every tenant reads: published integrations (filtered by trigger, text and
-//! category) and one integration's detail (versions with their flags, the installation guide,
-//! the secrets and configuration it needs). Unpublished submissions never appear.
+//! The catalog every tenant reads: published integrations with a version to install (filtered by
+//! trigger, text and category) and one integration's detail (versions with their flags, the
+//! installation guide, the secrets and configuration it needs; still readable when every version
+//! is deprecated or yanked). Unpublished submissions never appear.
 
 use actionflow_store::Submission;
 
@@ -10,7 +11,8 @@ use crate::package::GUIDE_FILE;
 use crate::review::State;
 use crate::service::Marketplace;
 
-/// One integration in the catalog: its newest installable version's manifest.
+/// One integration in the catalog: its newest installable version's manifest (the newest
+/// version's in a detail where none is installable).
 #[derive(Debug, Clone)]
 pub struct Listing {
     pub manifest: Manifest,
@@ -114,18 +116,20 @@ impl Marketplace {
             .find(|(s, _)| s == slug)
             .map(|(_, v)| v)
             .ok_or_else(|| Error::not_found("slug", "integration"))?;
-        let listing =
-            listing_of(&versions).ok_or_else(|| Error::not_found("slug", "integration"))?;
-        let newest = versions.iter().find(|s| s.version == listing.version);
-        let guide = match newest {
-            Some(s) => self
-                .stored_package(s)
-                .await?
-                .text(GUIDE_FILE)
-                .unwrap_or_default()
-                .to_owned(),
-            None => String::new(),
-        };
+        // When every version is deprecated or yanked, the newest: the tenants running one still
+        // read its page, each version marked.
+        let shown = versions
+            .iter()
+            .find(|s| installable(s))
+            .or_else(|| versions.first())
+            .ok_or_else(|| Error::not_found("slug", "integration"))?;
+        let listing = listing_from(shown).ok_or_else(|| Error::not_found("slug", "integration"))?;
+        let guide = self
+            .stored_package(shown)
+            .await?
+            .text(GUIDE_FILE)
+            .unwrap_or_default()
+            .to_owned();
         Ok(ListingDetail {
             versions: versions
                 .iter()
@@ -143,11 +147,20 @@ impl Marketplace {
     }
 }
 
-/// The newest version neither deprecated nor yanked; `None` when there is none.
+/// Neither deprecated nor yanked: new installs may take it.
+fn installable(s: &Submission) -> bool {
+    s.deprecated_at.is_none() && s.yanked_at.is_none()
+}
+
+/// The newest installable version; `None` when there is none.
 fn listing_of(versions: &[Submission]) -> Option<Listing> {
-    let s = versions
+    versions
         .iter()
-        .find(|s| s.deprecated_at.is_none() && s.yanked_at.is_none())?;
+        .find(|s| installable(s))
+        .and_then(listing_from)
+}
+
+fn listing_from(s: &Submission) -> Option<Listing> {
     Some(Listing {
         manifest: serde_json::from_value(s.manifest.clone()).ok()?,
         version: s.version.clone(),

@@ -28,8 +28,10 @@ pub struct TestCase {
     pub event: serde_json::Value,
     #[serde(default)]
     pub secrets: std::collections::BTreeMap<String, String>,
+    /// Text, as an installed copy's configuration reaches its code (a number or a boolean is
+    /// refused: the test would run with what no tenant's copy ever gets).
     #[serde(default)]
-    pub configuration: serde_json::Map<String, serde_json::Value>,
+    pub configuration: std::collections::BTreeMap<String, String>,
     #[serde(default = "no_fixtures")]
     pub fixtures: serde_json::Value,
     #[serde(default)]
@@ -160,10 +162,15 @@ async fn run_one(
             return result;
         }
     };
+    let configuration = case
+        .configuration
+        .iter()
+        .map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str())))
+        .collect();
     let wrapped = wrap(
         code,
         &manifest.supported_triggers,
-        &case.configuration,
+        &configuration,
         &manifest.network.hosts,
         Mode::Test {
             fixtures: &case.fixtures,

@@ -43,4 +43,5 @@ pub use report::{Finding, Report, Severity};
 pub use review::{Decision, State};
 pub use service::{
     report_of, Actor, Marketplace, MarketplaceLimits, ReviewMaterial, SubmissionView, Viewer,
+    TEST_WALL_MS_MAX,
 };

@@ -37,10 +37,19 @@ pub fn scaffold(trigger: &str, slug: &str, publisher: &str) -> Option<Package> {
         "privacy_url": "https://example.com/privacy",
         "support_url": "https://example.com/support"
     });
-    let code = format!(
-        "/**\n * {slug}: runs on {trigger}. Reads its secret as event.secrets.API_KEY and its\n          * configuration as event.configuration.GREETING.\n */\n         exports.{handler} = async (event, api) => {{\n           const res = await fetch(\"https://api.example.com/ping\", {{\n             headers: {{ authorization: `Bearer ${{event.secrets.API_KEY}}` }},\n  }});\n           console.log(`${{event.configuration.GREETING}}: ${{res.status}}`);\n}};\n",
-        handler = spec.handler
-    );
+    let code = [
+        "/**".to_owned(),
+        format!(" * {slug}: runs on {trigger}. Reads its secret as event.secrets.API_KEY and its"),
+        " * configuration as event.configuration.GREETING.".to_owned(),
+        " */".to_owned(),
+        format!("exports.{} = async (event, api) => {{", spec.handler),
+        "  const res = await fetch(\"https://api.example.com/ping\", {".to_owned(),
+        "    headers: { authorization: `Bearer ${event.secrets.API_KEY}` },".to_owned(),
+        "  });".to_owned(),
+        "  console.log(`${event.configuration.GREETING}: ${res.status}`);".to_owned(),
+        "};\n".to_owned(),
+    ]
+    .join("\n");
     let test = serde_json::json!({
         "name": "the service answers",
         // What every trigger's event requires; trim it to what yours sends.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use actionflow_actions::Actions;
+use actionflow_actions::{ActionLimits, Actions};
 use actionflow_runtime::{Engine, Limits};
 use actionflow_store::{Publisher, SharedStore, StateChange, Submission, Transition};
 
@@ -44,17 +44,35 @@ pub struct MarketplaceLimits {
     pub checks: crate::checker::CheckSettings,
 }
 
-impl Default for MarketplaceLimits {
-    fn default() -> Self {
+/// Longest one package test may run in the checks, whatever the actions' wall limit.
+pub const TEST_WALL_MS_MAX: u64 = 10_000;
+
+impl MarketplaceLimits {
+    /// The limits of a server whose actions have `action_limits`: a package's code leaves room
+    /// for the wrapper of an installed copy within the actions' code limit; the checks run under
+    /// the actions' execution limits, each test within [`TEST_WALL_MS_MAX`] of wall time. The
+    /// server and `actionflow integration test` both take theirs from here.
+    pub fn for_actions(action_limits: &ActionLimits) -> MarketplaceLimits {
+        let package = PackageLimits {
+            code_bytes_max: action_limits
+                .code_bytes_max
+                .saturating_sub(crate::wrap::WRAPPER_BYTES_MAX),
+            ..PackageLimits::default()
+        };
+        let mut execution = action_limits.execution.clone();
+        execution.wall_ms_max = execution.wall_ms_max.min(TEST_WALL_MS_MAX);
         MarketplaceLimits {
-            package: PackageLimits::default(),
-            execution: Limits {
-                wall_ms_max: 5_000,
-                cpu_ms_max: 2_000,
-                ..Limits::default()
-            },
+            package,
+            execution,
             checks: crate::checker::CheckSettings::default(),
         }
+    }
+}
+
+/// Those of a server with the actions' default limits.
+impl Default for MarketplaceLimits {
+    fn default() -> Self {
+        MarketplaceLimits::for_actions(&ActionLimits::default())
     }
 }
 
@@ -245,4 +263,39 @@ impl Marketplace {
 /// The report stored with a submission.
 pub fn report_of(submission: &Submission) -> Report {
     serde_json::from_value(submission.report.clone()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limits_follow_the_actions_limits() {
+        let mut actions = ActionLimits {
+            code_bytes_max: 50_000,
+            execution: Limits {
+                cpu_ms_max: 1_234,
+                wall_ms_max: 60_000,
+                ..Limits::default()
+            },
+            ..ActionLimits::default()
+        };
+        let limits = MarketplaceLimits::for_actions(&actions);
+        assert_eq!(
+            limits.package.code_bytes_max,
+            50_000 - crate::wrap::WRAPPER_BYTES_MAX
+        );
+        assert_eq!(limits.execution.cpu_ms_max, 1_234);
+        assert_eq!(limits.execution.wall_ms_max, TEST_WALL_MS_MAX);
+        actions.execution.wall_ms_max = 3_000;
+        let limits = MarketplaceLimits::for_actions(&actions);
+        assert_eq!(limits.execution.wall_ms_max, 3_000);
+        // The default is a default server's.
+        let default = MarketplaceLimits::default();
+        assert_eq!(default.package.code_bytes_max, 100 * 1024 - 8 * 1024);
+        assert_eq!(
+            default.execution.cpu_ms_max,
+            ActionLimits::default().execution.cpu_ms_max
+        );
+    }
 }

@@ -123,3 +123,39 @@ pub(crate) fn check_secrets(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn configuration_reaches_the_code_as_text_whatever_its_type() {
+        let manifest: Manifest = serde_json::from_value(serde_json::json!({
+            "name": "n", "slug": "typed", "version": "1.0.0", "publisher": "acme",
+            "description": "d", "short_description": "s", "supported_triggers": ["post-login"],
+            "configuration": [
+                {"name": "PORT", "label": "Port", "type": "number", "required": true},
+                {"name": "VERBOSE", "label": "Verbose", "type": "boolean", "default_value": "false"},
+            ],
+        }))
+        .unwrap();
+        let given = BTreeMap::from([("PORT".to_owned(), "8080".to_owned())]);
+        let configuration = values(&manifest, &BTreeMap::new(), &given).unwrap();
+        assert_eq!(
+            serde_json::Value::Object(configuration),
+            serde_json::json!({"PORT": "8080", "VERBOSE": "false"})
+        );
+        let wrong = BTreeMap::from([("PORT".to_owned(), "eighty".to_owned())]);
+        assert!(values(&manifest, &BTreeMap::new(), &wrong).is_err());
+    }
+
+    #[test]
+    fn a_secret_takes_no_default_value() {
+        let field = serde_json::json!({"name": "API_KEY", "label": "Key", "default_value": "x"});
+        let error = serde_json::from_value::<crate::manifest::SecretField>(field)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(error.contains("unknown field `default_value`"), "{error}");
+    }
+}

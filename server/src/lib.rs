@@ -214,7 +214,7 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
         store.clone(),
         actions.clone(),
         checks,
-        marketplace_limits(&settings.action_limits),
+        actionflow_marketplace::MarketplaceLimits::for_actions(&settings.action_limits),
     );
     let state = Arc::new(ServerState {
         store,
@@ -233,22 +233,6 @@ pub async fn build_state(settings: Settings) -> Result<(AppState, AdminToken), S
             .then(|| settings.webtasks.cron.clone()),
     });
     Ok((state, admin))
-}
-
-/// The marketplace's limits: a package's code leaves room for the wrapper of an installed copy
-/// within the actions' code limit; checks run under the actions' execution limits.
-fn marketplace_limits(
-    action_limits: &actionflow_actions::ActionLimits,
-) -> actionflow_marketplace::MarketplaceLimits {
-    let mut limits = actionflow_marketplace::MarketplaceLimits::default();
-    limits.package.code_bytes_max = action_limits
-        .code_bytes_max
-        .saturating_sub(actionflow_marketplace::wrap::WRAPPER_BYTES_MAX);
-    // Each test is bounded like any tenant's execution, and a submission's checks (its tests one
-    // after another, in the background) by at most 10 s of wall time per test.
-    limits.execution = action_limits.execution.clone();
-    limits.execution.wall_ms_max = limits.execution.wall_ms_max.min(10_000);
-    limits
 }
 
 /// What runs sync flows, async jobs, and test runs with deploy checks.

@@ -1,7 +1,9 @@
 //! `actionflow integration init|test|pack|submit|status|list|withdraw|deprecate|yank`: the
 //! partner's side of the marketplace. `init`, `test` and `pack` work on a package folder without
-//! a server (`test` runs the same checks as the server, in the same runtime, its tests' fixtures
-//! served); the others call the API with a publisher token (scope `integrations:submit`).
+//! a server (`test` runs the server's checks with the limits of a server with default settings, in
+//! the same runtime, its tests' fixtures served; only the checks against the versions already
+//! submitted and published need the server); the others call the API with a publisher token
+//! (scope `integrations:submit`).
 
 use super::{run, Client, Connection};
 use crate::BadInput;
@@ -33,7 +35,9 @@ enum IntegrationCommand {
         #[arg(long, default_value = "my-company")]
         publisher: String,
     },
-    /// Run the checks and the package's tests locally: exit 2 on any error, with the report.
+    /// Run the server's checks and the package's tests locally, with a default server's limits:
+    /// exit 2 on any error, with the report. The version is checked against the versions already
+    /// submitted and published (reused, lower, a breaking change) on the server only.
     Test {
         #[arg(default_value = ".")]
         dir: PathBuf,
@@ -80,7 +84,8 @@ enum IntegrationCommand {
 }
 
 pub fn main(args: IntegrationArgs) -> anyhow::Result<ExitCode> {
-    let limits = MarketplaceLimits::default();
+    // What a server with default settings checks with (a server's own flags may change them).
+    let limits = MarketplaceLimits::for_actions(&actionflow_actions::ActionLimits::default());
     let (method, path, body) = match args.command {
         IntegrationCommand::Init {
             dir,
@@ -243,6 +248,7 @@ fn test(
         .enable_all()
         .build()?;
     let runtime = actionflow_runtime::Runtime::new(actionflow_runtime::PoolConfig::default())?;
+    // The versions of the slug already submitted and published are the server's to know.
     let report = rt.block_on(check_package(
         &runtime,
         &package,
@@ -264,7 +270,10 @@ fn test(
         ))
         .into());
     }
-    println!("ok: every check passed ({warnings} warnings for the reviewer)");
+    println!(
+        "ok: every check passed ({warnings} warnings for the reviewer); the server also checks the \
+         version against those already submitted and published"
+    );
     Ok(ExitCode::SUCCESS)
 }
 

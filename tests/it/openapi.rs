@@ -1,5 +1,5 @@
-//! `/openapi.json` is served without a token and documents every Actions endpoint, with the
-//! bearer scheme and the error body.
+//! `/openapi.json` is served without a token and documents every Actions and marketplace
+//! endpoint, with the bearer scheme and the error body.
 
 use crate::support::{Api, Db, Server};
 
@@ -22,6 +22,19 @@ async fn openapi_document(db: Db) {
         ("/v1/actions/{id}/versions/{from}/diff/{to}", &["get"]),
         ("/v1/actions/{id}/secrets", &["get"]),
         ("/v1/actions/{id}/secrets/{name}", &["delete", "put"]),
+        ("/v1/marketplace/publishers", &["get", "post"]),
+        ("/v1/marketplace/submissions", &["get", "post"]),
+        ("/v1/marketplace/submissions/{id}", &["get"]),
+        ("/v1/marketplace/submissions/{id}/review", &["get", "post"]),
+        ("/v1/marketplace/submissions/{id}/withdraw", &["post"]),
+        ("/v1/marketplace/submissions/{id}/flags", &["post"]),
+        ("/v1/marketplace/integrations", &["get"]),
+        ("/v1/marketplace/integrations/{slug}", &["get"]),
+        ("/v1/integrations/installed", &["get", "post"]),
+        (
+            "/v1/integrations/installed/{id}",
+            &["delete", "get", "patch"],
+        ),
     ];
     for (path, methods) in expected {
         for method in methods {
@@ -49,6 +62,17 @@ async fn openapi_document(db: Db) {
         "VersionBody",
         "DiffBody",
         "TestResult",
+        "Submit",
+        "SubmissionBody",
+        "FindingBody",
+        "TransitionBody",
+        "Review",
+        "ReviewBody",
+        "Flag",
+        "ListingDetailBody",
+        "Install",
+        "Upgrade",
+        "InstalledBody",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
     }
@@ -89,6 +113,30 @@ async fn openapi_document(db: Db) {
         serde_json::json!(["user", "client"])
     );
     assert!(login["security"].is_array(), "{login}");
+    // The catalog's filters; the scopes the marketplace's endpoints need.
+    let catalog = &doc["paths"]["/v1/marketplace/integrations"]["get"]["parameters"];
+    let names: Vec<&str> = catalog
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["trigger", "q", "category"], "{catalog}");
+    for (path, method, scope) in [
+        ("/v1/marketplace/submissions", "post", "integrations:submit"),
+        (
+            "/v1/marketplace/submissions/{id}/review",
+            "post",
+            "marketplace:review",
+        ),
+        ("/v1/integrations/installed", "post", "actions:write"),
+    ] {
+        let security = &doc["paths"][path][method]["security"][0]["bearer"];
+        assert!(
+            security.as_array().unwrap().iter().any(|s| s == scope),
+            "{method} {path}: {security}"
+        );
+    }
 }
 
 /// Whether a property's schema admits `null` (OpenAPI 3.0 `nullable`, 3.1 type lists or `oneOf`).

@@ -1,7 +1,7 @@
 //! The checks over the reference package and over packages each broken in one way.
 
 use actionflow_marketplace::{
-    check_package, History, Manifest, Package, PackageLimits, Report, Version,
+    check_package, History, Manifest, MarketplaceLimits, Package, PackageLimits, Report, Version,
 };
 
 use crate::{limits, runtime, ses_esm_package, ses_package};
@@ -320,4 +320,283 @@ async fn more_tests_than_the_limit_are_refused_without_running_them() {
     let report = check(&package, &History::default()).await;
     assert!(report.has("too_many_tests"), "{}", report.to_text());
     assert!(!report.has("test_failed"));
+}
+
+/// The manifest's `manifest_invalid` findings each name the field at fault.
+#[tokio::test]
+async fn manifest_schema_errors_name_their_field() {
+    let extra = |field: serde_json::Value| {
+        move |m: &mut serde_json::Value| m["configuration"].as_array_mut().unwrap().push(field)
+    };
+    type Edit = Box<dyn FnOnce(&mut serde_json::Value)>;
+    let cases: Vec<(Edit, &str)> = vec![
+        (
+            Box::new(extra(serde_json::json!({
+                "name": "reply_to", "label": "Reply to", "required": false, "type": "string"}))),
+            "configuration[4].name: \"reply_to\" is not ALL_CAPS_SNAKE_CASE",
+        ),
+        (
+            Box::new(|m: &mut serde_json::Value| m["secrets"][0]["name"] = "aws_ses_key".into()),
+            "secrets[0].name: \"aws_ses_key\" is not ALL_CAPS_SNAKE_CASE",
+        ),
+        (
+            Box::new(extra(serde_json::json!({
+                "name": "MODE", "label": "Mode", "required": false, "type": "enum"}))),
+            "configuration[4].options: an enum needs options",
+        ),
+        (
+            Box::new(|m: &mut serde_json::Value| {
+                m["dependencies"] = serde_json::json!([{"name": "greeting", "version": "^1.0.0"}])
+            }),
+            "dependencies[0].version: pin greeting to an exact version x.y.z, not \"^1.0.0\"",
+        ),
+    ];
+    for (edit, message) in cases {
+        let mut package = ses_package();
+        edit_manifest(&mut package, edit);
+        let report = check(&package, &History::default()).await;
+        let found: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.code == "manifest_invalid")
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(found, [message], "{}", report.to_text());
+    }
+}
+
+/// With a default server's limits: code over the package's code limit is refused before it runs;
+/// code at the limit still fits the runtime's limit once wrapped, and passes.
+#[tokio::test]
+async fn code_over_the_limit_is_refused_without_running_it() {
+    let limits = &MarketplaceLimits::default();
+    let check = |package: Package| async move {
+        check_package(
+            &runtime(),
+            &package,
+            &limits.package,
+            &History::default(),
+            &limits.execution,
+            None,
+        )
+        .await
+    };
+    let code_max = limits.package.code_bytes_max;
+    let code = ses_package()
+        .text("integration.action.js")
+        .unwrap()
+        .to_owned();
+    let padded = |total: usize| {
+        let mut package = ses_package();
+        let padding = "x".repeat(total - code.len() - 4);
+        set_code(&mut package, &format!("{code}// {padding}\n"));
+        assert_eq!(package.file("integration.action.js").unwrap().len(), total);
+        package
+    };
+    let report = check(padded(code_max + 1)).await;
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.code == "code_too_large")
+        .expect("flagged");
+    assert_eq!(finding.file.as_deref(), Some("integration.action.js"));
+    assert!(!report.has("test_failed"), "{}", report.to_text());
+    let report = check(padded(code_max)).await;
+    assert!(!report.has_errors(), "{}", report.to_text());
+}
+
+#[tokio::test]
+async fn the_logo_must_be_a_png_within_its_limit() {
+    let limits = PackageLimits::default();
+    let png = ses_package().file("logo.png").unwrap().to_vec();
+    let mut large = png.clone();
+    large.resize(limits.logo_bytes_max + 1, 0);
+    let cases = [
+        (large, vec!["logo_too_large"]),
+        (b"GIF89a\x01\x00\x01\x00".to_vec(), vec!["logo_not_png"]),
+    ];
+    for (logo, codes) in cases {
+        let mut package = ses_package();
+        package.files.insert("logo.png".into(), logo);
+        let report = check(&package, &History::default()).await;
+        let found: Vec<&str> = report.errors().map(|f| f.code.as_str()).collect();
+        assert_eq!(found, codes, "{}", report.to_text());
+        assert!(report
+            .errors()
+            .all(|f| f.file.as_deref() == Some("logo.png")));
+    }
+}
+
+/// Against the latest published version: removing a field or a supported trigger is a breaking
+/// change, allowed only with a new major version.
+#[tokio::test]
+async fn removing_a_field_or_a_trigger_needs_a_major_version() {
+    let current = || Manifest::parse(ses_package().file("integration.json").unwrap()).unwrap();
+    let mut with_field = current();
+    with_field.configuration.push(
+        serde_json::from_value(serde_json::json!({
+            "name": "REPLY_TO", "label": "Reply to", "required": false, "type": "string"}))
+        .unwrap(),
+    );
+    let mut with_trigger = current();
+    with_trigger.supported_triggers.push("post-login".into());
+    for (previous, change) in [
+        (with_field, "configuration REPLY_TO removed"),
+        (with_trigger, "trigger post-login removed"),
+    ] {
+        let history = History {
+            versions: vec![Version::parse("1.0.0").unwrap()],
+            latest_published: Some(previous),
+        };
+        let mut package = ses_package();
+        edit_manifest(&mut package, |m| m["version"] = "1.1.0".into());
+        let report = check(&package, &history).await;
+        let found: Vec<&str> = report
+            .findings
+            .iter()
+            .filter(|f| f.code == "breaking_change")
+            .map(|f| f.message.as_str())
+            .collect();
+        assert_eq!(
+            found,
+            [format!(
+                "{change} since 1.0.0: a breaking change needs a new major version"
+            )],
+            "{}",
+            report.to_text()
+        );
+        edit_manifest(&mut package, |m| m["version"] = "2.0.0".into());
+        let report = check(&package, &history).await;
+        assert!(!report.has_errors(), "{}", report.to_text());
+    }
+}
+
+/// A post-login package whose code denies the user `blocked` and gives anyone else a claim,
+/// with `tests` as its tests.
+fn deny_package(tests: &[(&str, serde_json::Value)]) -> Package {
+    let mut package =
+        actionflow_marketplace::scaffold::scaffold("post-login", "gatekeeper", "acme-labs")
+            .expect("a known trigger");
+    set_code(
+        &mut package,
+        "exports.onExecutePostLogin = async (event, api) => {\n\
+           if (event.user.user_id === \"blocked\") {\n\
+             api.access.deny(`${event.configuration.GREETING}, not you`);\n\
+             return;\n\
+           }\n\
+           api.accessToken.setCustomClaim(\"key_length\", event.secrets.API_KEY.length);\n\
+         };\n",
+    );
+    package.files.retain(|path, _| !path.starts_with("tests/"));
+    for (name, expect) in tests {
+        let user = if name.starts_with("denies") {
+            "blocked"
+        } else {
+            "u1"
+        };
+        let test = serde_json::json!({
+            "name": name,
+            "event": {"user": {"user_id": user}, "client": {"client_id": "web"}},
+            "secrets": {"API_KEY": "test-key"},
+            "configuration": {"GREETING": "hi"},
+            "expect": expect,
+        });
+        package.files.insert(
+            format!("tests/{name}.json"),
+            serde_json::to_vec(&test).expect("JSON"),
+        );
+    }
+    package
+}
+
+#[tokio::test]
+async fn tests_expect_api_calls_and_denials() {
+    let passing = deny_package(&[
+        (
+            "claims",
+            serde_json::json!({"api_calls": [
+                {"method": "accessToken.setCustomClaim", "args": ["key_length", 8]}],
+                "denied": false}),
+        ),
+        (
+            "denies-blocked",
+            serde_json::json!({"denied": true, "api_calls": [
+                {"method": "access.deny", "args": ["hi, not you"]}]}),
+        ),
+        // Without args, only the method is compared.
+        (
+            "denies-any-reason",
+            serde_json::json!({"api_calls": [{"method": "access.deny"}]}),
+        ),
+    ]);
+    let report = check(&passing, &History::default()).await;
+    assert!(!report.has_errors(), "{}", report.to_text());
+
+    let failing = deny_package(&[
+        (
+            "claims",
+            serde_json::json!({"api_calls": [
+                {"method": "accessToken.setCustomClaim", "args": ["key_length", 9]}]}),
+        ),
+        ("denies-blocked", serde_json::json!({"denied": false})),
+        ("claims-extra", serde_json::json!({"denied": true})),
+    ]);
+    let report = check(&failing, &History::default()).await;
+    let failed = |file: &str| -> String {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.code == "test_failed" && f.file.as_deref() == Some(file))
+            .map(|f| f.message.clone())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        failed("tests/claims.json").contains(
+            "expected the api calls [\"accessToken.setCustomClaim\"], got [\"accessToken.setCustomClaim\"] (or other arguments)"
+        ),
+        "{}",
+        report.to_text()
+    );
+    assert!(
+        failed("tests/denies-blocked.json").contains("expected denied = false, got true"),
+        "{}",
+        report.to_text()
+    );
+    assert!(
+        failed("tests/claims-extra.json").contains("expected denied = true, got false"),
+        "{}",
+        report.to_text()
+    );
+    // None of them passed on a success path.
+    assert!(report.has("no_success_test"), "{}", report.to_text());
+}
+
+/// A test's configuration is text, as an installed copy's is: a number is refused, naming the
+/// test.
+#[tokio::test]
+async fn a_test_configuration_value_is_text() {
+    let mut package = ses_package();
+    let mut test: serde_json::Value =
+        serde_json::from_slice(package.file("tests/sends-welcome-email.json").unwrap()).unwrap();
+    test["configuration"]["AWS_REGION"] = serde_json::json!(1);
+    package.files.insert(
+        "tests/sends-welcome-email.json".into(),
+        serde_json::to_vec(&test).unwrap(),
+    );
+    let report = check(&package, &History::default()).await;
+    let finding = report
+        .findings
+        .iter()
+        .find(|f| f.code == "test_invalid")
+        .expect("flagged");
+    assert_eq!(
+        finding.file.as_deref(),
+        Some("tests/sends-welcome-email.json")
+    );
+    assert!(
+        finding.message.contains("expected a string"),
+        "{}",
+        report.to_text()
+    );
 }

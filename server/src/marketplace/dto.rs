@@ -197,7 +197,8 @@ pub struct Flag {
     pub yanked: bool,
 }
 
-/// A listed integration: its newest installable version.
+/// A listed integration: its newest installable version (in a detail where every version is
+/// deprecated or yanked, the newest).
 #[derive(Serialize, ToSchema)]
 pub struct ListingBody {
     pub slug: String,

@@ -247,6 +247,7 @@ pub(super) struct CatalogParams {
     pub trigger: Option<String>,
     /// Text in the name, slug or descriptions.
     pub q: Option<String>,
+    /// Only integrations listing this category.
     pub category: Option<String>,
 }
 

@@ -3,11 +3,14 @@
 //! and bound to post-user-registration; a registration then sends one email to the local SES
 //! server (moto) (`journey.rs`; the same package as an ES module in `journey_esm.rs`). Around
 //! it: what partners are refused and how reviews go (`submissions.rs`), upgrades, rollbacks and
-//! yanks of installed copies (`installs.rs`), checks cut by a stop (`restart.rs`).
+//! yanks of installed copies (`installs.rs`), deprecation (`deprecate.rs`), checks cut by a stop
+//! (`restart.rs`), the partner's `integration init` and `test` (`partner_cli.rs`).
 
+mod deprecate;
 mod installs;
 mod journey;
 mod journey_esm;
+mod partner_cli;
 mod restart;
 mod submissions;
 

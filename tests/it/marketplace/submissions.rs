@@ -1,8 +1,11 @@
 //! What partners are refused (another publisher's name, undeclared reads, unresolvable
 //! dependencies, escaping or exploding archives, reused versions) and how reviews go (changes
-//! requested with a comment, withdrawal, warnings acknowledged).
+//! requested with a comment, withdrawal, warnings acknowledged, a rejection and what it closes,
+//! review reserved to `marketplace:review`).
 
 use super::{market_server, partner_and_reviewer, raw_tgz, submit, variant};
+use crate::cli::Cli;
+use crate::flows::ALL_SCOPES;
 use crate::support::{assert_error, Db};
 use serde_json::json;
 
@@ -224,3 +227,122 @@ async fn submissions_are_checked_and_reviewed(db: Db) {
 }
 
 on_both_backends!(submissions_are_checked_and_reviewed);
+
+/// A rejection says why, the partner reads it, and it is final; only reviewers review.
+async fn a_rejection_says_why_and_is_final(db: Db) {
+    let (server, _registry) = market_server(&db).await;
+    let (_, partner, reviewer) = partner_and_reviewer(&server).await;
+    let (_, submitted) = submit(&partner, &variant(|_| {}, |c| c)).await;
+    assert_eq!(submitted["state"], "in_review", "{submitted}");
+    let id = submitted["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/marketplace/submissions/{id}");
+    let review_path = format!("{path}/review");
+
+    // Without marketplace:review, neither the partner nor a tenant holding every other scope
+    // reads the review material or decides.
+    let (_, acme) = server.tenant("acme", ALL_SCOPES).await;
+    for token in [&partner, &acme] {
+        for refused in [
+            token.get(&review_path).await,
+            token
+                .post(&review_path, json!({"decision": "approve"}))
+                .await,
+            token
+                .post(&review_path, json!({"decision": "reject", "comment": "no"}))
+                .await,
+        ] {
+            assert_error(&refused, 403, "forbidden", "authorization");
+            assert!(refused.1["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("marketplace:review"));
+        }
+    }
+    // Nor does a token without either marketplace scope list or read submissions.
+    assert_error(&acme.get(&path).await, 403, "forbidden", "authorization");
+    let (_, still) = reviewer.get(&path).await;
+    assert_eq!(still["state"], "in_review", "{still}");
+
+    // A rejection needs a comment (blank is none).
+    for comment in [None, Some("   ")] {
+        let mut body = json!({"decision": "reject"});
+        if let Some(comment) = comment {
+            body["comment"] = json!(comment);
+        }
+        let refused = reviewer.post(&review_path, body).await;
+        assert_error(&refused, 422, "invalid_value", "comment");
+    }
+    let (status, rejected) = reviewer
+        .post(
+            &review_path,
+            json!({"decision": "reject", "comment": "sends email without the user's consent"}),
+        )
+        .await;
+    assert_eq!(
+        (status, rejected["state"].as_str()),
+        (200, Some("rejected")),
+        "{rejected}"
+    );
+
+    // The partner's status shows the state and the reason, by the API and the CLI.
+    let (_, seen) = partner.get(&path).await;
+    assert_eq!(seen["state"], "rejected", "{seen}");
+    let last = seen["transitions"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            last["from"].as_str(),
+            last["to"].as_str(),
+            last["reason"].as_str()
+        ),
+        (
+            Some("in_review"),
+            Some("rejected"),
+            Some("sends email without the user's consent")
+        ),
+        "{seen}"
+    );
+    let cli = Cli {
+        url: server.url.clone(),
+        token: partner.token().to_owned(),
+        dir: db.dir.path().to_path_buf(),
+    };
+    let shown = tokio::task::spawn_blocking(move || cli.json(&["integration", "status", &id]))
+        .await
+        .unwrap();
+    assert_eq!(shown["state"], "rejected", "{shown}");
+    assert_eq!(
+        shown["transitions"].as_array().unwrap().last().unwrap()["reason"],
+        "sends email without the user's consent"
+    );
+
+    // Final: no decision and no withdrawal moves it.
+    for decision in [
+        json!({"decision": "approve"}),
+        json!({"decision": "request_changes", "comment": "try again"}),
+        json!({"decision": "reject", "comment": "twice"}),
+    ] {
+        let refused = reviewer.post(&review_path, decision).await;
+        assert_error(&refused, 409, "conflict", "decision");
+    }
+    let refused = partner
+        .post(&format!("{path}/withdraw"), json!({"reason": "oops"}))
+        .await;
+    assert_error(&refused, 409, "conflict", "state");
+    let (_, after) = partner.get(&path).await;
+    assert_eq!(after["state"], "rejected", "{after}");
+    assert_eq!(
+        after["transitions"].as_array().unwrap().len(),
+        seen["transitions"].as_array().unwrap().len(),
+        "{after}"
+    );
+    // Never in the catalog.
+    let (_, catalog) = acme.get("/v1/marketplace/integrations").await;
+    assert_eq!(catalog["integrations"], json!([]), "{catalog}");
+}
+
+on_both_backends!(a_rejection_says_why_and_is_final);

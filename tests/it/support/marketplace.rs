@@ -132,3 +132,72 @@ pub async fn approve(reviewer: &Api, id: &str) {
         "{published}"
     );
 }
+
+/// The code of [`greeter`]: the claim `greeting` is the configured GREETING and the length of the
+/// secret API_KEY; it reaches no network.
+pub const GREETER_CODE: &str = "exports.onExecutePostLogin = async (event, api) => {\n  \
+    api.accessToken.setCustomClaim(\"greeting\", `${event.configuration.GREETING} ${event.secrets.API_KEY.length}`);\n};\n";
+
+/// A post-login integration `greeter` 1.0.0 of the publisher `actionflow` (from the scaffold,
+/// secret API_KEY, configuration GREETING, `network.hosts` api.example.com) running `code`; its
+/// one test (secret `test-key`, GREETING `hi`) expects the claim `greeting` = `hi 8`. `edit`
+/// changes the manifest. Packed.
+pub fn greeter(edit: impl FnOnce(&mut Value), code: &str) -> Vec<u8> {
+    let mut package =
+        actionflow_marketplace::scaffold::scaffold("post-login", "greeter", "actionflow").unwrap();
+    let mut manifest: Value =
+        serde_json::from_slice(package.file("integration.json").unwrap()).unwrap();
+    manifest["version"] = json!("1.0.0");
+    manifest["categories"] = json!(["identity"]);
+    edit(&mut manifest);
+    let test = json!({
+        "name": "the claim carries the greeting",
+        "event": {"user": {"user_id": "u1"}, "client": {"client_id": "web"}},
+        "secrets": {"API_KEY": "test-key"},
+        "configuration": {"GREETING": "hi"},
+        "expect": {"status": "completed", "api_calls": [
+            {"method": "accessToken.setCustomClaim", "args": ["greeting", "hi 8"]}]},
+    });
+    package.files.insert(
+        "integration.json".into(),
+        serde_json::to_vec(&manifest).unwrap(),
+    );
+    package
+        .files
+        .insert("integration.action.js".into(), code.as_bytes().to_vec());
+    package.files.insert(
+        "tests/success.json".into(),
+        serde_json::to_vec(&test).unwrap(),
+    );
+    package.pack()
+}
+
+/// Installs `greeter` at `version` in `tenant` with API_KEY `acme-key` and GREETING `hello`,
+/// bound to post-login; the installed copy.
+pub async fn install_greeter(tenant: &Api, version: &str) -> Value {
+    let (status, installed) = tenant
+        .post(
+            "/v1/integrations/installed",
+            json!({
+                "integration": "greeter", "version": version,
+                "secrets": {"API_KEY": "acme-key"},
+                "configuration": {"GREETING": "hello"},
+                "bind": {"trigger": "post-login"},
+            }),
+        )
+        .await;
+    assert_eq!(status, 201, "{installed}");
+    installed
+}
+
+/// A login dispatched to post-login for `user_id`: the flow's answer.
+pub async fn login(tenant: &Api, user_id: &str) -> Value {
+    let (status, flow) = tenant
+        .post(
+            "/v1/triggers/post-login/dispatch",
+            json!({"event": {"user": {"user_id": user_id}, "client": {"client_id": "web"}}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{flow}");
+    flow
+}
