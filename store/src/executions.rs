@@ -7,6 +7,11 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 
 use crate::db::{begin_write, new_id, now, truncate, with_pool};
+
+/// `$1` the cutoff, `$2` the batch: finished executions past retention, through
+/// `executions_finished`.
+pub(crate) const PURGE_SQL: &str = "DELETE FROM executions WHERE id IN (SELECT id FROM executions
+     WHERE status IN ('final', 'partial', 'failed') AND updated_at < $1 LIMIT $2)";
 use crate::{
     Error, Execution, ExecutionFilter, ExecutionStatus, ExecutionStore, FinishedAttempt, Inserted,
     NewExecution, NextAttempt, Outcome, Page, Paged, Result, SqlStore, SyncExecution, Timestamp,
@@ -279,15 +284,23 @@ impl ExecutionStore for SqlStore {
     }
 
     async fn purge_older_than(&self, cutoff: Timestamp) -> Result<u64> {
-        Ok(with_pool!(self.db, write, |pool, _pg| {
-            sqlx::query(
-                "DELETE FROM executions
-                 WHERE status IN ('final', 'partial', 'failed') AND updated_at < $1",
-            )
-            .bind(truncate(cutoff))
-            .execute(pool)
-            .await?
-            .rows_affected()
-        }))
+        // Through `executions_finished`, a batch per statement: days of recorded logins in one
+        // DELETE would hold SQLite's only writer (or a PostgreSQL transaction) until it ended.
+        let cutoff = truncate(cutoff);
+        let mut purged = 0;
+        loop {
+            let deleted = with_pool!(self.db, write, |pool, _pg| {
+                sqlx::query(PURGE_SQL)
+                    .bind(&cutoff)
+                    .bind(crate::PURGE_BATCH)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+            purged += deleted;
+            if deleted < crate::PURGE_BATCH as u64 {
+                return Ok(purged);
+            }
+        }
     }
 }

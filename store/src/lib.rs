@@ -64,6 +64,9 @@ pub use webtasks::{
     StorageWrite, TickClaim, WebtaskStore, CRON_RUNS_KEPT,
 };
 
+/// Rows a retention purge deletes per statement (executions, tenant-log events).
+pub(crate) const PURGE_BATCH: i64 = 5_000;
+
 /// A new time-ordered id, as the store gives its rows (for an action created with
 /// [`ActionStore::create_action_with_secrets`], whose secrets are sealed with its id first).
 pub fn new_id() -> String {

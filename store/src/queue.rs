@@ -30,6 +30,11 @@ pub(crate) fn clock(pg: bool, param: &str) -> String {
     }
 }
 
+/// Names the statuses of the partial index `executions_due` in a poll's condition: SQLite uses a
+/// partial index only when the query states its condition, and without it each poll would read
+/// every execution ever recorded (sync ones included) — a scan on each poll, growing with the table.
+const DUE_ROWS: &str = "status IN ('pending', 'running')";
+
 /// `$1` now (SQLite only): running jobs whose lease expired on their last allowed attempt become dead.
 fn expire_sql(pg: bool) -> String {
     let lock = if pg { " FOR UPDATE SKIP LOCKED" } else { "" };
@@ -39,7 +44,8 @@ fn expire_sql(pg: bool) -> String {
             last_error = 'the lease expired during the last allowed attempt',
             lease_owner = NULL, lease_expires_at = NULL, updated_at = {now}
          WHERE id IN (SELECT id FROM executions
-             WHERE status = 'running' AND lease_expires_at <= {now} AND attempts >= max_attempts{lock})"
+             WHERE {DUE_ROWS} AND status = 'running' AND lease_expires_at <= {now}
+               AND attempts >= max_attempts{lock})"
     )
 }
 
@@ -58,7 +64,7 @@ fn claim_sql(pg: bool) -> String {
     let now = clock(pg, "$4");
     let until = after_sql(pg, "$2");
     let due = format!(
-        "(status = 'pending' OR (status = 'running' AND lease_expires_at <= {now}))
+        "{DUE_ROWS} AND (status = 'pending' OR (status = 'running' AND lease_expires_at <= {now}))
         AND next_attempt_at <= {now} ORDER BY next_attempt_at, id LIMIT $3"
     );
     let set = format!(
@@ -241,6 +247,47 @@ impl SqlStore {
             Ok(Some(_)) => Error::conflict(LEASE_LOST),
             Ok(None) => Error::not_found("execution"),
             Err(error) => error,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{claim_sql, expire_sql};
+    use crate::db::Db;
+    use crate::SqlStore;
+
+    /// Every sync dispatch adds an execution and a log event, so both tables hold days of
+    /// logins: the queue's polls (twice a second on every node) and the retention purges must
+    /// read through an index, never the whole table. SQLite uses a partial index only when the
+    /// query states its condition.
+    #[tokio::test]
+    async fn polls_and_purges_read_through_indexes_on_sqlite() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let store = SqlStore::open_sqlite(&dir.path().join("plans.db"))
+            .await
+            .expect("a SQLite store");
+        let Db::Sqlite { write, .. } = &store.db else {
+            panic!("not SQLite")
+        };
+        let statements = [
+            expire_sql(false),
+            claim_sql(false),
+            crate::executions::PURGE_SQL.to_owned(),
+            crate::logs::events::PURGE_SQL.to_owned(),
+        ];
+        for sql in statements {
+            let plan: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .fetch_all(write)
+                    .await
+                    .expect("a query plan");
+            let scans: Vec<&String> = plan
+                .iter()
+                .map(|(_, _, _, detail)| detail)
+                .filter(|d| d.starts_with("SCAN ") && !d.contains(" USING "))
+                .collect();
+            assert!(scans.is_empty(), "{sql}\nreads a whole table: {plan:?}");
         }
     }
 }

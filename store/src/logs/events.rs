@@ -13,6 +13,10 @@
 use sqlx::types::Json;
 
 use crate::db::{begin_write, now, truncate, with_pool};
+
+/// `$1` the cutoff, `$2` the batch: events past retention, through `log_events_created`.
+pub(crate) const PURGE_SQL: &str = "DELETE FROM log_events WHERE (tenant_id, seq) IN
+    (SELECT tenant_id, seq FROM log_events WHERE created_at < $1 LIMIT $2)";
 use crate::error::foreign_key_as_not_found;
 use crate::{LogEvent, LogQuery, NewLogEvent, Page, Paged, Result, SqlStore, Timestamp};
 
@@ -216,13 +220,24 @@ impl SqlStore {
         event.ok_or(crate::Error::not_found("log event"))
     }
 
+    /// A batch per statement, as the executions' purge (so a month of events never holds the
+    /// writer in one statement).
     pub(crate) async fn purge_logs_impl(&self, cutoff: Timestamp) -> Result<u64> {
-        Ok(with_pool!(self.db, write, |pool, _pg| {
-            sqlx::query("DELETE FROM log_events WHERE created_at < $1")
-                .bind(truncate(cutoff))
-                .execute(pool)
-                .await?
-                .rows_affected()
-        }))
+        let cutoff = truncate(cutoff);
+        let mut purged = 0;
+        loop {
+            let deleted = with_pool!(self.db, write, |pool, _pg| {
+                sqlx::query(PURGE_SQL)
+                    .bind(&cutoff)
+                    .bind(crate::PURGE_BATCH)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+            purged += deleted;
+            if deleted < crate::PURGE_BATCH as u64 {
+                return Ok(purged);
+            }
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! keep sealed secrets as bytes, a checkpoint, the batch in flight and a lease (`delivery.rs`).
 
 mod delivery;
-mod events;
+pub(crate) mod events;
 mod model;
 mod streams;
 
