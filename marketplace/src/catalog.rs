@@ -86,11 +86,11 @@ impl Marketplace {
             {
                 continue;
             }
-            if query
-                .category
-                .as_ref()
-                .is_some_and(|c| !m.categories.contains(c))
-            {
+            // Categories match as `q` does, whatever their case (`Email`, `email`).
+            if query.category.as_ref().is_some_and(|c| {
+                let c = c.to_lowercase();
+                !m.categories.iter().any(|x| x.to_lowercase() == c)
+            }) {
                 continue;
             }
             if let Some(q) = query.q.as_ref().map(|q| q.to_lowercase()) {

@@ -200,6 +200,7 @@ async fn catalog_versions_and_uninstall(db: Db) {
         ("", &["greeter", "ses-welcome-email"][..]),
         ("?category=identity", &["greeter"]),
         ("?category=email", &["ses-welcome-email"]),
+        ("?category=EMAIL", &["ses-welcome-email"]),
         ("?category=nothing", &[]),
         ("?category=email&trigger=post-login", &[]),
         ("?category=identity&trigger=post-login", &["greeter"]),
