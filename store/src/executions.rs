@@ -291,7 +291,7 @@ impl ExecutionStore for SqlStore {
         loop {
             let deleted = with_pool!(self.db, write, |pool, _pg| {
                 sqlx::query(PURGE_SQL)
-                    .bind(&cutoff)
+                    .bind(cutoff)
                     .bind(crate::PURGE_BATCH)
                     .execute(pool)
                     .await?
