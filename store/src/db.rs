@@ -103,6 +103,27 @@ impl SqlStore {
         self
     }
 
+    /// Runs a retention purge (`$1` the cutoff, `$2` the batch) a batch per statement, until a
+    /// batch comes back short; returns how many rows went.
+    pub(crate) async fn purge_in_batches(&self, sql: &str, cutoff: Timestamp) -> Result<u64> {
+        let cutoff = truncate(cutoff);
+        let mut purged = 0;
+        loop {
+            let deleted = with_pool!(self.db, write, |pool, _pg| {
+                sqlx::query(sql)
+                    .bind(cutoff)
+                    .bind(crate::PURGE_BATCH)
+                    .execute(pool)
+                    .await?
+                    .rows_affected()
+            });
+            purged += deleted;
+            if deleted < crate::PURGE_BATCH as u64 {
+                return Ok(purged);
+            }
+        }
+    }
+
     /// This process's clock (with the test skew) at the stored precision.
     pub(crate) fn clock(&self) -> Timestamp {
         truncate(Utc::now() + self.skew)

@@ -286,21 +286,6 @@ impl ExecutionStore for SqlStore {
     async fn purge_older_than(&self, cutoff: Timestamp) -> Result<u64> {
         // Through `executions_finished`, a batch per statement: days of recorded logins in one
         // DELETE would hold SQLite's only writer (or a PostgreSQL transaction) until it ended.
-        let cutoff = truncate(cutoff);
-        let mut purged = 0;
-        loop {
-            let deleted = with_pool!(self.db, write, |pool, _pg| {
-                sqlx::query(PURGE_SQL)
-                    .bind(cutoff)
-                    .bind(crate::PURGE_BATCH)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            });
-            purged += deleted;
-            if deleted < crate::PURGE_BATCH as u64 {
-                return Ok(purged);
-            }
-        }
+        self.purge_in_batches(PURGE_SQL, cutoff).await
     }
 }

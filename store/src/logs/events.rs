@@ -223,21 +223,6 @@ impl SqlStore {
     /// A batch per statement, as the executions' purge (so a month of events never holds the
     /// writer in one statement).
     pub(crate) async fn purge_logs_impl(&self, cutoff: Timestamp) -> Result<u64> {
-        let cutoff = truncate(cutoff);
-        let mut purged = 0;
-        loop {
-            let deleted = with_pool!(self.db, write, |pool, _pg| {
-                sqlx::query(PURGE_SQL)
-                    .bind(cutoff)
-                    .bind(crate::PURGE_BATCH)
-                    .execute(pool)
-                    .await?
-                    .rows_affected()
-            });
-            purged += deleted;
-            if deleted < crate::PURGE_BATCH as u64 {
-                return Ok(purged);
-            }
-        }
+        self.purge_in_batches(PURGE_SQL, cutoff).await
     }
 }
