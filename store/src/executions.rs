@@ -7,15 +7,15 @@ use async_trait::async_trait;
 use sqlx::types::Json;
 
 use crate::db::{begin_write, new_id, now, truncate, with_pool};
+use crate::{
+    Error, Execution, ExecutionFilter, ExecutionStatus, ExecutionStore, FinishedAttempt, Inserted,
+    NewExecution, NextAttempt, Outcome, Page, Paged, Result, SqlStore, SyncExecution, Timestamp,
+};
 
 /// `$1` the cutoff, `$2` the batch: finished executions past retention, through
 /// `executions_finished`.
 pub(crate) const PURGE_SQL: &str = "DELETE FROM executions WHERE id IN (SELECT id FROM executions
      WHERE status IN ('final', 'partial', 'failed') AND updated_at < $1 LIMIT $2)";
-use crate::{
-    Error, Execution, ExecutionFilter, ExecutionStatus, ExecutionStore, FinishedAttempt, Inserted,
-    NewExecution, NextAttempt, Outcome, Page, Paged, Result, SqlStore, SyncExecution, Timestamp,
-};
 
 pub(crate) const EXECUTION_COLUMNS: &str = "id, tenant_id, trigger_id, status, attempts, \
     max_attempts, idempotency_key, action_ids, event, results, last_error, next_attempt_at, \

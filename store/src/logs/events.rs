@@ -13,12 +13,12 @@
 use sqlx::types::Json;
 
 use crate::db::{begin_write, now, truncate, with_pool};
+use crate::error::foreign_key_as_not_found;
+use crate::{LogEvent, LogQuery, NewLogEvent, Page, Paged, Result, SqlStore, Timestamp};
 
 /// `$1` the cutoff, `$2` the batch: events past retention, through `log_events_created`.
 pub(crate) const PURGE_SQL: &str = "DELETE FROM log_events WHERE (tenant_id, seq) IN
     (SELECT tenant_id, seq FROM log_events WHERE created_at < $1 LIMIT $2)";
-use crate::error::foreign_key_as_not_found;
-use crate::{LogEvent, LogQuery, NewLogEvent, Page, Paged, Result, SqlStore, Timestamp};
 
 pub(crate) const LOG_COLUMNS: &str = "tenant_id, seq, date, type, level, description, client_id, \
     client_name, connection, ip, user_agent, user_id, user_name, strategy, strategy_type, details, \
